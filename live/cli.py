@@ -1,0 +1,239 @@
+"""The `encore` command line: argument parsing and one-line errors; the work is elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from live import __version__, codec, vocab
+from live.errors import EncoreError, EventFileError
+from live.melody import all_pitched_notes, choose_melody, skyline_notes
+from live.midifile import Part, Song, read_midi, write_midi
+from live.midiscan import ScanReport, find_midi_files, process_each
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line naming the fix, not a usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="encore",
+        description="A real-time MIDI performance instrument driven by a recurrent network.",
+    )
+    parser.add_argument("--version", action="version", version=f"encore {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    corpus = commands.add_parser("corpus", help="work with MIDI collections")
+    corpus_commands = corpus.add_subparsers(dest="corpus_command", metavar="ACTION")
+    corpus_commands.required = True
+    inspect = corpus_commands.add_parser(
+        "inspect", help="show each part of MIDI files and which is taken as the melody"
+    )
+    inspect.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    inspect.set_defaults(handler=cmd_inspect)
+
+    encode = commands.add_parser(
+        "encode", help="print the performance-388 event indices of MIDI files"
+    )
+    encode.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    encode.add_argument(
+        "--all", action="store_true", help="every non-drum note merged, not just the melody"
+    )
+    encode.add_argument("--skyline", action="store_true", help="reduce to one voice first")
+    encode.add_argument("--json", action="store_true", help="one JSON object per file")
+    encode.add_argument("--names", action="store_true", help="event names, not indices")
+    encode.set_defaults(handler=cmd_encode)
+
+    decode = commands.add_parser("decode", help="write an event list (JSON) as a MIDI file")
+    decode.add_argument("events_file", metavar="EVENTS.json")
+    decode.add_argument("-o", "--output", required=True, metavar="OUT.mid")
+    decode.add_argument("--bpm", type=_bpm, default=120.0)
+    decode.add_argument("--program", type=_int_in(0, 127, "program"), default=0)
+    decode.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1)
+    decode.add_argument(
+        "--max-note-seconds",
+        type=_positive_float,
+        default=codec.DEFAULT_MAX_NOTE_SECONDS,
+        help="notes never closed end after this long (default %(default)s)",
+    )
+    decode.set_defaults(handler=cmd_decode)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except EncoreError as err:
+        print(f"encore: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("encore: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `encore encode ... | head` closed the pipe: not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_inspect(args) -> int:
+    report = ScanReport()
+    for _, song in process_each(find_midi_files(args.paths), read_midi, report):
+        print(_describe_song(song))
+    return _finish(report)
+
+
+def cmd_encode(args) -> int:
+    report = ScanReport()
+    files = find_midi_files(args.paths)
+    many = len(files) > 1
+
+    def events_of(path: Path):
+        song = read_midi(path)
+        if args.all:
+            notes, part = all_pitched_notes(song), "all non-drum parts"
+        else:
+            choice = choose_melody(song)
+            notes, part = choice.part.notes, choice.part.label
+        if args.skyline:
+            notes = skyline_notes(notes)
+        return part, codec.encode(notes)
+
+    for path, (part, events) in process_each(files, events_of, report):
+        shown = [vocab.event_name(e) for e in events] if args.names else events
+        if args.json:
+            record = {"file": str(path), "part": part, "vocab": vocab.VOCAB_NAME, "events": shown}
+            print(json.dumps(record))
+        else:
+            text = ", ".join(shown) if args.names else " ".join(map(str, shown))
+            print(f"{path}: {text}" if many else text)
+    return _finish(report)
+
+
+def cmd_decode(args) -> int:
+    events = read_event_file(Path(args.events_file))
+    notes = codec.decode(events, args.max_note_seconds)
+    part = Part(name="encore", channel=args.channel - 1, program=args.program, notes=notes)
+    write_midi(args.output, [part], bpm=args.bpm)
+    length = max((n.end for n in notes), default=0.0)
+    print(f"wrote {args.output}: {len(notes)} notes, {length:.2f} s")
+    return 0
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def read_event_file(path: Path) -> list[int]:
+    """Events as a JSON list, a JSON object with "events" (what encode --json prints),
+    or plain whitespace- or comma-separated integers."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise EventFileError(path, "no such file; check the path") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise EventFileError(path, f"cannot be read ({err})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = text.replace(",", " ").split()
+    if isinstance(data, dict):
+        data = data.get("events")
+    if not isinstance(data, list):
+        raise EventFileError(path, 'expected a JSON list of event indices or {"events": [...]}')
+    events = []
+    for position, item in enumerate(data):
+        try:
+            index = int(item)
+            if isinstance(item, float) or not 0 <= index < vocab.VOCAB_SIZE:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise EventFileError(
+                path, f"event {position} is {item!r}; events are integers 0..{vocab.VOCAB_SIZE - 1}"
+            ) from None
+        events.append(index)
+    return events
+
+
+def _describe_song(song: Song) -> str:
+    minutes, seconds = divmod(int(round(song.duration)), 60)
+    numerator, denominator = song.time_signature
+    lines = [
+        f"{song.path}: format {song.format}, {song.bpm:.0f} BPM, "
+        f"{numerator}/{denominator}, {minutes}:{seconds:02d}, {len(song.parts)} part{'s' if len(song.parts) != 1 else ''}"
+    ]
+    drums = [p for p in song.parts if p.is_drum]
+    if not song.pitched_parts():
+        lines.append("  no pitched notes: nothing to take as a melody")
+    else:
+        choice = choose_melody(song)
+        lines.append(
+            f"  {'#':>2}  {'part':<28} {'prog':>4} {'notes':>6} {'mono':>5} "
+            f"{'pitch':>5} {'cover':>5} {'score':>5}"
+        )
+        for number, s in enumerate(choice.scores, 1):
+            mark = "  <- melody" if s.part is choice.part else ""
+            lines.append(
+                f"  {number:>2}  {s.part.label[:28]:<28} {s.part.program:>4} {s.notes:>6} "
+                f"{s.monophony:>5.0%} {s.mean_pitch:>5.1f} {s.coverage:>5.0%} "
+                f"{s.score:>5.2f}{mark}"
+            )
+        lines.append(f"  melody: {choice.part.label}: {choice.reason}")
+    for part in drums:
+        lines.append(f"  drums kept apart: {part.label}, {len(part.notes)} notes")
+    return "\n".join(lines)
+
+
+def _finish(report: ScanReport) -> int:
+    """Report skipped files; fail only when nothing could be processed."""
+    total = report.done + len(report.skipped)
+    if total == 1 and report.skipped:
+        raise report.skipped[0]
+    if report.skipped:
+        print(report.summary(), file=sys.stderr)
+    if total == 0:
+        raise EncoreError("no MIDI files found (.mid or .midi); check the path")
+    return 0 if report.done else 1
+
+
+def _int_in(low: int, high: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} {value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be above 0")
+    return value
+
+
+def _bpm(text: str) -> float:
+    value = _positive_float(text)
+    if not 20 <= value <= 400:
+        raise argparse.ArgumentTypeError(f"BPM {value:g} is outside 20..400")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
