@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="notes never closed end after this long (default %(default)s)",
     )
     decode.set_defaults(handler=cmd_decode)
+
+    bench = commands.add_parser("bench", help="measure encore's speed on this machine")
+    bench.add_argument("--json", action="store_true", help="figures as one JSON object")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 
@@ -127,6 +131,17 @@ def cmd_decode(args) -> int:
     write_midi(args.output, [part], bpm=args.bpm)
     length = max((n.end for n in notes), default=0.0)
     print(f"wrote {args.output}: {len(notes)} notes, {length:.2f} s")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from live import bench
+
+    figures = {"codec": bench.bench_codec()}
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print(bench.format_codec(figures["codec"]))
     return 0
 
 

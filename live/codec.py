@@ -152,17 +152,20 @@ class StreamDecoder:
         self.closed: list[StepNote] = []
 
     def feed(self, index: int) -> None:
-        event = vocab.decode_event(index)
-        kind = event.type
-        if kind is vocab.EventType.TIME_SHIFT:
-            self._advance(self.step + event.value)
-        elif kind is vocab.EventType.VELOCITY:
-            self.bin = event.value
-        elif kind is vocab.EventType.NOTE_ON:
-            self._close(event.value, self.step)
-            self.sounding[event.value] = (self.step, self.bin)
+        # Plain range tests, not vocab.decode_event: this runs once per sampled event.
+        if index < vocab.NOTE_OFF_OFFSET:
+            if index < 0:
+                vocab.decode_event(index)  # raises the range error
+            self._close(index, self.step)
+            self.sounding[index] = (self.step, self.bin)
+        elif index < vocab.TIME_SHIFT_OFFSET:
+            self._close(index - vocab.NOTE_OFF_OFFSET, self.step)
+        elif index < vocab.VELOCITY_OFFSET:
+            self._advance(self.step + index - vocab.TIME_SHIFT_OFFSET + 1)
+        elif index < vocab.VOCAB_SIZE:
+            self.bin = index - vocab.VELOCITY_OFFSET + 1
         else:
-            self._close(event.value, self.step)
+            vocab.decode_event(index)  # raises the range error
 
     def finish(self) -> list[StepNote]:
         """Close every sounding note at the end of the stream; return all notes."""
