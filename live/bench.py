@@ -77,3 +77,93 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def bench_model(path, label: str, steps: int) -> dict:
+    """Step latency (one event, batch 1) and render speed of one model file."""
+    from live.controls import Controls
+    from live.generator import Generator
+    from live.model import load_model
+    from live.render import render
+
+    model = load_model(path)
+    state = model.initial_state()
+    rng = random.Random(0)
+    for _ in range(min(50, steps // 10)):  # warm-up: first runs allocate
+        state = model.step(state, rng.randrange(388))
+    latencies = []
+    for _ in range(steps):
+        event = rng.randrange(388)
+        start = time.perf_counter()
+        state = model.step(state, event)
+        latencies.append(time.perf_counter() - start)
+
+    generator = Generator(model, Controls(), seed=0)
+    render_events = max(100, steps // 2)
+    start = time.perf_counter()
+    result = render(generator, events=render_events)
+    wall = time.perf_counter() - start
+    return {
+        "label": label,
+        "path": str(path),
+        "kind": model.kind,
+        "layers": model.info.layers,
+        "hidden": model.info.hidden,
+        "window": model.info.window,
+        "size_mb": model.info.size_bytes / 1e6,
+        "step_median_ms": median(latencies) * 1e3,
+        "step_p99_ms": percentile(latencies, 0.99) * 1e3,
+        "render_events_per_s": render_events / wall,
+        "render_music_seconds": result.seconds,
+        "render_x_realtime": result.seconds / wall if wall else float("inf"),
+    }
+
+
+def bench_models(paths: list[str] | None, steps: int) -> list[dict]:
+    """The given models; by default the shipped model beside a study-sized window model
+    with random weights (same shapes and operators as the study's, so the same cost)."""
+    from live.model import default_model_path
+    from live import randmodels
+
+    figures = []
+    with tempfile.TemporaryDirectory() as folder:
+        if paths:
+            for path in paths:
+                figures.append(bench_model(path, Path(path).name, steps))
+            return figures
+        default = default_model_path()
+        if default.is_file():
+            figures.append(bench_model(default, "default model", steps))
+        else:
+            stand_in = randmodels.build_stream_model(
+                Path(folder) / "stream.onnx", layers=2, hidden=256, embedding=64
+            )
+            figures.append(
+                bench_model(stand_in, "stream 2x256, random weights (no default model yet)", steps)
+            )
+        study = randmodels.build_window_model(Path(folder) / "study.onnx", hidden=512, window=50)
+        figures.append(
+            bench_model(study, "study's window model 2x BiLSTM 512, random weights", max(50, steps // 20))
+        )
+    return figures
+
+
+def format_models(figures: list[dict]) -> str:
+    lines = ["model steps (batch 1, one event, onnxruntime, 1 thread):"]
+    for f in figures:
+        lines.append(
+            f"  {f['label']}: {f['kind']} {f['layers']}x{f['hidden']}"
+            + (f" over {f['window']} events" if f["kind"] == "window" else "")
+            + f", {f['size_mb']:.1f} MB\n"
+            f"    step median {f['step_median_ms']:.3f} ms, p99 {f['step_p99_ms']:.3f} ms; "
+            f"render {f['render_events_per_s']:,.0f} events/s = "
+            f"{f['render_x_realtime']:,.0f}x real time"
+        )
+    if len(figures) >= 2:
+        base = figures[0]["step_median_ms"]
+        for f in figures[1:]:
+            lines.append(
+                f"  {f['label']} per event: {f['step_median_ms'] / base:,.0f}x "
+                f"the cost of {figures[0]['label']}"
+            )
+    return "\n".join(lines)

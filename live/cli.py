@@ -12,6 +12,7 @@ from live.errors import EncoreError, EventFileError
 from live.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.midifile import Part, Song, read_midi, write_midi
 from live.midiscan import ScanReport, find_midi_files, process_each
+from live.options import add_generation_options, generator_from_args
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +66,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     decode.set_defaults(handler=cmd_decode)
 
+    render_cmd = commands.add_parser(
+        "render", help="render a performance to a .mid file (and a .wav through FluidSynth)"
+    )
+    render_cmd.add_argument("-o", "--output", required=True, metavar="OUT.mid")
+    length = render_cmd.add_mutually_exclusive_group()
+    length.add_argument("--seconds", type=_positive_float, help="music to render (default 60)")
+    length.add_argument("--events", type=_int_in(1, 10_000_000, "events"), help="events to render")
+    render_cmd.add_argument("--bpm", type=_bpm, default=120.0, help="tempo written to the file")
+    render_cmd.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1)
+    render_cmd.add_argument("--program", type=_int_in(0, 127, "program"), default=0)
+    render_cmd.add_argument("--wav", metavar="OUT.wav", help="also render audio (needs FluidSynth)")
+    render_cmd.add_argument("--soundfont", metavar="FILE.sf2", help="soundfont for --wav")
+    add_generation_options(render_cmd)
+    render_cmd.set_defaults(handler=cmd_render)
+
     bench = commands.add_parser("bench", help="measure encore's speed on this machine")
+    bench.add_argument(
+        "--model", action="append", metavar="FILE.onnx",
+        help="a model to time (repeatable; default: the shipped model beside a study-sized "
+        "window model)",
+    )
+    bench.add_argument("--steps", type=_int_in(10, 1_000_000, "steps"), default=2000,
+                       help="model steps to time per stream model (default 2000)")
     bench.add_argument("--json", action="store_true", help="figures as one JSON object")
     bench.set_defaults(handler=cmd_bench)
     return parser
@@ -134,14 +157,36 @@ def cmd_decode(args) -> int:
     return 0
 
 
+def cmd_render(args) -> int:
+    from live.render import render, render_wav, terminal_progress, write_rendered
+
+    generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
+    seconds = args.seconds if args.events is None and args.seconds else None
+    if args.events is None and seconds is None:
+        seconds = 60.0
+    result = render(generator, seconds=seconds, events=args.events,
+                    progress=terminal_progress("rendering"))
+    title = f"encore ({Path(generator.model.info.path).stem})"
+    write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title)
+    print(
+        f"wrote {args.output}: {len(result.notes)} notes in {result.seconds:.1f} s "
+        f"({len(result.events)} events), seeded with {seeded_with}"
+    )
+    if args.wav:
+        render_wav(args.output, args.wav, args.soundfont)
+        print(f"wrote {args.wav}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from live import bench
 
-    figures = {"codec": bench.bench_codec()}
+    figures = {"codec": bench.bench_codec(), "models": bench.bench_models(args.model, args.steps)}
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
         print(bench.format_codec(figures["codec"]))
+        print(bench.format_models(figures["models"]))
     return 0
 
 

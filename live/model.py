@@ -1,0 +1,315 @@
+"""The model adapter: one onnxruntime session behind `step(state, event) -> state`.
+
+Two kinds meet the ONNX contract (see the architecture notes):
+  - `stream`: an LSTM that carries (h, c); one step per event, state in and out;
+  - `window`: the original study's design, the next event from the last W events.
+
+A State is immutable (numpy arrays are never written in place, windows are tuples),
+so the engine can keep one per event and roll back to any of them for nothing.
+The file is checked on load, and what is wrong is said precisely.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from live import vocab
+from live.errors import EncoreError
+
+SILENCE_PAD = vocab.time_shift(vocab.MAX_SHIFT_STEPS)  # left padding for window models
+
+
+class ModelError(EncoreError):
+    """A model file that cannot be used: names the file and what is wrong."""
+
+    def __init__(self, path, cause: str):
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {cause}")
+
+
+@dataclass
+class ModelInfo:
+    path: Path
+    kind: str
+    window: int
+    layers: int
+    hidden: int
+    corpus: str = ""
+    val_nll: float | None = None
+    primers: list[list[int]] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size
+
+
+@dataclass(frozen=True)
+class State:
+    """The model's memory after some events, and its logits for the next event."""
+
+    logits: np.ndarray  # float32 [388]
+    h: np.ndarray | None = None  # stream: [L, 1, H]
+    c: np.ndarray | None = None
+    window: tuple[int, ...] = ()  # window: the last W events
+
+
+def default_model_path() -> Path:
+    """models/default.onnx, shipped inside the installed package (or this checkout)."""
+    from importlib import resources
+
+    try:
+        shipped = resources.files("live.models") / "default.onnx"
+        if shipped.is_file():
+            return Path(str(shipped))
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parent.parent / "models" / "default.onnx"
+
+
+def load_model(path: str | Path | None = None, threads: int = 1) -> "Model":
+    """Open and check a model file; the default model when no path is given."""
+    if path is None:
+        path = default_model_path()
+        if not path.is_file():
+            raise ModelError(
+                path,
+                "no default model is installed; give --model FILE.onnx "
+                "(train one with `encore train`, then `encore export`)",
+            )
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(path, "no such model file; check the path")
+    session = _open_session(path, threads)
+    info = _read_info(path, session)
+    model = StreamModel(session, info) if info.kind == "stream" else WindowModel(session, info)
+    model.check()
+    return model
+
+
+def _open_session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # One thread: a batch-1 step is too small to share, and the other core belongs
+    # to the MIDI sender and the UI.
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own untyped errors
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelError(path, f"not a loadable ONNX model ({first_line[:200]})") from None
+
+
+def _read_info(path: Path, session) -> ModelInfo:
+    meta = dict(session.get_modelmeta().custom_metadata_map)
+    kind = meta.get("encore.kind")
+    if kind not in ("stream", "window"):
+        raise ModelError(
+            path, f"metadata encore.kind is {kind!r}; an encore model says 'stream' or 'window'"
+        )
+    model_vocab = meta.get("encore.vocab")
+    if model_vocab != vocab.VOCAB_NAME:
+        raise ModelError(
+            path,
+            f"speaks vocabulary {model_vocab!r}, not {vocab.VOCAB_NAME}; "
+            "export it with this version of encore",
+        )
+
+    def integer(key: str, default: int | None = None) -> int:
+        text = meta.get(key)
+        if text is None and default is not None:
+            return default
+        try:
+            value = int(text)
+            if value < 0:
+                raise ValueError
+            return value
+        except (TypeError, ValueError):
+            raise ModelError(path, f"metadata {key} is {text!r}, expected a whole number") from None
+
+    try:
+        val_nll = float(meta["encore.val_nll"]) if meta.get("encore.val_nll") else None
+    except ValueError:
+        raise ModelError(path, f"metadata encore.val_nll is {meta['encore.val_nll']!r}") from None
+    return ModelInfo(
+        path=path,
+        kind=kind,
+        window=integer("encore.window", 0),
+        layers=integer("encore.layers", 0),
+        hidden=integer("encore.hidden", 0),
+        corpus=meta.get("encore.corpus", ""),
+        val_nll=val_nll,
+        primers=_read_primers(path, meta.get("encore.primers")),
+        metadata=meta,
+    )
+
+
+def _read_primers(path: Path, text: str | None) -> list[list[int]]:
+    if not text:
+        return []
+    try:
+        primers = json.loads(text)
+        if not isinstance(primers, list):
+            raise ValueError
+        for primer in primers:
+            if not isinstance(primer, list) or not all(
+                isinstance(e, int) and 0 <= e < vocab.VOCAB_SIZE for e in primer
+            ):
+                raise ValueError
+    except ValueError:
+        raise ModelError(
+            path, "metadata encore.primers is not a JSON list of event-index lists"
+        ) from None
+    return primers
+
+
+class Model:
+    """What every kind offers the engine."""
+
+    def __init__(self, session, info: ModelInfo):
+        self.session = session
+        self.info = info
+        self.inputs = {i.name: i for i in session.get_inputs()}
+        self.outputs = {o.name: o for o in session.get_outputs()}
+
+    @property
+    def kind(self) -> str:
+        return self.info.kind
+
+    def _require(self, table: dict, name: str, type_: str, rank: int, what: str) -> None:
+        if name not in table:
+            raise ModelError(
+                self.info.path,
+                f"a {self.kind} model needs {what} '{name}'; it has {sorted(table)}",
+            )
+        node = table[name]
+        if node.type != type_ or len(node.shape) != rank:
+            raise ModelError(
+                self.info.path,
+                f"{what} '{name}' is {node.type} {node.shape}; the contract says "
+                f"{type_} of rank {rank}",
+            )
+
+    def check(self) -> None:
+        raise NotImplementedError
+
+    def initial_state(self) -> State:
+        raise NotImplementedError
+
+    def step(self, state: State, event: int) -> State:
+        raise NotImplementedError
+
+    def feed(self, state: State, events: list[int]) -> State:
+        for event in events:
+            state = self.step(state, event)
+        return state
+
+
+class StreamModel(Model):
+    def check(self) -> None:
+        for name, type_, rank in [
+            ("events", "tensor(int64)", 2), ("h", "tensor(float)", 3), ("c", "tensor(float)", 3)
+        ]:
+            self._require(self.inputs, name, type_, rank, "input")
+        for name, rank in [("logits", 3), ("h_out", 3), ("c_out", 3)]:
+            self._require(self.outputs, name, "tensor(float)", rank, "output")
+        layers, hidden = self._state_shape()
+        self.info.layers, self.info.hidden = layers, hidden
+        state = self.initial_state()  # runs one step: shapes must agree end to end
+        if state.logits.shape != (vocab.VOCAB_SIZE,):
+            raise ModelError(
+                self.info.path,
+                f"logits have {state.logits.shape[-1]} classes; the vocabulary has "
+                f"{vocab.VOCAB_SIZE}",
+            )
+
+    def _state_shape(self) -> tuple[int, int]:
+        shape = self.inputs["h"].shape
+        layers = shape[0] if isinstance(shape[0], int) else self.info.layers
+        hidden = shape[2] if isinstance(shape[2], int) else self.info.hidden
+        if not layers or not hidden:
+            raise ModelError(
+                self.info.path,
+                "h has no fixed [layers, batch, hidden] shape and the metadata "
+                "encore.layers/encore.hidden do not say it",
+            )
+        return layers, hidden
+
+    def initial_state(self) -> State:
+        zeros = np.zeros((self.info.layers, 1, self.info.hidden), dtype=np.float32)
+        # Before any event the model has no prediction; one silent step gives it one.
+        return self.feed(State(np.zeros(vocab.VOCAB_SIZE, np.float32), zeros, zeros), [SILENCE_PAD])
+
+    def _run(self, state: State, events: list[int]) -> tuple[np.ndarray, State]:
+        feed = {
+            "events": np.asarray([events], dtype=np.int64),
+            "h": state.h,
+            "c": state.c,
+        }
+        try:
+            logits, h, c = self.session.run(["logits", "h_out", "c_out"], feed)
+        except Exception as err:
+            raise ModelError(self.info.path, f"failed to run ({str(err).splitlines()[0][:200]})") from None
+        return logits[0], State(logits[0, -1], h, c)
+
+    def step(self, state: State, event: int) -> State:
+        return self._run(state, [event])[1]
+
+    def feed(self, state: State, events: list[int]) -> State:
+        """Many events in one call: priming costs one run, not one per event."""
+        if not events:
+            return state
+        return self._run(state, list(events))[1]
+
+    def sequence_logits(self, state: State, events: list[int]) -> np.ndarray:
+        """Logits after each event [T, 388] (for evaluation and tests)."""
+        return self._run(state, list(events))[0]
+
+
+class WindowModel(Model):
+    def check(self) -> None:
+        self._require(self.inputs, "events", "tensor(int64)", 2, "input")
+        self._require(self.outputs, "logits", "tensor(float)", 2, "output")
+        width = self.inputs["events"].shape[1]
+        if isinstance(width, int):
+            self.info.window = width
+        if not self.info.window:
+            raise ModelError(
+                self.info.path, "events has no fixed window length and encore.window is not set"
+            )
+        state = self.initial_state()
+        if state.logits.shape != (vocab.VOCAB_SIZE,):
+            raise ModelError(
+                self.info.path,
+                f"logits have {state.logits.shape[-1]} classes; the vocabulary has "
+                f"{vocab.VOCAB_SIZE}",
+            )
+
+    def initial_state(self) -> State:
+        # The study primed with W corpus events; with none, a window of silence.
+        return self._predict((SILENCE_PAD,) * self.info.window)
+
+    def _predict(self, window: tuple[int, ...]) -> State:
+        feed = {"events": np.asarray([window], dtype=np.int64)}
+        try:
+            (logits,) = self.session.run(["logits"], feed)
+        except Exception as err:
+            raise ModelError(self.info.path, f"failed to run ({str(err).splitlines()[0][:200]})") from None
+        return State(logits[0], window=window)
+
+    def step(self, state: State, event: int) -> State:
+        return self._predict(state.window[1:] + (event,))
+
+    def feed(self, state: State, events: list[int]) -> State:
+        if not events:
+            return state
+        window = (state.window + tuple(events))[-self.info.window :]
+        return self._predict(window)

@@ -1,0 +1,119 @@
+"""Offline render: the live path on a virtual clock, as fast as the model steps."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from live.errors import EncoreError
+from live.generator import Generator
+from live.midifile import Part, write_midi
+from live.notes import Note, sort_notes
+from live.performer import NoteMessage
+
+SOUNDFONT_PLACES = [
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+]
+
+
+@dataclass
+class Rendered:
+    events: list[int]
+    messages: list[NoteMessage] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def render(
+    generator: Generator,
+    seconds: float | None = None,
+    events: int | None = None,
+    progress=None,
+) -> Rendered:
+    """Generate until `seconds` of music or `events` events, then end every note.
+
+    progress, if given, is called with the fraction done now and then."""
+    if (seconds is None) == (events is None):
+        raise ValueError("render needs exactly one of seconds or events")
+    performer = generator.performer
+    messages: list[NoteMessage] = []
+    count = 0
+    last_report = -1.0
+    while True:
+        done = count / events if events is not None else performer.time / seconds
+        if done >= 1.0:
+            break
+        if progress is not None and done - last_report >= 0.01:
+            progress(done)
+            last_report = done
+        _, sent = generator.next()
+        messages += sent
+        count += 1
+        performer = generator.performer
+    messages += generator.finish()
+    if progress is not None:
+        progress(1.0)
+    return Rendered(
+        events=list(generator.events),
+        messages=messages,
+        notes=sort_notes(generator.performer.notes),
+        seconds=generator.performer.time,
+    )
+
+
+def write_rendered(
+    rendered: Rendered, path, bpm: float, channel: int, program: int, title: str
+) -> None:
+    part = Part(name=title, channel=channel, program=program, is_drum=channel == 9,
+                notes=rendered.notes)
+    write_midi(path, [part], bpm=bpm, title=title)
+
+
+def find_soundfont(explicit: str | None = None) -> Path | None:
+    for candidate in [explicit, os.environ.get("ENCORE_SOUNDFONT"), *SOUNDFONT_PLACES]:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def render_wav(midi_path, wav_path, soundfont: str | None = None, rate: int = 44100) -> None:
+    """MIDI -> WAV through FluidSynth, where it is installed; one clear line where not."""
+    binary = shutil.which("fluidsynth")
+    font = find_soundfont(soundfont)
+    if binary is None or font is None:
+        missing = "FluidSynth" if binary is None else "a General MIDI soundfont (.sf2)"
+        raise EncoreError(
+            f"--wav needs {missing}: install it (Debian: apt install fluidsynth "
+            f"fluid-soundfont-gm) or give --soundfont FILE.sf2; {midi_path} was written"
+        )
+    command = [binary, "-ni", "-q", "-F", str(wav_path), "-r", str(rate), str(font), str(midi_path)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0 or not Path(wav_path).is_file():
+        reason = (result.stderr or result.stdout).strip().splitlines()
+        raise EncoreError(
+            f"{wav_path}: FluidSynth failed ({reason[-1] if reason else 'no output'}); "
+            f"{midi_path} was written"
+        )
+
+
+def terminal_progress(label: str):
+    """A one-line progress bar on stderr when it is a terminal; None otherwise."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(fraction: float) -> None:
+        filled = int(fraction * 30)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}")
+        if fraction >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show

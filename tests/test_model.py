@@ -1,0 +1,111 @@
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from live import vocab
+from live.model import ModelError, load_model
+from live.randmodels import build_stream_model
+from conftest import PRIMERS
+
+
+def test_stream_model_loads_with_its_metadata_and_primers(stream_model_path):
+    model = load_model(stream_model_path)
+    assert model.kind == "stream"
+    assert (model.info.layers, model.info.hidden) == (2, 32)
+    assert model.info.primers == PRIMERS
+    assert model.initial_state().logits.shape == (388,)
+
+
+def test_stream_state_is_carried_and_feeding_many_equals_stepping_one_by_one(stream_model_path):
+    model = load_model(stream_model_path)
+    start = model.initial_state()
+    events = PRIMERS[0]
+    fed = model.feed(start, events)
+    stepped = start
+    for event in events:
+        stepped = model.step(stepped, event)
+    np.testing.assert_allclose(fed.logits, stepped.logits, atol=1e-5)
+    np.testing.assert_allclose(fed.h, stepped.h, atol=1e-5)
+    # the state matters: another history gives other logits
+    other = model.feed(start, PRIMERS[1])
+    assert np.abs(other.logits - fed.logits).max() > 1e-3
+
+
+def test_states_are_snapshots_restoring_one_replays_exactly(stream_model_path):
+    model = load_model(stream_model_path)
+    saved = model.feed(model.initial_state(), PRIMERS[0])
+    a = model.step(model.step(saved, 60), 300)
+    b = model.step(model.step(saved, 60), 300)  # from the same saved state again
+    np.testing.assert_array_equal(a.logits, b.logits)
+    assert saved.h is not a.h
+
+
+def test_window_model_keeps_the_last_w_events(window_model_path):
+    model = load_model(window_model_path)
+    assert model.kind == "window" and model.info.window == 12
+    state = model.feed(model.initial_state(), PRIMERS[0])
+    assert state.window == tuple(PRIMERS[0][-12:])
+    state = model.step(state, 61)
+    assert state.window[-1] == 61 and len(state.window) == 12
+    short = model.feed(model.initial_state(), [60, 300])
+    assert short.window[-2:] == (60, 300) and len(short.window) == 12
+
+
+def _save_with(tmp_path, name, **metadata):
+    path = build_stream_model(tmp_path / name, layers=1, hidden=8, embedding=4)
+    model = onnx.load(path)
+    for prop in model.metadata_props:
+        if prop.key in metadata:
+            prop.value = metadata[prop.key]
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "metadata, fragment",
+    [
+        ({"encore.kind": "transformer"}, "encore.kind is 'transformer'"),
+        ({"encore.vocab": "midi-like-v2"}, "vocabulary 'midi-like-v2'"),
+        ({"encore.primers": "[[1, 2, 999]]"}, "encore.primers"),
+        ({"encore.layers": "two"}, "encore.layers"),
+    ],
+)
+def test_bad_metadata_is_named(tmp_path, metadata, fragment):
+    path = _save_with(tmp_path, "bad.onnx", **metadata)
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    assert fragment in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_wrong_inputs_and_output_sizes_are_named(tmp_path):
+    # A "stream" model whose logits have 300 classes and that lacks c.
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["h"], ["h_out"]), helper.make_node("Identity", ["h"], ["c_out"]),
+         helper.make_node("Cast", ["events"], ["f"], to=TensorProto.FLOAT),
+         helper.make_node("Unsqueeze", ["f", "axes"], ["logits"])],
+        "broken",
+        [helper.make_tensor_value_info("events", TensorProto.INT64, [1, 1]),
+         helper.make_tensor_value_info("h", TensorProto.FLOAT, [1, 1, 4])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 1, 1]),
+         helper.make_tensor_value_info("h_out", TensorProto.FLOAT, [1, 1, 4]),
+         helper.make_tensor_value_info("c_out", TensorProto.FLOAT, [1, 1, 4])],
+        [helper.make_tensor("axes", TensorProto.INT64, [1], [2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    for key, value in {"encore.kind": "stream", "encore.vocab": vocab.VOCAB_NAME}.items():
+        prop = model.metadata_props.add()
+        prop.key, prop.value = key, value
+    path = tmp_path / "broken.onnx"
+    onnx.save(model, path)
+    with pytest.raises(ModelError, match="needs input 'c'"):
+        load_model(path)
+
+
+def test_not_a_model_and_missing_model(tmp_path):
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"this is not protobuf")
+    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+        load_model(junk)
+    with pytest.raises(ModelError, match="no such model file"):
+        load_model(tmp_path / "missing.onnx")

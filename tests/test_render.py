@@ -1,0 +1,168 @@
+"""The whole render path on a real ONNX model: sample, perform, write, read back."""
+
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from live import vocab
+from live.controls import Controls
+from live.generator import Generator
+from live.midifile import Part, read_midi, write_midi
+from live.model import load_model
+from live.notes import Note
+from live.render import render, write_rendered
+from live.seeding import SeedError, embedded_primer, primer_from_midi, primer_from_notes
+from conftest import PRIMERS
+
+
+def encore(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "live.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def on_grid(notes):
+    step = vocab.seconds_to_steps
+    return [(n.pitch, step(n.start), step(n.end), n.velocity) for n in notes]
+
+
+@pytest.mark.parametrize("model_fixture", ["stream_model_path", "window_model_path"])
+def test_the_written_file_reads_back_as_exactly_the_performers_notes(model_fixture, request, tmp_path):
+    model = load_model(request.getfixturevalue(model_fixture))
+    generator = Generator(model, Controls(max_polyphony=4, velocity_gain=1.2), seed=11, channel=4)
+    generator.prime(PRIMERS[0])
+    result = render(generator, seconds=20.0)
+    assert len(result.notes) > 20 and result.seconds >= 20.0
+
+    path = tmp_path / "out.mid"
+    write_rendered(result, path, bpm=132, channel=4, program=81, title="test render")
+    (part,) = read_midi(path).parts
+    assert (part.channel, part.program, part.name) == (4, 81, "test render")
+    assert on_grid(part.notes) == on_grid(result.notes)
+
+    # every note-on message has its note-off, and the notes are what the messages say
+    ons = sorted((m.time, m.pitch) for m in result.messages if m.on)
+    assert ons == sorted((n.start, n.pitch) for n in result.notes)
+    assert sum(m.on for m in result.messages) == sum(not m.on for m in result.messages)
+
+
+def test_the_same_arguments_give_the_same_bytes(stream_model_path, tmp_path):
+    args = ["render", "--model", stream_model_path, "--seconds", 15, "--random-seed", 7,
+            "--temperature", 1.3, "--scale", "A:minor", "--bpm", 128, "--program", 5]
+    first = encore(*args, "-o", tmp_path / "a.mid")
+    second = encore(*args, "-o", tmp_path / "b.mid")
+    assert first.returncode == 0, first.stderr
+    assert "wrote" in first.stdout and "seeded with primer" in first.stdout
+    assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
+    other = encore(*args[:-6], "--random-seed", 8, "--temperature", 1.3, "--scale", "A:minor",
+                   "--bpm", 128, "--program", 5, "-o", tmp_path / "c.mid")
+    assert other.returncode == 0, other.stderr
+    assert (tmp_path / "c.mid").read_bytes() != (tmp_path / "a.mid").read_bytes()
+
+    song = read_midi(tmp_path / "a.mid")
+    assert round(song.bpm) == 128 and song.time_signature == (4, 4)
+    (part,) = song.parts
+    assert part.program == 5
+    a_minor = {9, 11, 0, 2, 4, 5, 7}
+    assert {n.pitch % 12 for n in part.notes} <= a_minor
+
+
+def test_render_by_event_count(stream_model_path, tmp_path):
+    result = encore("render", "--model", stream_model_path, "--events", 300, "--silence",
+                    "-o", tmp_path / "e.mid")
+    assert result.returncode == 0, result.stderr
+    assert "(300 events)" in result.stdout and "seeded with silence" in result.stdout
+
+
+def test_seeds_change_what_is_played_and_primer_notes_are_not_played(stream_model_path, tmp_path):
+    model = load_model(stream_model_path)
+
+    def first_events(primer):
+        generator = Generator(model, Controls(), seed=5)
+        generator.prime(primer)
+        result = render(generator, events=200)
+        return result.events, result.notes
+
+    events_a, notes_a = first_events(PRIMERS[0])
+    events_b, _ = first_events(PRIMERS[1])
+    assert events_a != events_b  # the same random seed, another primer: another melody
+    assert first_events(PRIMERS[0])[0] == events_a  # and repeatable
+    assert notes_a[0].start >= 0.0 and all(n.start < 200 for n in notes_a)
+
+
+def test_embedded_primers_by_number_or_drawn_reproducibly(stream_model_path):
+    model = load_model(stream_model_path)
+    number, events = embedded_primer(model, 1, np.random.default_rng(0))
+    assert number == 1 and events[: len(PRIMERS[1])] == PRIMERS[1]
+    drawn = [embedded_primer(model, None, np.random.default_rng(9))[0] for _ in range(3)]
+    assert len(set(drawn)) == 1
+    with pytest.raises(SeedError, match="primer 7 does not exist; the model has 0..2"):
+        embedded_primer(model, 7, np.random.default_rng(0))
+
+
+def test_seed_from_a_midi_file_and_from_typed_notes(tmp_path):
+    notes = [Note(72 + (i % 5), i * 0.2, i * 0.2 + 0.3, 90) for i in range(300)]  # overlapping
+    write_midi(tmp_path / "seed.mid", [Part("Lead", 0, notes=notes)])
+    primer = primer_from_midi(tmp_path / "seed.mid", max_events=100)
+    assert len(primer) <= 100 + 5
+    assert vocab.is_velocity(primer[0]) or vocab.is_note_on(primer[0])
+    sounding = set()
+    for event in primer:  # the primer leaves nothing sounding
+        if vocab.is_note_on(event):
+            sounding.add(event)
+        elif vocab.is_note_off(event):
+            sounding.discard(event - 128)
+    assert not sounding
+
+    typed = primer_from_notes("C4 E4 G4 Bb4 72")
+    assert [e for e in typed if vocab.is_note_on(e)] == [60, 64, 67, 70, 72]
+    with pytest.raises(SeedError, match="'H9' is not a note"):
+        primer_from_notes("C4 H9")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--temperature", "0"], "temperature 0.0 is out of range; allowed: 0.05..3.0"),
+        (["--channel", "17"], "channel 17 is outside 1..16"),
+        (["--seed-file", "missing.mid"], "missing.mid: no such file"),
+        (["--scale", "H:major"], "unknown root 'H'"),
+        (["--top-p", "0"], "top-p 0.0 is out of range"),
+        (["--primer", "9"], "primer 9 does not exist"),
+    ],
+)
+def test_bad_render_arguments_are_one_line(stream_model_path, tmp_path, args, fragment):
+    result = encore("render", "--model", stream_model_path, "-o", tmp_path / "x.mid", *args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert fragment in result.stderr
+    assert not (tmp_path / "x.mid").exists()
+
+
+def test_an_unreadable_model_is_one_line(tmp_path):
+    bad = tmp_path / "model.onnx"
+    bad.write_text("nope")
+    result = encore("render", "--model", bad, "-o", tmp_path / "x.mid")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "model.onnx: not a loadable ONNX model" in result.stderr
+
+
+def test_wav_through_fluidsynth_or_one_clear_line(stream_model_path, tmp_path):
+    result = encore("render", "--model", stream_model_path, "--seconds", 5, "--random-seed", 1,
+                    "-o", tmp_path / "w.mid", "--wav", tmp_path / "w.wav")
+    assert (tmp_path / "w.mid").is_file()  # the .mid is never lost
+    from live.render import find_soundfont
+
+    if shutil.which("fluidsynth") and find_soundfont():
+        assert result.returncode == 0, result.stderr
+        with wave.open(str(tmp_path / "w.wav")) as audio:
+            seconds = audio.getnframes() / audio.getframerate()
+        assert seconds >= 4.5
+    else:
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "--wav needs" in result.stderr and "w.mid was written" in result.stderr
