@@ -14,6 +14,7 @@ forced note-off) to take.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -64,9 +65,12 @@ def event_bias(performer: Performer, controls: Controls) -> np.ndarray:
     held = list(performer.held)
     if held:
         # A note lasts one step at least: no off, and no re-strike, in the step it began.
-        just_struck = [p for p, h in performer.held.items() if h.onset == performer.step]
-        bias[[vocab.NOTE_OFF_OFFSET + p for p in held if p not in just_struck]] = 0.0
-        bias[just_struck] = -np.inf
+        now = performer.step
+        releasable = [vocab.NOTE_OFF_OFFSET + p for p, h in performer.held.items() if h.onset != now]
+        if releasable:
+            bias[releasable] = 0.0
+        if len(releasable) < len(held):
+            bias[[p for p, h in performer.held.items() if h.onset == now]] = -np.inf
     if len(held) >= controls.max_polyphony:
         restrikes = bias[held]
         bias[_ON] = -np.inf  # only re-strikes: they add no voice
@@ -91,14 +95,16 @@ def sample(
         return vocab.note_off(overdue[0])
 
     bias = event_bias(performer, controls)
-    scores = np.asarray(logits, dtype=np.float64) * (1.0 / controls.temperature) + bias
-    top = scores.max()
-    if not np.isfinite(top):
+    scores = np.asarray(logits, dtype=np.float64) * (1.0 / controls.temperature)
+    scores += bias
+    top = float(scores.max())
+    if not math.isfinite(top):
         # NaN or inf from a broken model, or nothing allowed: sample the allowed
         # events evenly, and if there are none, take a time shift.
         allowed = np.flatnonzero(np.isfinite(bias))
         return int(rng.choice(allowed)) if allowed.size else FALLBACK
-    probabilities = np.exp(scores - top)
+    scores -= top
+    probabilities = np.exp(scores, out=scores)
 
     if controls.top_p < 1.0:
         probabilities /= probabilities.sum()

@@ -1,0 +1,1 @@
+"""Shipped model files; installed as the package `live.models` (see pyproject.toml)."""
