@@ -13,6 +13,7 @@ from live.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.midifile import Part, Song, read_midi, write_midi
 from live.midiscan import ScanReport, find_midi_files, process_each
 from live.options import add_generation_options, generator_from_args
+from live.ports import RTMIDI_APIS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,6 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
     render_cmd.add_argument("--soundfont", metavar="FILE.sf2", help="soundfont for --wav")
     add_generation_options(render_cmd)
     render_cmd.set_defaults(handler=cmd_render)
+
+    ports_cmd = commands.add_parser("ports", help="list MIDI input and output ports")
+    ports_cmd.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
+    ports_cmd.set_defaults(handler=cmd_ports)
+
+    play_cmd = commands.add_parser("play", help="play live through a MIDI port (the main job)")
+    play_cmd.add_argument("--port", metavar="NAME", help="output port (a unique part of its name)")
+    play_cmd.add_argument("--virtual", metavar="NAME", help="open a virtual output port of this name")
+    play_cmd.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
+    play_cmd.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1)
+    play_cmd.add_argument("--program", type=_int_in(0, 127, "program"), help="send this program change first")
+    play_cmd.add_argument("--seconds", type=_positive_float, help="stop after this long (default: until Ctrl-C)")
+    play_cmd.add_argument("--record", metavar="OUT.mid", help="record what is sent (and played in)")
+    play_cmd.add_argument("--bpm", type=_bpm, default=120.0, help="tempo of the recording (default 120)")
+    play_cmd.add_argument("--lookahead", type=_positive_float, default=100.0, metavar="MS",
+                          help="how far generation runs ahead of playback (default 100 ms)")
+    add_generation_options(play_cmd)
+    play_cmd.set_defaults(handler=cmd_play)
 
     bench = commands.add_parser("bench", help="measure encore's speed on this machine")
     bench.add_argument(
@@ -176,6 +195,20 @@ def cmd_render(args) -> int:
         render_wav(args.output, args.wav, args.soundfont)
         print(f"wrote {args.wav}")
     return 0
+
+
+def cmd_ports(args) -> int:
+    from live.player import list_ports
+
+    print(list_ports(args.backend))
+    return 0
+
+
+def cmd_play(args) -> int:
+    from live.player import play
+
+    generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
+    return play(args, generator, seeded_with)
 
 
 def cmd_bench(args) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from live import vocab
 from live.controls import Controls
 from live.model import Model, State
 from live.performer import NoteMessage, Performer
@@ -24,6 +25,7 @@ class Snapshot:
     performer: Performer
     rng_state: dict
     events: int
+    notes: int  # finished notes at the time (the list is shared, see Performer.copy)
 
 
 class Generator:
@@ -42,30 +44,45 @@ class Generator:
         self.performer = Performer(channel)
         self.events: list[int] = []
 
-    def prime(self, events: list[int]) -> None:
-        """Set the model's state from a primer; its notes are not played."""
+    def prime(self, events: list[int], at_seconds: float = 0.0) -> None:
+        """Set the model's state from a primer; its notes are not played. The
+        performance (re)starts silent at `at_seconds`."""
         self.state = self.model.feed(self.model.initial_state(), list(events))
-        self.performer = Performer(self.channel)
-        self.events = []
+        self.reset_performer(at_seconds)
+
+    def reset_performer(self, at_seconds: float) -> None:
+        """A silent performer at `at_seconds`; the model keeps what it has heard."""
+        notes = self.performer.notes
+        self.performer = Performer(self.channel, vocab.seconds_to_steps(at_seconds))
+        self.performer.notes = notes
 
     def next(self) -> tuple[int, list[NoteMessage]]:
         """Sample, play and feed back one event."""
         event = sample(self.state.logits, self.performer, self.controls, self.rng)
+        return event, self.force(event)
+
+    def force(self, event: int) -> list[NoteMessage]:
+        """Play and feed back an event chosen by the engine (a rest, a forced note-off)."""
         messages = self.performer.apply(event, self.controls)
         self.state = self.model.step(self.state, event)
         self.events.append(event)
-        return event, messages
+        return messages
 
     def finish(self) -> list[NoteMessage]:
         return self.performer.finish()
 
     def snapshot(self) -> Snapshot:
         return Snapshot(
-            self.state, self.performer.copy(), self.rng.bit_generator.state, len(self.events)
+            self.state,
+            self.performer.copy(),
+            self.rng.bit_generator.state,
+            len(self.events),
+            len(self.performer.notes),
         )
 
     def restore(self, snapshot: Snapshot) -> None:
         self.state = snapshot.state
         self.performer = snapshot.performer.copy()
+        del self.performer.notes[snapshot.notes :]
         self.rng.bit_generator.state = snapshot.rng_state
         del self.events[snapshot.events :]

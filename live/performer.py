@@ -42,9 +42,9 @@ class Held:
 
 
 class Performer:
-    def __init__(self, channel: int = 0):
+    def __init__(self, channel: int = 0, start_step: int = 0):
         self.channel = channel
-        self.step = 0
+        self.step = start_step
         self.bin = DEFAULT_BIN
         self.held: dict[int, Held] = {}  # model pitch -> its note
         self.playing: dict[int, int] = {}  # played pitch -> model pitch
@@ -101,7 +101,13 @@ class Performer:
         return out
 
     def copy(self) -> "Performer":
-        return copy.deepcopy(self)
+        """A copy for a snapshot, cheap at any length of performance: the list of
+        finished notes is shared (it only grows; restoring truncates it)."""
+        twin = copy.copy(self)
+        twin.held = {p: copy.copy(h) for p, h in self.held.items()}
+        twin.playing = dict(self.playing)
+        twin.release_pending = set(self.release_pending)
+        return twin
 
     def _note_on(self, pitch: int, controls: Controls, out: list[NoteMessage]) -> None:
         if pitch in self.held:

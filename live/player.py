@@ -1,0 +1,116 @@
+"""`encore play`: the live engine wired to real MIDI ports, with clean-up on every exit.
+
+Stop, Ctrl-C, SIGTERM, SIGHUP, an exception, the end of --seconds: each one ends every
+sounding note, sends CC 123 on each channel used and saves the recording.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from live.engine import LiveEngine, Output
+from live.ports import Backend, PortError, open_backend, open_output
+from live.recorder import Recorder
+
+PORT_CHECK_SECONDS = 0.5
+
+
+def say(line: str) -> None:
+    print(f"encore: {line}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class PortWatch:
+    """Watches the output port we connected to; reopens it when it comes back."""
+
+    backend: Backend
+    output: Output
+    port_name: str | None  # None for our own virtual port: nothing to watch
+
+    def check(self) -> None:
+        if self.port_name is None:
+            return
+        present = self.port_name in self.backend.output_names()
+        if self.output.lost and present:
+            try:
+                port, _ = open_output(self.backend, self.port_name)
+            except PortError:
+                return
+            self.output.replace(port)
+            say(f"output port {self.port_name!r} is back; playing again")
+        elif not self.output.lost and not present:
+            self.output.lost = True
+            say(f"output port {self.port_name!r} vanished; playing on silently until it returns")
+
+
+class StopRequest:
+    """Set by signals, by --seconds running out, or by the caller."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.reason = ""
+
+    def set(self, reason: str) -> None:
+        self.reason = self.reason or reason
+        self.event.set()
+
+
+def install_signal_handlers(stop: StopRequest) -> dict:
+    previous = {}
+    for sig, name in [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C"), (getattr(signal, "SIGHUP", None), "SIGHUP")]:
+        if sig is None:
+            continue
+        previous[sig] = signal.signal(sig, lambda *_ , n=name: stop.set(n))
+    return previous
+
+
+def play(args, generator, seeded_with: str) -> int:
+    backend = open_backend(args.backend)
+    say(backend.note)
+    port, described = open_output(backend, args.port, args.virtual)
+    say(described)
+    output = Output(port, on_lost=say)
+    recorder = Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
+    engine = LiveEngine(generator, output, lookahead=args.lookahead / 1000.0, recorder=recorder, log=say)
+    watch = PortWatch(backend, output, port.name if args.port else None)
+
+    stop = StopRequest()
+    previous = install_signal_handlers(stop)
+    try:
+        if args.program is not None:
+            import mido
+
+            output.send(mido.Message("program_change", channel=generator.channel, program=args.program))
+        engine.start()
+        say(f"playing, seeded with {seeded_with}; Ctrl-C stops")
+        started = time.monotonic()
+        while not stop.event.is_set():
+            stop.event.wait(PORT_CHECK_SECONDS)
+            watch.check()
+            if engine.failed:
+                stop.set("engine error")
+            if args.seconds and time.monotonic() - started >= args.seconds:
+                stop.set("time is up")
+    finally:
+        engine.stop()  # every exit path: notes off, CC 123
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if recorder is not None:
+            path = recorder.save(engine.performance_time())
+            say(f"recorded {recorder.note_count} notes to {path}")
+        output.close()
+        say(f"stopped ({stop.reason or 'exception'}): {engine.sent_notes} notes played, none left sounding")
+    return 1 if engine.failed else 0
+
+
+def list_ports(backend_name: str) -> str:
+    backend = open_backend(backend_name)
+    lines = [backend.note, "outputs:"]
+    lines += [f"  {name}" for name in backend.output_names()] or ["  (none)"]
+    lines.append("inputs:")
+    lines += [f"  {name}" for name in backend.input_names()] or ["  (none)"]
+    return "\n".join(lines)

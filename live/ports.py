@@ -1,0 +1,160 @@
+"""MIDI ports through mido on python-rtmidi: pick a backend, find ports, open them.
+
+`auto` tries the platform's own MIDI system first (ALSA, CoreMIDI, WinMM), then a
+running JACK server, and says which it took. Port names match on a unique
+case-insensitive substring, so `--port mini` finds "Arturia MiniLab mkII MIDI 1".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+
+from live.errors import EncoreError
+
+RTMIDI_APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "winmm": "WINDOWS_MM"}
+PLATFORM_ORDER = {"linux": ["alsa", "jack"], "darwin": ["coremidi", "jack"], "win32": ["winmm"]}
+VIRTUAL_CAPABLE = {"alsa", "jack", "coremidi"}  # WinMM has no virtual ports
+DEFAULT_VIRTUAL_NAME = "encore"
+
+# Never let a probe of JACK start a server of its own.
+os.environ.setdefault("JACK_NO_START_SERVER", "1")
+
+
+class PortError(EncoreError):
+    """A MIDI backend or port that cannot be used: names it and says what to do."""
+
+
+@dataclass
+class Backend:
+    name: str  # alsa, jack, coremidi, winmm
+    mido_backend: object
+    note: str = ""  # how it was chosen, for the user
+
+    @property
+    def can_make_virtual_ports(self) -> bool:
+        return self.name in VIRTUAL_CAPABLE
+
+    def output_names(self) -> list[str]:
+        with quiet_stderr():
+            return list(dict.fromkeys(self.mido_backend.get_output_names()))
+
+    def input_names(self) -> list[str]:
+        with quiet_stderr():
+            return list(dict.fromkeys(self.mido_backend.get_input_names()))
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence what C libraries (ALSA, JACK) print on fd 2 while we probe; our own
+    one-line errors say what matters."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _try_backend(name: str):
+    import mido
+
+    backend = mido.Backend(f"mido.backends.rtmidi/{RTMIDI_APIS[name]}", load=True)
+    with quiet_stderr():
+        backend.get_output_names()  # raises when the system is not there
+    return backend
+
+
+def open_backend(name: str = "auto") -> Backend:
+    if name != "auto":
+        if name not in RTMIDI_APIS:
+            raise PortError(f"unknown MIDI backend {name!r}; choose auto, {', '.join(RTMIDI_APIS)}")
+        try:
+            return Backend(name, _try_backend(name), f"{name} as asked")
+        except Exception as err:
+            raise PortError(f"MIDI backend {name} is not available ({_why(name, err)})") from None
+    tried = []
+    for candidate in PLATFORM_ORDER.get(sys.platform, ["alsa", "jack"]):
+        try:
+            backend = _try_backend(candidate)
+        except Exception as err:
+            tried.append(f"{candidate}: {_why(candidate, err)}")
+            continue
+        note = f"using {candidate}" + (f" ({'; '.join(tried)})" if tried else "")
+        return Backend(candidate, backend, note)
+    raise PortError(
+        "no MIDI system found (" + "; ".join(tried) + "); on Linux load the ALSA sequencer "
+        "(modprobe snd-seq) or start JACK (jackd -R -d dummy, or your audio setup)"
+    )
+
+
+def _why(name: str, err: Exception) -> str:
+    text = str(err)
+    if name == "jack" and ("JACK" in text or "jack" in text):
+        return "no JACK server running"
+    if name == "alsa":
+        return "no ALSA sequencer (/dev/snd/seq)"
+    if isinstance(err, (ImportError, ValueError)):
+        return f"not built into python-rtmidi ({text})"
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def match_port(names: list[str], wanted: str, direction: str) -> str:
+    """The one port whose name contains `wanted` (an exact name always wins)."""
+    if wanted in names:
+        return wanted
+    found = [n for n in names if wanted.lower() in n.lower()]
+    if len(found) == 1:
+        return found[0]
+    listing = ", ".join(repr(n) for n in names) or "none"
+    if not found:
+        raise PortError(f"no MIDI {direction} port matches {wanted!r}; {direction} ports: {listing}")
+    raise PortError(
+        f"{wanted!r} matches {len(found)} {direction} ports: "
+        + ", ".join(repr(n) for n in found) + "; give more of the name"
+    )
+
+
+def open_output(backend: Backend, port: str | None = None, virtual: str | None = None):
+    """(mido output port, description). No port and no virtual name: a virtual port
+    named 'encore' where the backend allows it, else the first port there is."""
+    if port is not None:
+        name = match_port(backend.output_names(), port, "output")
+        return _open(backend.mido_backend.open_output, name, False), f"output to {name!r}"
+    if virtual is None and backend.can_make_virtual_ports:
+        virtual = DEFAULT_VIRTUAL_NAME
+    if virtual is not None:
+        if not backend.can_make_virtual_ports:
+            raise PortError(f"{backend.name} cannot make virtual ports; choose one with --port")
+        opened = _open(backend.mido_backend.open_output, virtual, True)
+        return opened, f"virtual output port {virtual!r} (connect your synth to it)"
+    names = backend.output_names()
+    if not names:
+        raise PortError(f"no MIDI output ports on {backend.name}; plug in a synth or use --virtual")
+    return _open(backend.mido_backend.open_output, names[0], False), f"output to {names[0]!r}"
+
+
+def open_input(backend: Backend, port: str, callback=None):
+    name = match_port(backend.input_names(), port, "input")
+    return _open(backend.mido_backend.open_input, name, False, callback=callback), name
+
+
+def open_virtual_input(backend: Backend, name: str, callback=None):
+    return _open(backend.mido_backend.open_input, name, True, callback=callback)
+
+
+def _open(opener, name: str, virtual: bool, **extra):
+    try:
+        with quiet_stderr():
+            return opener(name, virtual=virtual, **extra)
+    except (OSError, SystemError, RuntimeError) as err:
+        what = "create virtual port" if virtual else "open port"
+        raise PortError(f"cannot {what} {name!r} ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
