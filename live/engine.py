@@ -340,8 +340,15 @@ class LiveEngine:
                     self._deliver(item.message, now - (self._origin + item.due))
                 self._watchdog()
 
+    def forget_sounding(self) -> None:
+        """The output port went away, and the notes on it with it."""
+        with self._lock:
+            self.sounding.clear()
+
     def _deliver(self, message: NoteMessage, error: float) -> None:
         """Send one message, keeping the output's invariants (called holding the lock)."""
+        if self.output.lost:
+            return  # nothing reaches a lost port; generation keeps its place
         key = (message.channel, message.pitch)
         if message.on:
             if key in self.sounding:

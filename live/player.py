@@ -30,6 +30,7 @@ class PortWatch:
     backend: Backend
     output: Output
     port_name: str | None  # None for our own virtual port: nothing to watch
+    engine: LiveEngine
 
     def check(self) -> None:
         if self.port_name is None:
@@ -44,6 +45,7 @@ class PortWatch:
             say(f"output port {self.port_name!r} is back; playing again")
         elif not self.output.lost and not present:
             self.output.lost = True
+            self.engine.forget_sounding()
             say(f"output port {self.port_name!r} vanished; playing on silently until it returns")
 
 
@@ -73,10 +75,16 @@ def play(args, generator, seeded_with: str) -> int:
     say(backend.note)
     port, described = open_output(backend, args.port, args.virtual)
     say(described)
-    output = Output(port, on_lost=say)
+    output = Output(port)
     recorder = Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
     engine = LiveEngine(generator, output, lookahead=args.lookahead / 1000.0, recorder=recorder, log=say)
-    watch = PortWatch(backend, output, port.name if args.port else None)
+
+    def lost(line: str) -> None:
+        engine.forget_sounding()
+        say(line)
+
+    output.on_lost = lost
+    watch = PortWatch(backend, output, port.name if args.port else None, engine)
 
     stop = StopRequest()
     previous = install_signal_handlers(stop)

@@ -1,0 +1,78 @@
+"""`encore play` on real JACK MIDI ports: notes arrive, end, and clean up on every exit."""
+
+import signal
+import time
+
+import pytest
+
+from jackports import Receiver, jack_backend, sounding_after, start_play
+
+
+@pytest.fixture
+def backend():
+    return jack_backend()
+
+
+def test_notes_arrive_with_their_note_offs_and_cc_123_at_the_end(backend, stream_model_path, tmp_path):
+    receiver = Receiver(backend)
+    try:
+        record = tmp_path / "rec.mid"
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--seconds", 3,
+                          "--random-seed", 4, "--density", 0.8, "--record", record, "--channel", 2)
+        out, err = play.communicate(timeout=60)
+        assert play.returncode == 0, err
+        assert "Traceback" not in err
+        messages = receiver.snapshot()
+        notes = [m for _, m in messages if m.type == "note_on"]
+        assert len(notes) >= 5, err
+        assert all(m.channel == 1 for _, m in messages)
+        assert sounding_after(receiver.notes()) == set(), "a note was left sounding"
+        assert messages[-1][1].type == "control_change" and messages[-1][1].control == 123
+        # the recording holds what was sent
+        from live.midifile import read_midi
+
+        (part,) = read_midi(record).parts
+        assert len(part.notes) == len(notes)
+        assert "none left sounding" in err
+    finally:
+        receiver.close()
+
+
+def test_sigterm_mid_note_leaves_nothing_sounding(backend, stream_model_path, tmp_path):
+    receiver = Receiver(backend)
+    try:
+        record = tmp_path / "rec.mid"
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--random-seed", 5,
+                          "--density", 1.0, "--max-note", 4, "--record", record)
+        assert receiver.wait_for(lambda ms: sounding_after([x for x in ms if x[1].type.startswith("note")])), \
+            "no note started"
+        play.send_signal(signal.SIGTERM)
+        out, err = play.communicate(timeout=30)
+        assert play.returncode == 0, err
+        assert "stopped (SIGTERM)" in err and "Traceback" not in err
+        time.sleep(0.1)
+        assert sounding_after(receiver.notes()) == set()
+        assert any(m.type == "control_change" and m.control == 123 for _, m in receiver.snapshot())
+        assert record.is_file()
+    finally:
+        receiver.close()
+
+
+def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_path):
+    receiver = Receiver(backend)
+    try:
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--seconds", 8,
+                          "--random-seed", 6, "--density", 1.0)
+        assert receiver.wait_for(lambda ms: len(ms) >= 3), "nothing arrived"
+        receiver.close()
+        time.sleep(1.5)
+        before = len(receiver.snapshot())
+        receiver.open()
+        assert receiver.wait_for(lambda ms: len(ms) > before + 3, timeout=6), "not recovered"
+        out, err = play.communicate(timeout=30)
+        assert play.returncode == 0, err
+        assert "vanished" in err and "is back" in err
+        # after the reconnection, every note that started there also ended there
+        assert sounding_after(receiver.notes()[before:]) == set()
+    finally:
+        receiver.close()
