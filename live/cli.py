@@ -13,6 +13,7 @@ from live.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.midifile import Part, Song, read_midi, write_midi
 from live.midiscan import ScanReport, find_midi_files, process_each
 from live.options import add_generation_options, generator_from_args
+from live.knobs import KNOB_CONTROLS
 from live.ports import RTMIDI_APIS
 
 
@@ -94,11 +95,36 @@ def build_parser() -> argparse.ArgumentParser:
     play_cmd.add_argument("--program", type=_int_in(0, 127, "program"), help="send this program change first")
     play_cmd.add_argument("--seconds", type=_positive_float, help="stop after this long (default: until Ctrl-C)")
     play_cmd.add_argument("--record", metavar="OUT.mid", help="record what is sent (and played in)")
-    play_cmd.add_argument("--bpm", type=_bpm, default=120.0, help="tempo of the recording (default 120)")
+    play_cmd.add_argument("--bpm", type=_bpm, default=120.0,
+                          help="internal tempo: recording, quantise grid, sent clock (default 120)")
     play_cmd.add_argument("--lookahead", type=_positive_float, default=100.0, metavar="MS",
                           help="how far generation runs ahead of playback (default 100 ms)")
+    live_input = play_cmd.add_argument_group("controller input")
+    live_input.add_argument("--input", metavar="NAME", help="controller/keyboard input port")
+    live_input.add_argument("--controls", metavar="MAP.toml", help="knob map (CC -> control)")
+    live_input.add_argument("--listen", choices=["continue", "call", "off"], default="continue",
+                            help="played notes: continue the phrase (default), call and "
+                            "response, or off (passed through only)")
+    live_input.add_argument("--respond-after", type=_positive_float, default=1.0, metavar="SECONDS",
+                            help="call and response: answer after this pause (default 1 s)")
+    live_input.add_argument("--no-thru", action="store_true", help="do not pass played notes to the output")
+    clock = play_cmd.add_argument_group("clock")
+    clock.add_argument("--follow-clock", action="store_true",
+                       help="start and stop with MIDI clock Start/Stop on the input")
+    clock.add_argument("--quantize", choices=["off", "1/8", "1/16", "1/32"], default="off",
+                       help="pull note-ons to this grid of the tempo")
+    clock.add_argument("--quantize-strength", type=_int_in(0, 100, "quantize strength"), default=100,
+                       metavar="PERCENT")
+    clock.add_argument("--send-clock", action="store_true", help="send MIDI clock at --bpm")
     add_generation_options(play_cmd)
     play_cmd.set_defaults(handler=cmd_play)
+
+    learn_cmd = commands.add_parser("learn", help="MIDI-learn: move a knob to map it to a control")
+    learn_cmd.add_argument("control", choices=list(KNOB_CONTROLS))
+    learn_cmd.add_argument("--input", required=True, metavar="NAME")
+    learn_cmd.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
+    learn_cmd.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS")
+    learn_cmd.set_defaults(handler=cmd_learn)
 
     bench = commands.add_parser("bench", help="measure encore's speed on this machine")
     bench.add_argument(
@@ -209,6 +235,12 @@ def cmd_play(args) -> int:
 
     generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
     return play(args, generator, seeded_with)
+
+
+def cmd_learn(args) -> int:
+    from live.player import learn
+
+    return learn(args)
 
 
 def cmd_bench(args) -> int:

@@ -28,6 +28,7 @@ from typing import Callable
 
 from live import vocab
 from live.controls import Controls
+from live.errors import EncoreError
 from live.generator import Generator
 from live.performer import NoteMessage
 
@@ -123,6 +124,13 @@ class LiveEngine:
         self.listeners: list[Callable[[NoteMessage, float], None]] = []
         self.failed: str | None = None
 
+        self.quantizer = None  # a midiclock.Quantizer, or None
+        self._shifts: dict[tuple[int, int], float] = {}  # quantise offset per sounding note
+        self.respond_after: float | None = None  # call and response: answer after this pause
+        self.player_held: set[int] = set()
+        self.player_last = float("-inf")  # wall clock of the player's last note event
+        self._answering = True
+
     # ------------------------------------------------------------ public, any thread
 
     @property
@@ -170,6 +178,15 @@ class LiveEngine:
     def reseed(self, primer: list[int]) -> None:
         self._command(("reseed", list(primer)))
 
+    def hear(self, on: bool, pitch: int, velocity: int = 0) -> None:
+        """A note the player played: the model hears it, so encore continues the phrase."""
+        if on:
+            self.player_held.add(pitch)
+        else:
+            self.player_held.discard(pitch)
+        self.player_last = self.clock()
+        self._command(("hear", (on, pitch, velocity)))
+
     def pause(self) -> None:
         self._command(("pause", None))
 
@@ -194,8 +211,8 @@ class LiveEngine:
     def _generator_loop(self) -> None:
         while self._running:
             self._apply_commands()
-            if not self._playing:
-                self._wake.wait(0.01)
+            if not self._playing or not self._our_turn():
+                self._wake.wait(0.005)
                 self._wake.clear()
                 continue
             now = self.performance_time()
@@ -210,6 +227,21 @@ class LiveEngine:
             else:
                 self._wake.wait(min(ahead - self.lookahead + 0.001, 0.01))
                 self._wake.clear()
+
+    def _our_turn(self) -> bool:
+        """In call and response, encore is silent while the player plays, and answers
+        once the player has paused for respond_after seconds."""
+        if self.respond_after is None:
+            return True
+        player_busy = bool(self.player_held) or self.clock() - self.player_last < self.respond_after
+        if player_busy and self._answering:
+            self._answering = False
+            self._silence()
+        elif not player_busy and not self._answering:
+            self._answering = True
+            self.generator.reset_performer(self.performance_time() + RESTART_MARGIN)
+            self._mark_base()
+        return self._answering
 
     def _generate_one(self) -> None:
         started = time.perf_counter()
@@ -226,8 +258,20 @@ class LiveEngine:
     def _schedule(self, index: int, messages: list[NoteMessage]) -> None:
         with self._lock:
             for message in messages:
-                heapq.heappush(self._heap, Scheduled(message.time, next(self._order), index, message))
+                due = message.time + self._quantize(message)
+                heapq.heappush(self._heap, Scheduled(due, next(self._order), index, message))
             self._lock.notify()
+
+    def _quantize(self, message: NoteMessage) -> float:
+        """The offset that moves a note-on toward the grid; its note-off moves with it."""
+        key = (message.channel, message.pitch)
+        if not message.on:
+            return self._shifts.pop(key, 0.0)
+        if self.quantizer is None:
+            return 0.0
+        shift = self.quantizer.shift(message.time, not_before=self.performance_time() + 0.002)
+        self._shifts[key] = shift
+        return shift
 
     def _trim_history(self) -> None:
         # Keep snapshots back to the newest event already played: the rollback point.
@@ -236,17 +280,25 @@ class LiveEngine:
             self._history.popleft()
 
     def _apply_commands(self) -> None:
+        changed = False  # a knob turn sends many CCs: roll back once for all of them
         while True:
             try:
                 kind, value = self._commands.get_nowait()
             except queue.Empty:
-                return
-            if kind == "controls":
+                break
+            if kind in ("controls", "update"):
+                try:
+                    controls = value if kind == "controls" else self.generator.controls.with_(**value)
+                except EncoreError as err:
+                    self.log(f"control not changed: {err}")
+                    continue
+                self.generator.controls = controls
+                changed = True
+            elif kind == "hear":
                 self._rollback()
-                self.generator.controls = value
-            elif kind == "update":
-                self._rollback()
-                self.generator.controls = self.generator.controls.with_(**value)
+                changed = False
+                on, pitch, velocity = value
+                self.generator.hear(on, pitch, velocity)
             elif kind == "reseed":
                 self._silence()
                 self.generator.prime(value, at_seconds=self._restart_time())
@@ -263,6 +315,8 @@ class LiveEngine:
                 self._origin = self.clock() + 0.02 - self.generator.performer.time
                 self._mark_base()
                 self._playing = True
+        if changed:
+            self._rollback()
 
     def _rollback(self) -> None:
         """Drop the unsent future; back to the last event already played, then to now."""
@@ -303,6 +357,7 @@ class LiveEngine:
         """Drop the unsent future and end what sounds."""
         with self._lock:
             self._heap.clear()
+            self._shifts.clear()
             for channel, pitch in list(self.sounding):
                 self._send_note_off(channel, pitch)
 

@@ -61,6 +61,21 @@ class Generator:
         event = sample(self.state.logits, self.performer, self.controls, self.rng)
         return event, self.force(event)
 
+    def hear(self, on: bool, pitch: int, velocity: int = 0) -> None:
+        """The model hears a note someone else played; the performer plays nothing.
+
+        Its velocity becomes the current bin too, so encore answers at the player's
+        dynamics."""
+        if on:
+            bin_ = vocab.velocity_to_bin(velocity)
+            if bin_ != self.performer.bin:
+                self.performer.bin = bin_
+                self.state = self.model.step(self.state, vocab.velocity(bin_))
+                self.events.append(vocab.velocity(bin_))
+        event = vocab.note_on(pitch) if on else vocab.note_off(pitch)
+        self.state = self.model.step(self.state, event)
+        self.events.append(event)
+
     def force(self, event: int) -> list[NoteMessage]:
         """Play and feed back an event chosen by the engine (a rest, a forced note-off)."""
         messages = self.performer.apply(event, self.controls)

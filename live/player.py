@@ -13,7 +13,10 @@ import time
 from dataclasses import dataclass
 
 from live.engine import LiveEngine, Output
-from live.ports import Backend, PortError, open_backend, open_output
+from live.inputs import InputRouter
+from live.knobs import load_knob_map, save_learned
+from live.midiclock import ClockFollower, ClockSender, Quantizer, Tempo
+from live.ports import Backend, PortError, open_backend, open_input, open_output
 from live.recorder import Recorder
 
 PORT_CHECK_SECONDS = 0.5
@@ -86,6 +89,17 @@ def play(args, generator, seeded_with: str) -> int:
     output.on_lost = lost
     watch = PortWatch(backend, output, port.name if args.port else None, engine)
 
+    tempo = Tempo(args.bpm)
+    if args.quantize != "off":
+        engine.quantizer = Quantizer(tempo, args.quantize, args.quantize_strength / 100.0)
+    if args.listen == "call":
+        engine.respond_after = args.respond_after
+    input_port, clock_sender = None, None
+    if args.input:
+        input_port = open_controller_input(args, backend, engine, output, recorder, tempo)
+    if args.send_clock:
+        clock_sender = ClockSender(output.send, tempo)
+
     stop = StopRequest()
     previous = install_signal_handlers(stop)
     try:
@@ -94,6 +108,11 @@ def play(args, generator, seeded_with: str) -> int:
 
             output.send(mido.Message("program_change", channel=generator.channel, program=args.program))
         engine.start()
+        if args.follow_clock:
+            engine.pause()
+            say("waiting for MIDI clock Start on the input")
+        if clock_sender is not None:
+            clock_sender.start()
         say(f"playing, seeded with {seeded_with}; Ctrl-C stops")
         started = time.monotonic()
         while not stop.event.is_set():
@@ -104,6 +123,10 @@ def play(args, generator, seeded_with: str) -> int:
             if args.seconds and time.monotonic() - started >= args.seconds:
                 stop.set("time is up")
     finally:
+        if input_port is not None:
+            input_port.close()
+        if clock_sender is not None:
+            clock_sender.stop()
         engine.stop()  # every exit path: notes off, CC 123
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -113,6 +136,52 @@ def play(args, generator, seeded_with: str) -> int:
         output.close()
         say(f"stopped ({stop.reason or 'exception'}): {engine.sent_notes} notes played, none left sounding")
     return 1 if engine.failed else 0
+
+
+def open_controller_input(args, backend, engine, output, recorder, tempo):
+    """Knobs, played notes and clock from the --input port."""
+    knob_map = load_knob_map(args.controls)
+    follower = ClockFollower(
+        tempo,
+        to_performance=lambda at: at - engine._origin,
+        on_start=engine.resume if args.follow_clock else None,
+        on_stop=engine.pause if args.follow_clock else None,
+        on_continue=engine.resume if args.follow_clock else None,
+    )
+    router = InputRouter(
+        engine, knob_map, listen=args.listen,
+        thru=None if args.no_thru else output.send,
+        clock_follower=follower, recorder=recorder,
+    )
+    port, name = open_input(backend, args.input, callback=router)
+    say(f"input from {name!r}: knobs, played notes ({args.listen}), clock")
+    return port
+
+
+def learn(args) -> int:
+    """`encore learn CONTROL`: move a knob; it is mapped and saved."""
+    import queue as queue_module
+
+    backend = open_backend(args.backend)
+    knob_map = load_knob_map(None)
+    heard: queue_module.SimpleQueue = queue_module.SimpleQueue()
+
+    def on_message(message):
+        if message.type == "control_change":
+            heard.put(message)
+
+    port, name = open_input(backend, args.input, callback=on_message)
+    say(f"move the knob for {args.control} on {name!r} (waiting {args.timeout:g} s)")
+    try:
+        message = heard.get(timeout=args.timeout)
+    except queue_module.Empty:
+        raise PortError(f"no knob moved on {name!r} within {args.timeout:g} s; nothing was saved") from None
+    finally:
+        port.close()
+    knob = knob_map.learn(args.control, message.channel, message.control)
+    path = save_learned(knob)
+    print(f"{args.control} <- {knob.describe()}, saved to {path}")
+    return 0
 
 
 def list_ports(backend_name: str) -> str:
