@@ -32,24 +32,27 @@ class PortWatch:
 
     backend: Backend
     output: Output
-    port_name: str | None  # None for our own virtual port: nothing to watch
+    wanted: str | None  # what the user asked for; None for our own virtual port
     engine: LiveEngine
 
     def check(self) -> None:
-        if self.port_name is None:
+        """A device that comes back often has another name (a new ALSA client number,
+        a JACK suffix): it is found again by what the user asked for, not by its old
+        full name."""
+        if self.wanted is None:
             return
-        present = self.port_name in self.backend.output_names()
-        if self.output.lost and present:
+        names = [n for n in self.backend.output_names() if self.wanted.lower() in n.lower()]
+        if self.output.lost and len(names) == 1:
             try:
-                port, _ = open_output(self.backend, self.port_name)
+                port, _ = open_output(self.backend, names[0])
             except PortError:
                 return
             self.output.replace(port)
-            say(f"output port {self.port_name!r} is back; playing again")
-        elif not self.output.lost and not present:
+            say(f"output port {names[0]!r} is back; playing again")
+        elif not self.output.lost and not names:
             self.output.lost = True
             self.engine.forget_sounding()
-            say(f"output port {self.port_name!r} vanished; playing on silently until it returns")
+            say(f"output port {self.wanted!r} vanished; playing on silently until it returns")
 
 
 class StopRequest:
@@ -87,7 +90,7 @@ def play(args, generator, seeded_with: str) -> int:
         say(line)
 
     output.on_lost = lost
-    watch = PortWatch(backend, output, port.name if args.port else None, engine)
+    watch = PortWatch(backend, output, args.port, engine)
 
     tempo = Tempo(args.bpm)
     if args.quantize != "off":

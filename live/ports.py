@@ -142,13 +142,66 @@ def open_output(backend: Backend, port: str | None = None, virtual: str | None =
     return _open(backend.mido_backend.open_output, names[0], False), f"output to {names[0]!r}"
 
 
-def open_input(backend: Backend, port: str, callback=None):
+class PolledInput:
+    """A MIDI input read by a Python thread of its own from RtMidi's queue.
+
+    mido's callback would run Python in the MIDI system's realtime thread, which must
+    then wait for the GIL; under load JACK skips its cycle and messages are lost.
+    Reading RtMidi's queue every millisecond costs at most that much latency."""
+
+    POLL_SECONDS = 0.001
+
+    def __init__(self, backend: Backend, name: str, callback, virtual: bool = False):
+        import threading
+
+        import rtmidi
+
+        self.name = name
+        self.callback = callback
+        api = getattr(rtmidi, f"API_{RTMIDI_APIS[backend.name]}")
+        with quiet_stderr():
+            self._rt = rtmidi.MidiIn(rtapi=api, name="encore in", queue_size_limit=8192)
+            self._rt.ignore_types(sysex=True, timing=False, active_sense=True)
+            if virtual:
+                self._rt.open_virtual_port(name)
+            else:
+                ports = self._rt.get_ports()
+                if name not in ports:
+                    raise PortError(f"input port {name!r} vanished before it could be opened")
+                self._rt.open_port(ports.index(name))
+        self._running = True
+        self._thread = threading.Thread(target=self._read, name="encore-input", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        import time
+
+        import mido
+
+        while self._running:
+            got = self._rt.get_message()
+            if got is None:
+                time.sleep(self.POLL_SECONDS)
+                continue
+            try:
+                message = mido.Message.from_bytes(got[0])
+            except ValueError:
+                continue  # a byte salad from a flaky cable: not worth a crash
+            self.callback(message)
+
+    def close(self) -> None:
+        if self._running:
+            self._running = False
+            self._thread.join(timeout=1.0)
+            self._rt.close_port()
+
+
+def open_input(backend: Backend, port: str, callback) -> tuple[PolledInput, str]:
     name = match_port(backend.input_names(), port, "input")
-    return _open(backend.mido_backend.open_input, name, False, callback=callback), name
-
-
-def open_virtual_input(backend: Backend, name: str, callback=None):
-    return _open(backend.mido_backend.open_input, name, True, callback=callback)
+    try:
+        return PolledInput(backend, name, callback), name
+    except (OSError, SystemError, RuntimeError) as err:
+        raise PortError(f"cannot open input port {name!r} ({err})") from None
 
 
 def _open(opener, name: str, virtual: bool, **extra):

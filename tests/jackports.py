@@ -28,7 +28,11 @@ def jack_backend():
 
 
 class Receiver:
-    """A virtual JACK MIDI input that records what arrives, with arrival times."""
+    """A virtual JACK MIDI input that records what arrives, with arrival times.
+
+    It reads RtMidi's own queue from a Python thread instead of taking a callback: a
+    Python callback runs in JACK's realtime thread and must wait for the GIL there,
+    which under load makes JACK skip cycles and lose messages in the test harness."""
 
     def __init__(self, backend, name: str | None = None):
         self.backend = backend
@@ -36,18 +40,40 @@ class Receiver:
         self.messages: list[tuple[float, object]] = []
         self._lock = threading.Lock()
         self.port = None
+        self._reader = None
         self.open()
 
     def open(self):
-        self.port = self.backend.mido_backend.open_input(self.name, virtual=True, callback=self._got)
+        import rtmidi
 
-    def _got(self, message):
-        with self._lock:
-            self.messages.append((time.perf_counter(), message))
+        self.port = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=self.name, queue_size_limit=8192)
+        self.port.open_virtual_port(self.name)
+        self._reading = True
+        self._reader = threading.Thread(target=self._read, args=(self.port,), daemon=True)
+        self._reader.start()
+
+    def _read(self, port):
+        import mido
+
+        while self._reading:
+            got = port.get_message()
+            if got is None:
+                time.sleep(0.001)
+                continue
+            data, _ = got
+            try:
+                message = mido.Message.from_bytes(data)
+            except ValueError:
+                continue
+            with self._lock:
+                self.messages.append((time.perf_counter(), message))
 
     def close(self):
         if self.port is not None:
-            self.port.close()
+            self._reading = False
+            self._reader.join(timeout=1)
+            self.port.close_port()
+            del self.port
             self.port = None
 
     def snapshot(self):
