@@ -167,3 +167,95 @@ def format_models(figures: list[dict]) -> str:
                 f"the cost of {figures[0]['label']}"
             )
     return "\n".join(lines)
+
+
+def rss_mb() -> float | None:
+    """Resident memory of this process (Linux), in MB."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def bench_live(model_path, seconds: float, backend_name: str = "auto", knob_every: float = 2.0,
+               report=None) -> dict:
+    """Play for real through a MIDI port at >= 10 notes/s; measure when each message left
+    against when it was due, and how soon a knob turn is acted on."""
+    import time as clock
+
+    from live.controls import Controls
+    from live.engine import LiveEngine, Output
+    from live.generator import Generator
+    from live.model import load_model
+    from live.ports import PortError, open_backend, open_output
+
+    model = load_model(model_path)
+    controls = Controls(density=0.6, max_polyphony=4, max_note_seconds=0.4)
+    generator = Generator(model, controls, seed=0)
+    try:
+        backend = open_backend(backend_name)
+        port, where = open_output(backend, None, "encore-bench")
+    except PortError as err:
+        port, where = None, f"no MIDI port ({err}); sending to nowhere"
+    output = Output(port) if port is not None else Output(_NullPort())
+    engine = LiveEngine(generator, output)
+    rss_start = rss_mb()
+    engine.start()
+    started = clock.monotonic()
+    temperatures = [0.8, 1.2]
+    turns = 0
+    try:
+        while clock.monotonic() - started < seconds:
+            clock.sleep(knob_every)
+            turns += 1
+            engine.update_controls(temperature=temperatures[turns % 2])
+            if report:
+                report(clock.monotonic() - started, engine)
+    finally:
+        engine.stop()
+        output.close()
+    errors_ms = [e * 1e3 for e in engine.send_errors]
+    latencies_ms = [x * 1e3 for x in engine.control_latencies]
+    elapsed = clock.monotonic() - started
+    return {
+        "where": where,
+        "seconds": elapsed,
+        "notes": engine.sent_notes,
+        "notes_per_s": engine.sent_notes / elapsed,
+        "messages": len(errors_ms),
+        "send_error_median_ms": median(errors_ms),
+        "send_error_p99_ms": percentile(errors_ms, 0.99),
+        "send_error_max_ms": max(errors_ms) if errors_ms else float("nan"),
+        "knob_turns": turns,
+        "knob_to_new_event_median_ms": median(latencies_ms),
+        "knob_to_new_event_max_ms": max(latencies_ms) if latencies_ms else float("nan"),
+        "step_median_ms": median([s * 1e3 for s in engine.step_times]),
+        "rss_start_mb": rss_start,
+        "rss_end_mb": rss_mb(),
+    }
+
+
+class _NullPort:
+    def send(self, message) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def format_live(f: dict) -> str:
+    return (
+        f"live play, {f['seconds']:.0f} s to {f['where']}: {f['notes']} notes ({f['notes_per_s']:.1f}/s), "
+        f"{f['messages']} messages\n"
+        f"  send-time error (sent - due): median {f['send_error_median_ms']:.3f} ms, "
+        f"p99 {f['send_error_p99_ms']:.3f} ms, max {f['send_error_max_ms']:.3f} ms\n"
+        f"  knob turn -> first event under the new controls: median "
+        f"{f['knob_to_new_event_median_ms']:.1f} ms, max {f['knob_to_new_event_max_ms']:.1f} ms "
+        f"({f['knob_turns']} turns)\n"
+        f"  model step median {f['step_median_ms']:.3f} ms; memory {f['rss_start_mb']:.0f} MB at start, "
+        f"{f['rss_end_mb']:.0f} MB at the end"
+    )

@@ -135,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=_int_in(10, 1_000_000, "steps"), default=2000,
                        help="model steps to time per stream model (default 2000)")
     bench.add_argument("--json", action="store_true", help="figures as one JSON object")
+    bench.add_argument("--live", action="store_true",
+                       help="play through a real MIDI port and measure send-time error")
+    bench.add_argument("--seconds", type=_positive_float, default=60.0,
+                       help="how long --live plays (default 60)")
+    bench.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
     bench.set_defaults(handler=cmd_bench)
     return parser
 
@@ -246,6 +251,22 @@ def cmd_learn(args) -> int:
 def cmd_bench(args) -> int:
     from live import bench
 
+    if args.live:
+        from live.model import default_model_path
+        from live import randmodels
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            model = (args.model or [None])[0]
+            if model is None:
+                model = default_model_path()
+                if not model.is_file():
+                    model = randmodels.build_stream_model(Path(folder) / "stand_in.onnx", layers=2,
+                                                          hidden=256, embedding=64)
+                    print("no default model yet: a random-weight 2x256 stream model stands in")
+            figures = bench.bench_live(model, args.seconds, args.backend)
+        print(json.dumps(figures, indent=2) if args.json else bench.format_live(figures))
+        return 0
     figures = {"codec": bench.bench_codec(), "models": bench.bench_models(args.model, args.steps)}
     if args.json:
         print(json.dumps(figures, indent=2))

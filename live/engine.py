@@ -130,6 +130,8 @@ class LiveEngine:
         self.player_held: set[int] = set()
         self.player_last = float("-inf")  # wall clock of the player's last note event
         self._answering = True
+        self._changed_at: float | None = None  # wall clock of a control change not yet heard
+        self.control_latencies: collections.deque = collections.deque(maxlen=1000)
 
     # ------------------------------------------------------------ public, any thread
 
@@ -170,9 +172,11 @@ class LiveEngine:
         self.panic_now()
 
     def set_controls(self, controls: Controls) -> None:
+        self._changed_at = self._changed_at or self.clock()
         self._command(("controls", controls))
 
     def update_controls(self, **changes) -> None:
+        self._changed_at = self._changed_at or self.clock()
         self._command(("update", changes))
 
     def reseed(self, primer: list[int]) -> None:
@@ -250,6 +254,10 @@ class LiveEngine:
         self.generated_at.append(started)
         self._event_count += 1
         index = self._event_count
+        if self._changed_at is not None:
+            # Knob to the first event decided under the new controls, as due on the clock.
+            self.control_latencies.append(self._origin + self.generator.performer.time - self._changed_at)
+            self._changed_at = None
         self._history.append((index, self.generator.performer.time, self.generator.snapshot()))
         self._trim_history()
         if messages:
