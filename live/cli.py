@@ -88,36 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     ports_cmd.set_defaults(handler=cmd_ports)
 
     play_cmd = commands.add_parser("play", help="play live through a MIDI port (the main job)")
-    play_cmd.add_argument("--port", metavar="NAME", help="output port (a unique part of its name)")
-    play_cmd.add_argument("--virtual", metavar="NAME", help="open a virtual output port of this name")
-    play_cmd.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
-    play_cmd.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1)
-    play_cmd.add_argument("--program", type=_int_in(0, 127, "program"), help="send this program change first")
-    play_cmd.add_argument("--seconds", type=_positive_float, help="stop after this long (default: until Ctrl-C)")
-    play_cmd.add_argument("--record", metavar="OUT.mid", help="record what is sent (and played in)")
-    play_cmd.add_argument("--bpm", type=_bpm, default=120.0,
-                          help="internal tempo: recording, quantise grid, sent clock (default 120)")
-    play_cmd.add_argument("--lookahead", type=_positive_float, default=100.0, metavar="MS",
-                          help="how far generation runs ahead of playback (default 100 ms)")
-    live_input = play_cmd.add_argument_group("controller input")
-    live_input.add_argument("--input", metavar="NAME", help="controller/keyboard input port")
-    live_input.add_argument("--controls", metavar="MAP.toml", help="knob map (CC -> control)")
-    live_input.add_argument("--listen", choices=["continue", "call", "off"], default="continue",
-                            help="played notes: continue the phrase (default), call and "
-                            "response, or off (passed through only)")
-    live_input.add_argument("--respond-after", type=_positive_float, default=1.0, metavar="SECONDS",
-                            help="call and response: answer after this pause (default 1 s)")
-    live_input.add_argument("--no-thru", action="store_true", help="do not pass played notes to the output")
-    clock = play_cmd.add_argument_group("clock")
-    clock.add_argument("--follow-clock", action="store_true",
-                       help="start and stop with MIDI clock Start/Stop on the input")
-    clock.add_argument("--quantize", choices=["off", "1/8", "1/16", "1/32"], default="off",
-                       help="pull note-ons to this grid of the tempo")
-    clock.add_argument("--quantize-strength", type=_int_in(0, 100, "quantize strength"), default=100,
-                       metavar="PERCENT")
-    clock.add_argument("--send-clock", action="store_true", help="send MIDI clock at --bpm")
-    add_generation_options(play_cmd)
+    add_play_options(play_cmd)
     play_cmd.set_defaults(handler=cmd_play)
+
+    tui_cmd = commands.add_parser(
+        "tui", help="the performer's screen: play with knobs, seeds and a piano roll"
+    )
+    add_play_options(tui_cmd)
+    tui_cmd.set_defaults(handler=cmd_tui)
 
     learn_cmd = commands.add_parser("learn", help="MIDI-learn: move a knob to map it to a control")
     learn_cmd.add_argument("control", choices=list(KNOB_CONTROLS))
@@ -142,6 +120,39 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
     bench.set_defaults(handler=cmd_bench)
     return parser
+
+
+def add_play_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a live performance, shared by `play` and `tui`."""
+    parser.add_argument("--port", metavar="NAME", help="output port (a unique part of its name)")
+    parser.add_argument("--virtual", metavar="NAME", help="open a virtual output port of this name")
+    parser.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
+    parser.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1)
+    parser.add_argument("--program", type=_int_in(0, 127, "program"), help="send this program change first")
+    parser.add_argument("--seconds", type=_positive_float, help="stop after this long (default: until Ctrl-C)")
+    parser.add_argument("--record", metavar="OUT.mid", help="record what is sent (and played in)")
+    parser.add_argument("--bpm", type=_bpm, default=120.0,
+                          help="internal tempo: recording, quantise grid, sent clock (default 120)")
+    parser.add_argument("--lookahead", type=_positive_float, default=100.0, metavar="MS",
+                          help="how far generation runs ahead of playback (default 100 ms)")
+    live_input = parser.add_argument_group("controller input")
+    live_input.add_argument("--input", metavar="NAME", help="controller/keyboard input port")
+    live_input.add_argument("--controls", metavar="MAP.toml", help="knob map (CC -> control)")
+    live_input.add_argument("--listen", choices=["continue", "call", "off"], default="continue",
+                            help="played notes: continue the phrase (default), call and "
+                            "response, or off (passed through only)")
+    live_input.add_argument("--respond-after", type=_positive_float, default=1.0, metavar="SECONDS",
+                            help="call and response: answer after this pause (default 1 s)")
+    live_input.add_argument("--no-thru", action="store_true", help="do not pass played notes to the output")
+    clock = parser.add_argument_group("clock")
+    clock.add_argument("--follow-clock", action="store_true",
+                       help="start and stop with MIDI clock Start/Stop on the input")
+    clock.add_argument("--quantize", choices=["off", "1/8", "1/16", "1/32"], default="off",
+                       help="pull note-ons to this grid of the tempo")
+    clock.add_argument("--quantize-strength", type=_int_in(0, 100, "quantize strength"), default=100,
+                       metavar="PERCENT")
+    clock.add_argument("--send-clock", action="store_true", help="send MIDI clock at --bpm")
+    add_generation_options(parser)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,6 +251,12 @@ def cmd_play(args) -> int:
 
     generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
     return play(args, generator, seeded_with)
+
+
+def cmd_tui(args) -> int:
+    from live.tui import run_tui
+
+    return run_tui(args)
 
 
 def cmd_learn(args) -> int:

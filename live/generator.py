@@ -43,11 +43,13 @@ class Generator:
         self.state = model.initial_state()
         self.performer = Performer(channel)
         self.events: list[int] = []
+        self.primer: list[int] = []
 
     def prime(self, events: list[int], at_seconds: float = 0.0) -> None:
         """Set the model's state from a primer; its notes are not played. The
         performance (re)starts silent at `at_seconds`."""
-        self.state = self.model.feed(self.model.initial_state(), list(events))
+        self.primer = list(events)
+        self.state = self.model.feed(self.model.initial_state(), self.primer)
         self.reset_performer(at_seconds)
 
     def reset_performer(self, at_seconds: float) -> None:

@@ -76,72 +76,114 @@ def install_signal_handlers(stop: StopRequest) -> dict:
     return previous
 
 
+class Session:
+    """One live performance: backend, output, engine, controller input, clock, recorder.
+
+    Built from the same options as `encore play`; closing it is the one clean-up path
+    (notes off, CC 123, the recording saved) whoever closes it: play, the TUI's engine
+    process, a signal, an error."""
+
+    def __init__(self, args, generator, log=say):
+        self.args = args
+        self.log = log
+        self.backend = open_backend(args.backend)
+        log(self.backend.note)
+        port, described = open_output(self.backend, args.port, args.virtual)
+        log(described)
+        self.output = Output(port)
+        self.recorder = (
+            Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
+        )
+        self.engine = LiveEngine(
+            generator, self.output, lookahead=args.lookahead / 1000.0, recorder=self.recorder, log=log
+        )
+        self.output.on_lost = self._lost
+        self.watch = PortWatch(self.backend, self.output, args.port, self.engine)
+        self.tempo = Tempo(args.bpm)
+        if args.quantize != "off":
+            self.engine.quantizer = Quantizer(self.tempo, args.quantize, args.quantize_strength / 100.0)
+        if args.listen == "call":
+            self.engine.respond_after = args.respond_after
+        self.input_port, self.router, self.clock_sender = None, None, None
+        try:
+            if args.input:
+                self.input_port, self.router = open_controller_input(
+                    args, self.backend, self.engine, self.output, self.recorder, self.tempo, log
+                )
+        except Exception:
+            self.output.close()
+            raise
+        if args.send_clock:
+            self.clock_sender = ClockSender(self.output.send, self.tempo)
+        self.closed = False
+
+    def _lost(self, line: str) -> None:
+        self.engine.forget_sounding()
+        self.log(line)
+
+    def start(self) -> None:
+        if self.args.program is not None:
+            import mido
+
+            self.output.send(
+                mido.Message("program_change", channel=self.engine.generator.channel, program=self.args.program)
+            )
+        self.engine.start()
+        if self.args.follow_clock:
+            self.engine.pause()
+            self.log("waiting for MIDI clock Start on the input")
+        if self.clock_sender is not None:
+            self.clock_sender.start()
+
+    def save_recording(self):
+        if self.recorder is None:
+            return None
+        path = self.recorder.save(self.engine.performance_time())
+        self.log(f"recorded {self.recorder.note_count} notes to {path}")
+        return path
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.input_port is not None:
+                self.input_port.close()
+            if self.clock_sender is not None:
+                self.clock_sender.stop()
+        finally:
+            self.engine.stop()  # every exit path: notes off, CC 123
+            try:
+                self.save_recording()
+            finally:
+                self.output.close()
+
+
 def play(args, generator, seeded_with: str) -> int:
-    backend = open_backend(args.backend)
-    say(backend.note)
-    port, described = open_output(backend, args.port, args.virtual)
-    say(described)
-    output = Output(port)
-    recorder = Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
-    engine = LiveEngine(generator, output, lookahead=args.lookahead / 1000.0, recorder=recorder, log=say)
-
-    def lost(line: str) -> None:
-        engine.forget_sounding()
-        say(line)
-
-    output.on_lost = lost
-    watch = PortWatch(backend, output, args.port, engine)
-
-    tempo = Tempo(args.bpm)
-    if args.quantize != "off":
-        engine.quantizer = Quantizer(tempo, args.quantize, args.quantize_strength / 100.0)
-    if args.listen == "call":
-        engine.respond_after = args.respond_after
-    input_port, clock_sender = None, None
-    if args.input:
-        input_port = open_controller_input(args, backend, engine, output, recorder, tempo)
-    if args.send_clock:
-        clock_sender = ClockSender(output.send, tempo)
-
+    session = Session(args, generator)
     stop = StopRequest()
     previous = install_signal_handlers(stop)
     try:
-        if args.program is not None:
-            import mido
-
-            output.send(mido.Message("program_change", channel=generator.channel, program=args.program))
-        engine.start()
-        if args.follow_clock:
-            engine.pause()
-            say("waiting for MIDI clock Start on the input")
-        if clock_sender is not None:
-            clock_sender.start()
+        session.start()
         say(f"playing, seeded with {seeded_with}; Ctrl-C stops")
         started = time.monotonic()
         while not stop.event.is_set():
             stop.event.wait(PORT_CHECK_SECONDS)
-            watch.check()
-            if engine.failed:
+            session.watch.check()
+            if session.engine.failed:
                 stop.set("engine error")
             if args.seconds and time.monotonic() - started >= args.seconds:
                 stop.set("time is up")
     finally:
-        if input_port is not None:
-            input_port.close()
-        if clock_sender is not None:
-            clock_sender.stop()
-        engine.stop()  # every exit path: notes off, CC 123
+        session.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if recorder is not None:
-            path = recorder.save(engine.performance_time())
-            say(f"recorded {recorder.note_count} notes to {path}")
-        output.close()
-        say(f"stopped ({stop.reason or 'exception'}): {engine.sent_notes} notes played, none left sounding")
-    return 1 if engine.failed else 0
+        say(f"stopped ({stop.reason or 'exception'}): {session.engine.sent_notes} notes played, "
+            "none left sounding")
+    return 1 if session.engine.failed else 0
 
 
-def open_controller_input(args, backend, engine, output, recorder, tempo):
+def open_controller_input(args, backend, engine, output, recorder, tempo, log=say):
     """Knobs, played notes and clock from the --input port."""
     knob_map = load_knob_map(args.controls)
     follower = ClockFollower(
@@ -157,8 +199,8 @@ def open_controller_input(args, backend, engine, output, recorder, tempo):
         clock_follower=follower, recorder=recorder,
     )
     port, name = open_input(backend, args.input, callback=router)
-    say(f"input from {name!r}: knobs, played notes ({args.listen}), clock")
-    return port
+    log(f"input from {name!r}: knobs, played notes ({args.listen}), clock")
+    return port, router
 
 
 def learn(args) -> int:
