@@ -202,6 +202,7 @@ def build_corpus(
         "counts": {
             "pieces": len(pieces),
             "notes": int(sum(len(p.notes) for p in pieces)),
+            "events": int(sum(len(p.events) for p in pieces)),
             **{s: sum(p.split == s for p in pieces) for s in SPLITS},
             "skipped": len(skipped),
         },

@@ -207,7 +207,7 @@ class _Run:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config["clip"])
         self.optimizer.step()
-        return float(loss), int(y.numel())
+        return loss.item(), int(y.numel())
 
     def validate(self) -> float:
         torch = self.torch
@@ -279,12 +279,12 @@ def train(
     deadline = time.monotonic() + minutes * 60 if minutes is not None else math.inf
     session_start, session_events = time.monotonic(), 0
     stopped = "epochs"
-    with progress_bars(quiet) as start_bar:
+    with progress_bars(quiet, log_lines=True) as start_bar:
         try:
             while epochs is None or run.position["epoch"] < epochs:
                 plan, total = run.epoch_batches(run.position["epoch"])
                 bar = start_bar(f"epoch {run.position['epoch'] + 1}", total)
-                bar(completed=run.position["batch"])
+                bar.update(completed=run.position["batch"])
                 tick, tick_events = time.monotonic(), 0
                 for index, (inputs, targets) in enumerate(plan):
                     if index < run.position["batch"]:
@@ -297,7 +297,7 @@ def train(
                     tick_events += count
                     run.history["train"].append([run.position["events"], loss])
                     now = time.monotonic()
-                    bar(status=f"loss {loss:.3f}  {tick_events / max(now - tick, 1e-9):,.0f} ev/s  "
+                    bar.update(status=f"loss {loss:.3f}  {tick_events / max(now - tick, 1e-9):,.0f} ev/s  "
                                f"val {run.best if run.best is not None else float('nan'):.3f}")
                     if on_step:
                         on_step(run.position["steps"], loss)
@@ -329,7 +329,9 @@ def _finish_segment(run: _Run, bar) -> None:
     if improved:
         _save(run.run_dir / BEST, state)
     _save(run.run_dir / LAST, state)
-    bar(status=f"val NLL {nll:.3f} (best {run.best:.3f})", advance=0)
+    position = run.position
+    bar.note(f"val NLL {nll:.3f} (best {run.best:.3f}) after {position['steps']:,} steps, "
+             f"{position['events']:,} events, {run.elapsed / 60:.1f} min")
     from export.curve import plot_curve
 
     plot_curve(run.history, run.run_dir / "curve.png", run.config)
