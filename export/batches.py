@@ -1,7 +1,8 @@
 """Training batches, pure numpy: what each arch reads in one optimisation step.
 
 stream: pieces (shuffled) are laid end to end in B lanes, joined by 1 s of silence
-    (PAD_EVENT), and each lane is cut into consecutive windows of T events. The LSTM
+    (PAD_EVENT); shorter lanes are filled up with IGNORE, positions that are no one's
+    target, so no piece is dropped. Each lane is cut into consecutive windows of T events. The LSTM
     state is carried from one window of a lane to the next (truncated backprop), so
     the network learns to keep playing past any window length, as it must live.
 seed:  every event of the joined stream is a target; its input is the W events before
@@ -14,10 +15,12 @@ import numpy as np
 
 from export.scoring import PAD_EVENT, windows
 
+IGNORE = -100  # torch's CrossEntropyLoss ignore_index
+
 
 def lanes(pieces: list[np.ndarray], count: int, rng: np.random.Generator) -> np.ndarray:
-    """[lanes, length] event ids: pieces shuffled, dealt to the shortest lane, each lane
-    cut to the shortest's length. Fewer lanes when there are fewer pieces."""
+    """[lanes, length] event ids: pieces shuffled, dealt to the shortest lane, shorter
+    lanes filled up with IGNORE. Fewer lanes when there are fewer pieces."""
     order = rng.permutation(len(pieces))
     count = max(1, min(count, len(pieces)))
     rows: list[list[np.ndarray]] = [[] for _ in range(count)]
@@ -27,16 +30,17 @@ def lanes(pieces: list[np.ndarray], count: int, rng: np.random.Generator) -> np.
         rows[lane] += [pieces[i], np.array([PAD_EVENT])]
         lengths[lane] += len(pieces[i]) + 1
     joined = [np.concatenate(r) for r in rows]
-    length = min(len(j) for j in joined)
-    return np.stack([j[:length] for j in joined]).astype(np.int64)
+    length = max(len(j) for j in joined)
+    return np.stack([np.pad(j, (0, length - len(j)), constant_values=IGNORE) for j in joined]).astype(np.int64)
 
 
 def stream_windows(lane_events: np.ndarray, window: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Consecutive (inputs, targets) [lanes, <= window] pairs along the lanes; a short
-    last window is kept, so a small corpus still trains."""
+    last window is kept, so a small corpus still trains. Filler reads as silence."""
     length = lane_events.shape[1] - 1  # the last event is only ever a target
+    inputs = np.where(lane_events == IGNORE, PAD_EVENT, lane_events)
     return [
-        (lane_events[:, start : min(start + window, length)],
+        (inputs[:, start : min(start + window, length)],
          lane_events[:, start + 1 : min(start + window, length) + 1])
         for start in range(0, length, window)
     ]

@@ -42,13 +42,14 @@ def cmd_train(args) -> int:
     require("torch", "train", "encore train")
     from export.train import default_config, train
 
-    config = default_config(
-        args.arch, layers=args.layers, hidden=args.hidden, embed=args.embed, dropout=args.dropout,
+    # Resuming without --arch takes the run's own; with it, train() checks they agree.
+    config = None if args.resume and args.arch is None else default_config(
+        args.arch or "stream", layers=args.layers, hidden=args.hidden, embed=args.embed, dropout=args.dropout,
         window=args.window, batch=args.batch, lr=args.lr, optimizer=args.optimizer, seed=args.seed,
-        transpose=args.transpose, stretch=args.stretch,
+        transpose=args.transpose, stretch=args.stretch, val_events=args.val_events,
     )
     result = train(args.corpus, args.output, config, resume=args.resume, minutes=args.minutes,
-                   epochs=args.epochs, val_events=args.val_events, quiet=args.quiet, threads=args.threads)
+                   epochs=args.epochs, quiet=args.quiet, threads=args.threads)
     if result.stopped == "interrupted":
         print(f"encore: {result.resume_hint(args.corpus)}", file=sys.stderr)
         return 130

@@ -37,7 +37,6 @@ from export.scoring import cap_events, score_stream, score_windows
 CHECKPOINT_FORMAT = "encore-checkpoint-v1"
 LAST, BEST = "last.pt", "best.pt"
 PARITY_EVENTS = 512
-DEFAULT_VAL_EVENTS = 50_000
 CLIP_NORM = 1.0
 
 
@@ -109,8 +108,7 @@ def _save(path: Path, state: dict) -> None:
 class _Run:
     """Everything one training session holds; the loop below drives it."""
 
-    def __init__(self, corpus: Corpus, corpus_path: str, run_dir: Path, config: dict, state: dict | None,
-                 val_events: int | None):
+    def __init__(self, corpus: Corpus, corpus_path: str, run_dir: Path, config: dict, state: dict | None):
         import torch
 
         from export.models import build_model, make_optimizer
@@ -124,11 +122,11 @@ class _Run:
         if not val:
             raise CorpusError(f"{corpus_path}: no validation pieces (needs 3 or more pieces); "
                               "add pieces and rebuild the corpus")
-        self.val = cap_events(val, val_events)
+        self.val = cap_events(val, config["val_events"])
         torch.manual_seed(config["seed"])
         self.model = build_model(config)
         self.optimizer = make_optimizer(self.model, config)
-        self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.loss_fn = torch.nn.CrossEntropyLoss(ignore_index=batches.IGNORE)
         self.position = {"epoch": 0, "batch": 0, "steps": 0, "events": 0}
         self.best: float | None = None
         self.history: dict = {"train": [], "val": []}
@@ -207,7 +205,7 @@ class _Run:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config["clip"])
         self.optimizer.step()
-        return loss.item(), int(y.numel())
+        return loss.item(), int((y != batches.IGNORE).sum())
 
     def validate(self) -> float:
         torch = self.torch
@@ -249,32 +247,33 @@ def train(
     resume: bool = False,
     minutes: float | None = None,
     epochs: int | None = None,
-    val_events: int | None = DEFAULT_VAL_EVENTS,
     on_step: Callable[[int, float], None] | None = None,
     quiet: bool = False,
     threads: int | None = None,
 ) -> TrainResult:
     """Train until `epochs` epochs are done or `minutes` pass (whichever is first);
-    Ctrl-C (KeyboardInterrupt, also from on_step) saves last.pt and returns."""
+    Ctrl-C (KeyboardInterrupt, also from on_step) saves last.pt and returns.
+    Resuming takes the checkpoint's config; a config given too must be of its arch."""
     import torch
 
     if threads:
         torch.set_num_threads(threads)
     run_dir = Path(run_dir)
-    config = dict(config or default_config())
     state = None
     if resume:
         state = load_checkpoint(run_dir / LAST)
+        config = config or state["config"]
         if state["config"]["arch"] != config["arch"]:
             raise CheckpointError(f"{run_dir / LAST}: a checkpoint of arch '{state['config']['arch']}', "
                                   f"not '{config['arch']}'; resume with --arch {state['config']['arch']}")
         config = state["config"]
     elif (run_dir / LAST).exists():
         raise CheckpointError(f"{run_dir}: already holds a run; add --resume to continue it, or choose another -o")
+    config = dict(config or default_config())
     if epochs is None and minutes is None:
         raise CheckpointError("give --epochs or --minutes (or both) so training knows when to stop")
     run_dir.mkdir(parents=True, exist_ok=True)
-    run = _Run(load_corpus(corpus_path), str(corpus_path), run_dir, config, state, val_events)
+    run = _Run(load_corpus(corpus_path), str(corpus_path), run_dir, config, state)
 
     deadline = time.monotonic() + minutes * 60 if minutes is not None else math.inf
     session_start, session_events = time.monotonic(), 0

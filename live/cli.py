@@ -261,7 +261,7 @@ def _add_training_commands(commands, corpus_commands) -> None:
     train = commands.add_parser("train", help="train a network on a corpus (needs the train extra)")
     train.add_argument("corpus", metavar="CORPUS.npz")
     train.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
-    train.add_argument("--arch", choices=["stream", "seed"], default="stream",
+    train.add_argument("--arch", choices=["stream", "seed"],
                        help="stream: LSTM that carries its state (default); seed: the study's BiLSTM")
     train.add_argument("--minutes", type=_positive_float, help="stop after this much training time")
     train.add_argument("--epochs", type=_int_in(1, 10**6, "epochs"), help="stop after this many epochs")
@@ -279,8 +279,9 @@ def _add_training_commands(commands, corpus_commands) -> None:
                        help="default adam for stream, rmsprop for seed (as the study)")
     train.add_argument("--transpose", type=_int_in(0, 24, "transpose"), help="semitones either way (5)")
     train.add_argument("--stretch", type=float, help="time stretch either way (0.05: 0.95..1.05)")
-    train.add_argument("--val-events", type=int, default=50_000,
-                       help="validate on the first val pieces up to this many events (default 50000)")
+    train.add_argument("--val-events", type=_int_in(1, 10**9, "val events"),
+                       help="validate on the first val pieces up to about this many events "
+                            "(stream 50000, seed 3000)")
     train.add_argument("--threads", type=_int_in(1, 256, "threads"), help="torch threads")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_training_handler("cmd_train"))

@@ -117,15 +117,21 @@ def test_augmentation_transposes_inside_the_keyboard_and_stretches_time():
 def test_stream_lanes_carry_every_event_in_order_with_silence_between_pieces():
     rng = np.random.default_rng(0)
     pieces = [np.arange(10) + 100 * k for k in range(6)]
+    pieces.append(np.arange(25) + 1000)
     lanes = batches.lanes(pieces, 3, rng)
     assert lanes.shape[0] == 3
+    carried = lanes[lanes != batches.IGNORE]
+    assert sorted(carried[carried != PAD_EVENT]) == sorted(np.concatenate(pieces))  # nothing dropped
     for lane in lanes:
         pauses = np.flatnonzero(lane == PAD_EVENT)
-        assert len(pauses) >= 1 and all(lane[p - 1] % 100 == 9 for p in pauses)
+        assert len(pauses) >= 1 and all(lane[p - 1] % 100 in (9, 24) for p in pauses)
     pairs = batches.stream_windows(lanes, 4)
     inputs = np.concatenate([x for x, _ in pairs], axis=1)
     targets = np.concatenate([y for _, y in pairs], axis=1)
-    assert np.array_equal(inputs, lanes[:, :-1]) and np.array_equal(targets, lanes[:, 1:])
+    assert np.array_equal(targets, lanes[:, 1:])
+    filler = lanes[:, :-1] == batches.IGNORE
+    assert filler.any() and np.all(inputs[filler] == PAD_EVENT)
+    assert np.array_equal(inputs[~filler], lanes[:, :-1][~filler])
 
 
 def test_windows_are_left_padded_with_silence():
