@@ -55,7 +55,8 @@ def cmd_train(args) -> int:
         return 130
     best = f"{result.best_val_nll:.3f}" if result.best_val_nll is not None else "n/a"
     print(f"trained to epoch {result.epoch} ({result.steps:,} steps, {result.events:,} events, "
-          f"{result.events_per_second:,.0f} events/s, stopped by {result.stopped}); "
+          f"{result.step_events_per_second:,.0f} events/s in steps, {result.events_per_second:,.0f} overall, "
+          f"stopped by {result.stopped}); "
           f"best validation NLL {best} nats/event; {result.run_dir}: best.pt, last.pt, curve.png")
     return 0
 

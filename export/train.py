@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -60,7 +63,8 @@ class TrainResult:
     events: int
     best_val_nll: float | None
     seconds: float
-    events_per_second: float
+    events_per_second: float  # over the session, validation and data preparation included
+    step_events_per_second: float  # over optimisation steps only: the training speed
 
     def resume_hint(self, corpus: str) -> str:
         return f"interrupted; checkpoint saved, resume with: encore train {corpus} -o {self.run_dir} --resume"
@@ -276,9 +280,9 @@ def train(
     run = _Run(load_corpus(corpus_path), str(corpus_path), run_dir, config, state)
 
     deadline = time.monotonic() + minutes * 60 if minutes is not None else math.inf
-    session_start, session_events = time.monotonic(), 0
+    session_start, session_events, step_seconds = time.monotonic(), 0, 0.0
     stopped = "epochs"
-    with progress_bars(quiet, log_lines=True) as start_bar:
+    with progress_bars(quiet, log_lines=True) as start_bar, _terminate_as_interrupt():
         try:
             while epochs is None or run.position["epoch"] < epochs:
                 plan, total = run.epoch_batches(run.position["epoch"])
@@ -288,7 +292,9 @@ def train(
                 for index, (inputs, targets) in enumerate(plan):
                     if index < run.position["batch"]:
                         continue  # replaying a resumed epoch up to where it stopped
+                    began = time.monotonic()
                     loss, count = run.step(inputs, targets)
+                    step_seconds += time.monotonic() - began
                     run.position["batch"] = index + 1
                     run.position["steps"] += 1
                     run.position["events"] += count
@@ -316,7 +322,25 @@ def train(
             _save(run_dir / LAST, run.checkpoint())
     seconds = time.monotonic() - session_start
     return TrainResult(run_dir, stopped, run.position["epoch"], run.position["steps"], run.position["events"],
-                       run.best, seconds, session_events / max(seconds, 1e-9))
+                       run.best, seconds, session_events / max(seconds, 1e-9),
+                       session_events / max(step_seconds, 1e-9))
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a job killed politely) saves a checkpoint exactly as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _finish_segment(run: _Run, bar) -> None:

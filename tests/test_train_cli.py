@@ -1,6 +1,8 @@
 """The training commands through the real `encore` CLI, as a user runs them."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -75,6 +77,10 @@ def test_build_train_export_evaluate_info_end_to_end(tmp_path):
     assert info.returncode == 0, info.stderr
     assert "stream model" in info.stdout and "primers:" in info.stdout
 
+    for command in (["info", model], ["evaluate", model, corpus, "--baseline", "ngram", "--max-order", "2"]):
+        without_torch = run_without_torch(*command)
+        assert without_torch.returncode == 0, without_torch.stderr
+
     import onnx
 
     proto = onnx.load(str(model))
@@ -84,3 +90,25 @@ def test_build_train_export_evaluate_info_end_to_end(tmp_path):
     onnx.save(proto, str(tmp_path / "other.onnx"))
     assert_one_line_error(encore("info", tmp_path / "other.onnx"), "other.onnx", "'remi-v2' is not performance-388-v1")
     assert_one_line_error(encore("evaluate", tmp_path / "other.onnx", corpus), "'remi-v2'")
+
+
+def run_without_torch(*args):
+    """The CLI in a process where importing torch (or onnx) fails, as on a player's machine."""
+    code = ("import sys; sys.modules['torch'] = None; sys.modules['onnx'] = None; "
+            "from live.cli import main; sys.exit(main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def test_the_runtime_and_help_never_import_torch_or_the_training_side():
+    code = ("import sys; from live.cli import build_parser; "
+            "assert 'train' in build_parser().format_help(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'export', 'onnx', 'music21')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_training_without_the_train_extra_is_one_line(tmp_path):
+    corpus = save_corpus(toy_corpus(), tmp_path / "toy.npz")
+    assert_one_line_error(run_without_torch("train", corpus, "-o", tmp_path / "run", "--epochs", "1"),
+                          "needs torch", "pip install")

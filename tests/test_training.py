@@ -147,3 +147,18 @@ def test_a_model_of_another_vocabulary_is_refused(toy_path, tmp_path):
     onnx.save(proto, str(tmp_path / "other.onnx"))
     with pytest.raises(ModelFileError, match="vocabulary 'remi-v2' is not performance-388-v1"):
         open_model(tmp_path / "other.onnx")
+
+
+def test_sigterm_saves_a_checkpoint_like_ctrl_c(toy_path, tmp_path):
+    import os
+    import signal
+
+    def terminate(step, loss):
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    result = train(toy_path, tmp_path / "run", default_config("stream", **TINY_STREAM), epochs=3,
+                   on_step=terminate, quiet=True)
+    assert result.stopped == "interrupted"
+    assert load_checkpoint(tmp_path / "run" / LAST)["position"]["steps"] == 2
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler given back
