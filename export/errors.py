@@ -35,3 +35,7 @@ class MissingExtraError(EncoreError):
             f"'{command}' needs {module}, which is not installed; "
             f"install the extra: pip install -e '.[{extra}]'"
         )
+
+
+class TrainConfigError(EncoreError):
+    """Training options that do not fit together."""

@@ -32,7 +32,7 @@ from live import vocab
 from export import batches
 from export.augment import DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment
 from export.corpus import Corpus, load_corpus, notes_to_events
-from export.errors import CheckpointError, CorpusError
+from export.errors import CheckpointError, CorpusError, TrainConfigError
 from export.primers import choose_primers
 from export.progress import progress_bars
 from export.scoring import cap_events, score_stream, score_windows
@@ -47,10 +47,16 @@ def default_config(arch: str = "stream", **overrides) -> dict:
     from export.models import DEFAULTS
 
     if arch not in DEFAULTS:
-        raise CheckpointError(f"unknown arch '{arch}'; choose stream or seed")
+        raise TrainConfigError(f"unknown arch '{arch}'; choose stream or seed")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if arch == "seed":
+        fixed = {k: given[k] for k in ("layers", "embed") if k in given and given[k] != DEFAULTS["seed"][k]}
+        if fixed:
+            raise TrainConfigError(f"the seed arch is the study's (two BiLSTM layers on one-hot input); "
+                                  f"--{'/--'.join(fixed)} apply to --arch stream only")
     config = {"arch": arch, **DEFAULTS[arch], "seed": 0, "transpose": DEFAULT_TRANSPOSE,
               "stretch": DEFAULT_STRETCH, "clip": CLIP_NORM}
-    config.update({k: v for k, v in overrides.items() if v is not None})
+    config.update(given)
     return config
 
 
@@ -275,7 +281,7 @@ def train(
         raise CheckpointError(f"{run_dir}: already holds a run; add --resume to continue it, or choose another -o")
     config = dict(config or default_config())
     if epochs is None and minutes is None:
-        raise CheckpointError("give --epochs or --minutes (or both) so training knows when to stop")
+        raise TrainConfigError("give --epochs or --minutes (or both) so training knows when to stop")
     run_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(load_corpus(corpus_path), str(corpus_path), run_dir, config, state)
 

@@ -112,3 +112,11 @@ def test_training_without_the_train_extra_is_one_line(tmp_path):
     corpus = save_corpus(toy_corpus(), tmp_path / "toy.npz")
     assert_one_line_error(run_without_torch("train", corpus, "-o", tmp_path / "run", "--epochs", "1"),
                           "needs torch", "pip install")
+
+
+def test_options_the_study_fixed_are_refused_for_the_seed_arch(tmp_path):
+    pytest.importorskip("torch")
+    corpus = save_corpus(toy_corpus(), tmp_path / "toy.npz")
+    assert_one_line_error(encore("train", corpus, "-o", tmp_path / "run", "--arch", "seed", "--layers", "3",
+                                 "--epochs", "1"), "--layers apply to --arch stream only")
+    assert_one_line_error(encore("train", corpus, "-o", tmp_path / "run"), "give --epochs or --minutes")
