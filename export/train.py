@@ -269,6 +269,8 @@ def train(
     if threads:
         torch.set_num_threads(threads)
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir}: is a file; -o names a run folder (created if missing)")
     state = None
     if resume:
         state = load_checkpoint(run_dir / LAST)

@@ -45,3 +45,11 @@ def test_one_tune_of_a_music21_collection_becomes_a_phrased_melody():
     assert np.all(end[:-1] <= start[1:] + 1e-9)  # one line: no overlaps
     beat = np.median(np.diff(start))
     assert 0.1 < beat < 0.5  # a dance tempo, 120-140 BPM
+
+
+def test_an_unknown_collection_names_the_known_ones():
+    from export.corpus import build_corpus
+    from export.errors import CorpusError
+
+    with pytest.raises(CorpusError, match="music21:nope is not a known collection.*music21:ryansMammoth"):
+        build_corpus(["music21:nope"])
