@@ -1,11 +1,13 @@
 """Counting baselines: unigram up to 7-gram with interpolated Kneser-Ney, pure numpy.
 
 A network's NLL means little alone; beside what counting achieves on the same split it
-says how much the network learned beyond local statistics.
+says how much the network learned beyond local statistics, so the baseline should be
+the strongest counting method there is: modified interpolated Kneser-Ney (Chen and
+Goodman), with three discounts per order for n-grams seen once, twice, or more often:
 
-Interpolated Kneser-Ney (one absolute discount D = n1 / (n1 + 2 n2) per order):
-
-    p_k(w | h) = max(c(h w) - D, 0) / c(h)  +  D N1+(h .) / c(h) * p_{k-1}(w | h')
+    p_k(w | h) = max(c(h w) - D(c), 0) / c(h)  +  gamma(h) * p_{k-1}(w | h')
+    gamma(h)   = (D1 N1(h .) + D2 N2(h .) + D3 N3+(h .)) / c(h)
+    Y = n1 / (n1 + 2 n2),  D1 = 1 - 2Y n2/n1,  D2 = 2 - 3Y n3/n2,  D3 = 3 - 4Y n4/n3
 
 The top order counts occurrences; the lower orders it backs off to count continuations
 (how many different events precede h w), and order 0 is uniform over the 388 events.
@@ -42,23 +44,23 @@ class CountTable:
     counts: np.ndarray
     contexts: np.ndarray  # sorted unique context ids
     context_totals: np.ndarray
-    context_types: np.ndarray
-    discount: float
+    context_mass: np.ndarray  # D1 N1(h .) + D2 N2(h .) + D3 N3+(h .): what h hands down
+    discounts: np.ndarray  # per entry: D(c) of its count
 
     @classmethod
     def from_ids(cls, ids: np.ndarray, counts: np.ndarray) -> "CountTable":
-        contexts, first, types = np.unique(ids // BASE, return_index=True, return_counts=True)
-        totals = np.add.reduceat(counts, first)
-        n1, n2 = np.count_nonzero(counts == 1), np.count_nonzero(counts == 2)
-        discount = n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
-        return cls(ids, counts, contexts, totals, types, float(np.clip(discount, MIN_DISCOUNT, 0.95)))
+        contexts, first = np.unique(ids // BASE, return_index=True)
+        d = modified_discounts(counts)
+        discounts = d[np.minimum(counts, 3) - 1]
+        return cls(ids, counts, contexts, np.add.reduceat(counts, first), np.add.reduceat(discounts, first),
+                   discounts)
 
     def interpolate(self, lower: np.ndarray, context_ids: np.ndarray) -> np.ndarray:
         """p_k for a batch of positions, given p_{k-1} [P, V] and each position's context."""
         slot = np.minimum(np.searchsorted(self.contexts, context_ids), len(self.contexts) - 1)
         found = self.contexts[slot] == context_ids
         total = np.where(found, self.context_totals[slot], 1).astype(np.float64)
-        backoff = np.where(found, self.discount * self.context_types[slot] / total, 1.0)
+        backoff = np.where(found, self.context_mass[slot] / total, 1.0)
         result = lower * backoff[:, None]
 
         rows = np.flatnonzero(found)
@@ -67,8 +69,21 @@ class CountTable:
         spans = hi - lo
         row_of = np.repeat(rows, spans)
         entry = np.repeat(lo - np.cumsum(spans) + spans, spans) + np.arange(spans.sum())
-        result[row_of, self.ids[entry] % BASE] += (self.counts[entry] - self.discount) / total[row_of]
+        result[row_of, self.ids[entry] % BASE] += (self.counts[entry] - self.discounts[entry]) / total[row_of]
         return result
+
+
+def modified_discounts(counts: np.ndarray) -> np.ndarray:
+    """[D1, D2, D3+] from the count-of-counts, each kept inside (0, its count). Where
+    the counts say nothing (no n-gram seen once, say) the counts are trusted: D is tiny."""
+    n1, n2, n3, n4 = (np.count_nonzero(counts == k) for k in (1, 2, 3, 4))
+    y = n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
+    raw = [
+        1 - 2 * y * n2 / n1 if n1 else MIN_DISCOUNT,
+        2 - 3 * y * n3 / n2 if n2 else MIN_DISCOUNT,
+        3 - 4 * y * n4 / n3 if n3 else MIN_DISCOUNT,
+    ]
+    return np.array([np.clip(d, MIN_DISCOUNT, k - MIN_DISCOUNT) for k, d in zip((1, 2, 3), raw)])
 
 
 class NgramModel:

@@ -18,7 +18,7 @@ def test_unigram_nll_on_its_training_data_is_the_entropy_of_the_counts():
 
 
 def test_a_deterministic_sequence_is_nearly_certain_from_three_grams_on():
-    train, held_out = np.tile(PATTERN, 40), np.tile(PATTERN, 5)
+    train, held_out = np.tile(PATTERN, 40), np.tile(PATTERN, 20)
     results = baseline_scores([train], [held_out], max_order=7)
     assert results[1].nll_per_event > 1.5
     assert results[2].nll_per_event > 0.3  # 300 is followed by three different notes-offs
