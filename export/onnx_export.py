@@ -21,7 +21,7 @@ from live import vocab
 from export.errors import ExportError
 from export.modelfile import open_model
 from export.scoring import PAD_EVENT, windows
-from export.train import load_checkpoint
+from export.train import load_checkpoint, model_from_checkpoint
 
 TOLERANCE = 1e-4
 OPSET = 17
@@ -39,12 +39,11 @@ class ExportResult:
 def export_run(run: str | Path, output: str | Path) -> ExportResult:
     import torch
 
-    from export.models import build_model, describe, parameter_count
+    from export.models import describe, parameter_count
 
     state = load_checkpoint(run)
     config = state["config"]
-    model = build_model(config)
-    model.load_state_dict(state["model"])
+    model = model_from_checkpoint(state, run)
     model.eval()
 
     output = Path(output)

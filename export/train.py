@@ -104,6 +104,21 @@ def load_checkpoint(path: str | Path) -> dict:
     return state
 
 
+def model_from_checkpoint(state: dict, where: str | Path):
+    """The checkpoint's network with its weights; weights that do not fit its own
+    config (a hand-edited or foreign file) are one CheckpointError."""
+    from export.models import build_model
+
+    try:
+        model = build_model(state["config"])
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError) as err:
+        first = str(err).splitlines()[0][:160]
+        raise CheckpointError(f"{where}: its weights do not fit its own config ({first}); "
+                              "train again or pick another file") from None
+    return model
+
+
 def _save(path: Path, state: dict) -> None:
     import torch
 
@@ -154,7 +169,10 @@ class _Run:
     # ---- state
 
     def _restore(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
+        from export.models import make_optimizer
+
+        self.model = model_from_checkpoint(state, self.run_dir / LAST)
+        self.optimizer = make_optimizer(self.model, self.config)
         self.optimizer.load_state_dict(state["optimizer"])
         self.position = dict(state["position"])
         self.best = state["best_val_nll"]

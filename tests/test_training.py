@@ -162,3 +162,14 @@ def test_sigterm_saves_a_checkpoint_like_ctrl_c(toy_path, tmp_path):
     assert result.stopped == "interrupted"
     assert load_checkpoint(tmp_path / "run" / LAST)["position"]["steps"] == 2
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler given back
+
+
+def test_weights_that_do_not_fit_their_config_are_one_error(toy_path, tmp_path):
+    run = tmp_path / "run"
+    train(toy_path, run, default_config("stream", **TINY_STREAM), epochs=1, quiet=True)
+    state = load_checkpoint(run / BEST)
+    state["config"]["hidden"] = 32
+    (tmp_path / "edited").mkdir()
+    torch.save(state, tmp_path / "edited" / BEST)
+    with pytest.raises(CheckpointError, match="weights do not fit its own config"):
+        export_run(tmp_path / "edited", tmp_path / "m.onnx")
