@@ -27,7 +27,7 @@ def cmd_corpus_build(args) -> int:
             return lambda skipped: bar.update(status=f"{skipped} skipped" if skipped else "")
 
         corpus = build_corpus(args.sources, seed=args.seed, bpm=args.bpm, limit=args.limit,
-                              skyline=args.skyline, progress=progress)
+                              skyline=args.skyline, progress=progress, jobs=args.jobs)
     save_corpus(corpus, args.output)
     counts = corpus.provenance["counts"]
     print(f"wrote {args.output}: {counts['pieces']} pieces ({counts['train']} train, {counts['val']} val, "

@@ -144,6 +144,7 @@ def build_corpus(
     skyline: bool = True,
     fractions=DEFAULT_FRACTIONS,
     progress: Callable | None = None,
+    jobs: int = 1,
 ) -> Corpus:
     """Read every source into pieces, split them, record where they came from.
 
@@ -158,7 +159,8 @@ def build_corpus(
 
             gathered.append(
                 scores.read_collection(
-                    source[len(MUSIC21_PREFIX):], seed=seed, bpm=bpm, limit=limit, progress=progress
+                    source[len(MUSIC21_PREFIX):], seed=seed, bpm=bpm, limit=limit, progress=progress,
+                    jobs=jobs,
                 )
             )
         else:

@@ -255,6 +255,8 @@ def _add_training_commands(commands, corpus_commands) -> None:
     build.add_argument("--limit", type=_int_in(1, 10**9, "limit"), help="at most N pieces per source")
     build.add_argument("--skyline", action=argparse.BooleanOptionalAction, default=True,
                        help="reduce each melody to one voice (default on)")
+    build.add_argument("--jobs", type=_int_in(1, 64, "jobs"), default=1,
+                       help="processes parsing music21 scores (default 1)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
     build.set_defaults(handler=_training_handler("cmd_corpus_build"))
 

@@ -47,6 +47,18 @@ def test_one_tune_of_a_music21_collection_becomes_a_phrased_melody():
     assert 0.1 < beat < 0.5  # a dance tempo, 120-140 BPM
 
 
+def test_tunes_of_an_abc_book_parse_the_same_in_worker_processes():
+    pytest.importorskip("music21", reason="music21 is the optional 'corpus' extra")
+    from export.scores import read_collection
+
+    alone = read_collection("oneills1850", seed=1, bpm=(125, 125), limit=3)
+    shared = read_collection("oneills1850", seed=1, bpm=(125, 125), limit=3, jobs=2)
+    assert [p.name for p in alone.pieces] == ["oneills1850/0001-0050.abc#1", "oneills1850/0001-0050.abc#2",
+                                              "oneills1850/0001-0050.abc#3"]
+    assert [p.name for p in shared.pieces] == [p.name for p in alone.pieces]
+    assert all(np.array_equal(a.notes, b.notes) for a, b in zip(alone.pieces, shared.pieces))
+
+
 def test_an_unknown_collection_names_the_known_ones():
     from export.corpus import build_corpus
     from export.errors import CorpusError
