@@ -54,7 +54,7 @@ def cmd_train(args) -> int:
         print(f"encore: {result.resume_hint(args.corpus)}", file=sys.stderr)
         return 130
     best = f"{result.best_val_nll:.3f}" if result.best_val_nll is not None else "n/a"
-    print(f"trained {result.epoch} full epochs ({result.steps:,} steps, {result.events:,} events, "
+    print(f"trained {result.epoch} full epoch{'' if result.epoch == 1 else 's'} ({result.steps:,} steps, {result.events:,} events, "
           f"{result.step_events_per_second:,.0f} events/s in steps, {result.events_per_second:,.0f} overall, "
           f"stopped by {result.stopped}); "
           f"best validation NLL {best} nats/event; {result.run_dir}: best.pt, last.pt, curve.png")

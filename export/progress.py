@@ -15,7 +15,7 @@ class _Silent:
     def update(self, completed: int | None = None, advance: int = 1, status: str | None = None) -> None:
         pass
 
-    def note(self, text: str) -> None:
+    def note(self, text: str, detail: str = "") -> None:
         pass
 
 
@@ -23,8 +23,8 @@ class _Lines(_Silent):
     def __init__(self, label: str):
         self.label = label
 
-    def note(self, text: str) -> None:
-        print(f"{self.label}: {text}", file=sys.stderr, flush=True)
+    def note(self, text: str, detail: str = "") -> None:
+        print(f"{self.label}: {text}{' ' + detail if detail else ''}", file=sys.stderr, flush=True)
 
 
 class _RichBar(_Silent):
@@ -38,8 +38,8 @@ class _RichBar(_Silent):
         else:
             self.bars.update(self.task, completed=completed, **fields)
 
-    def note(self, text: str) -> None:
-        self.bars.update(self.task, status=text)
+    def note(self, text: str, detail: str = "") -> None:
+        self.bars.update(self.task, status=text)  # the bar has room for the gist only
 
 
 @contextmanager

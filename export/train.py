@@ -328,8 +328,8 @@ def train(
                     tick_events += count
                     run.history["train"].append([run.position["events"], loss])
                     now = time.monotonic()
-                    bar.update(status=f"loss {loss:.3f}  {tick_events / max(now - tick, 1e-9):,.0f} ev/s  "
-                               f"val {run.best if run.best is not None else float('nan'):.3f}")
+                    best = f"{run.best:.3f}" if run.best is not None else "-"
+                    bar.update(status=f"loss {loss:.3f} {tick_events / max(now - tick, 1e-9):,.0f} ev/s val {best}")
                     if on_step:
                         on_step(run.position["steps"], loss)
                     if now >= deadline:
@@ -379,8 +379,8 @@ def _finish_segment(run: _Run, bar) -> None:
         _save(run.run_dir / BEST, state)
     _save(run.run_dir / LAST, state)
     position = run.position
-    bar.note(f"val NLL {nll:.3f} (best {run.best:.3f}) after {position['steps']:,} steps, "
-             f"{position['events']:,} events, {run.elapsed / 60:.1f} min")
+    bar.note(f"val NLL {nll:.3f} (best {run.best:.3f})",
+             f"after {position['steps']:,} steps, {position['events']:,} events, {run.elapsed / 60:.1f} min")
     from export.curve import plot_curve
 
     plot_curve(run.history, run.run_dir / "curve.png", run.config)
