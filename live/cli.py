@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how long --live plays (default 60)")
     bench.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
     bench.set_defaults(handler=cmd_bench)
+
+    _add_training_commands(commands, corpus_commands)
     return parser
 
 
@@ -396,6 +398,102 @@ def _bpm(text: str) -> float:
     if not 20 <= value <= 400:
         raise argparse.ArgumentTypeError(f"BPM {value:g} is outside 20..400")
     return value
+
+
+# ---------------------------------------------------------------- training side (export/)
+# Parsers here; the work in export.commands, imported only when such a command runs,
+# so `encore --help` and the instrument never load torch.
+
+
+def _add_training_commands(commands, corpus_commands) -> None:
+    build = corpus_commands.add_parser(
+        "build", help="build a training corpus (.npz) from MIDI folders and music21 collections"
+    )
+    build.add_argument("sources", nargs="+", metavar="SOURCE",
+                       help="MIDI file or folder (recursive), or music21:oneills1850 | airdsAirs | "
+                            "ryansMammoth | essenFolksong | bach")
+    build.add_argument("-o", "--output", required=True, metavar="CORPUS.npz")
+    build.add_argument("--bpm", type=_bpm_range, default=(120.0, 120.0), metavar="BPM|LOW-HIGH",
+                       help="tempo for scores without one: a value or a range drawn per piece (default 120)")
+    build.add_argument("--seed", type=int, default=0, help="split and tempo draws (default 0)")
+    build.add_argument("--limit", type=_int_in(1, 10**9, "limit"), help="at most N pieces per source")
+    build.add_argument("--skyline", action=argparse.BooleanOptionalAction, default=True,
+                       help="reduce each melody to one voice (default on)")
+    build.add_argument("--jobs", type=_int_in(1, 64, "jobs"), default=1,
+                       help="processes parsing music21 scores (default 1)")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.set_defaults(handler=_training_handler("cmd_corpus_build"))
+
+    train = commands.add_parser("train", help="train a network on a corpus (needs the train extra)")
+    train.add_argument("corpus", metavar="CORPUS.npz")
+    train.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
+    train.add_argument("--arch", choices=["stream", "seed"],
+                       help="stream: LSTM that carries its state (default); seed: the study's BiLSTM")
+    train.add_argument("--minutes", type=_positive_float, help="stop after this much training time")
+    train.add_argument("--epochs", type=_int_in(1, 10**6, "epochs"), help="stop after this many epochs")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in RUN_DIR with its own settings")
+    train.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")
+    train.add_argument("--layers", type=_int_in(1, 8, "layers"))
+    train.add_argument("--hidden", type=_int_in(4, 4096, "hidden"))
+    train.add_argument("--embed", type=_int_in(4, 4096, "embed"))
+    train.add_argument("--dropout", type=float)
+    train.add_argument("--window", type=_int_in(2, 100000, "window"),
+                       help="stream: events per truncated-backprop window (256); seed: context (50)")
+    train.add_argument("--batch", type=_int_in(1, 100000, "batch"))
+    train.add_argument("--lr", type=_positive_float)
+    train.add_argument("--optimizer", choices=["adam", "rmsprop"],
+                       help="default adam for stream, rmsprop for seed (as the study)")
+    train.add_argument("--transpose", type=_int_in(0, 24, "transpose"), help="semitones either way (5)")
+    train.add_argument("--stretch", type=float, help="time stretch either way (0.05: 0.95..1.05)")
+    train.add_argument("--val-events", type=_int_in(1, 10**9, "val events"),
+                       help="validate on the first val pieces up to about this many events "
+                            "(stream 50000, seed 3000)")
+    train.add_argument("--threads", type=_int_in(1, 256, "threads"), help="torch threads")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_training_handler("cmd_train"))
+
+    export = commands.add_parser("export", help="write a run's best model as ONNX (checked against torch)")
+    export.add_argument("run", metavar="RUN_DIR")
+    export.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
+    export.set_defaults(handler=_training_handler("cmd_export"))
+
+    evaluate = commands.add_parser("evaluate", help="score a model file on a corpus split")
+    evaluate.add_argument("model", metavar="MODEL.onnx")
+    evaluate.add_argument("corpus", metavar="CORPUS.npz")
+    evaluate.add_argument("--split", choices=["val", "test"], default="test")
+    evaluate.add_argument("--baseline", choices=["ngram"], help="also score unigram .. 7-gram baselines")
+    evaluate.add_argument("--max-order", type=_int_in(1, 7, "n-gram order"), default=7)
+    evaluate.add_argument("--threads", type=_int_in(1, 256, "threads"))
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=_training_handler("cmd_evaluate"))
+
+    info = commands.add_parser("info", help="what a model file is: kind, size, corpus, NLL, primers")
+    info.add_argument("model", metavar="MODEL.onnx")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(handler=_training_handler("cmd_info"))
+
+
+def _training_handler(name: str):
+    def handler(args) -> int:
+        from export import commands
+
+        return getattr(commands, name)(args)
+
+    return handler
+
+
+def _bpm_range(text: str) -> tuple[float, float]:
+    """'128' -> (128, 128); '120-140' -> (120, 140)."""
+    low_text, _, high_text = text.partition("-")
+    try:
+        low = float(low_text)
+        high = float(high_text) if high_text else low
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"BPM {text!r} is not a number or a range like 120-140")
+    if not 20 <= low <= high <= 400:
+        raise argparse.ArgumentTypeError(f"BPM {text!r} must lie within 20..400, low before high")
+    return low, high
 
 
 if __name__ == "__main__":

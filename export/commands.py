@@ -1,0 +1,92 @@
+"""The CLI handlers of the training side: read arguments, call the work, print results.
+
+live/cli.py imports this module only inside its handlers, so the runtime never loads
+it (nor torch) unless a training command runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+from export.errors import MissingExtraError
+
+
+def require(module: str, extra: str, command: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtraError(module, extra, command)
+
+
+def cmd_corpus_build(args) -> int:
+    from export.corpus import build_corpus, save_corpus
+    from export.progress import progress_bars
+
+    with progress_bars(args.quiet) as start_bar:
+        def progress(label, total):
+            bar = start_bar(label, total)
+            return lambda skipped: bar.update(status=f"{skipped} skipped" if skipped else "")
+
+        corpus = build_corpus(args.sources, seed=args.seed, bpm=args.bpm, limit=args.limit,
+                              skyline=args.skyline, progress=progress, jobs=args.jobs)
+    save_corpus(corpus, args.output)
+    counts = corpus.provenance["counts"]
+    print(f"wrote {args.output}: {counts['pieces']} pieces ({counts['train']} train, {counts['val']} val, "
+          f"{counts['test']} test), {counts['notes']:,} notes, {counts['events']:,} events")
+    skipped = corpus.provenance["skipped"]
+    if skipped:
+        print(f"{len(skipped)} skipped:" + "".join(f"\n  {reason}" for reason in skipped), file=sys.stderr)
+    return 0
+
+
+def cmd_train(args) -> int:
+    require("torch", "train", "encore train")
+    from export.train import default_config, train
+
+    # Resuming without --arch takes the run's own; with it, train() checks they agree.
+    config = None if args.resume and args.arch is None else default_config(
+        args.arch or "stream", layers=args.layers, hidden=args.hidden, embed=args.embed, dropout=args.dropout,
+        window=args.window, batch=args.batch, lr=args.lr, optimizer=args.optimizer, seed=args.seed,
+        transpose=args.transpose, stretch=args.stretch, val_events=args.val_events,
+    )
+    result = train(args.corpus, args.output, config, resume=args.resume, minutes=args.minutes,
+                   epochs=args.epochs, quiet=args.quiet, threads=args.threads)
+    if result.stopped == "interrupted":
+        print(f"encore: {result.resume_hint(args.corpus)}", file=sys.stderr)
+        return 130
+    best = f"{result.best_val_nll:.3f}" if result.best_val_nll is not None else "n/a"
+    print(f"trained {result.epoch} full epoch{'' if result.epoch == 1 else 's'} ({result.steps:,} steps, {result.events:,} events, "
+          f"{result.step_events_per_second:,.0f} events/s in steps, {result.events_per_second:,.0f} overall, "
+          f"stopped by {result.stopped}); "
+          f"best validation NLL {best} nats/event; {result.run_dir}: best.pt, last.pt, curve.png")
+    return 0
+
+
+def cmd_export(args) -> int:
+    require("torch", "train", "encore export")
+    require("onnx", "train", "encore export")
+    from export.onnx_export import export_run
+
+    result = export_run(args.run, args.output)
+    primers = len(json.loads(result.meta["encore.primers"]))
+    print(f"wrote {result.path} ({result.kind}, {result.bytes / 1e6:.1f} MB, {primers} primers, "
+          f"validation NLL {result.meta['encore.val_nll']}): onnxruntime matches torch within "
+          f"{result.max_difference:.1e}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from export.evaluate import evaluate, format_evaluation
+
+    result = evaluate(args.model, args.corpus, split=args.split, baseline=args.baseline,
+                      max_order=args.max_order, threads=args.threads)
+    print(json.dumps(result.as_dict(), indent=2) if args.json else format_evaluation(result))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from export.info import format_info, model_info
+
+    info = model_info(args.model)
+    print(json.dumps(info, indent=2) if args.json else format_info(info))
+    return 0
+

@@ -1,0 +1,41 @@
+"""The training side's one-line user errors (all EncoreError, so the CLI prints one line)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from live.errors import EncoreError
+
+
+class CorpusError(EncoreError):
+    """A corpus that cannot be built or read: empty, no usable melody, wrong file."""
+
+
+class CheckpointError(EncoreError):
+    """A run folder or checkpoint that cannot be used (another arch, missing, foreign)."""
+
+
+class ModelFileError(EncoreError):
+    """An ONNX file that does not meet encore's model contract."""
+
+    def __init__(self, path: str | Path, cause: str):
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {cause}")
+
+
+class ExportError(EncoreError):
+    """An export that failed its own check; nothing was written."""
+
+
+class MissingExtraError(EncoreError):
+    """A command that needs an optional extra that is not installed."""
+
+    def __init__(self, module: str, extra: str, command: str):
+        super().__init__(
+            f"'{command}' needs {module}, which is not installed; "
+            f"install the extra: pip install -e '.[{extra}]'"
+        )
+
+
+class TrainConfigError(EncoreError):
+    """Training options that do not fit together."""

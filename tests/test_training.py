@@ -1,0 +1,175 @@
+"""Training, resuming, exporting and evaluating with real torch and real onnxruntime."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from export.corpus import save_corpus
+from export.errors import CheckpointError, ExportError, ModelFileError
+from export.evaluate import evaluate
+from export.info import model_info
+from export.modelfile import open_model
+from export.onnx_export import export_run
+from export.train import BEST, LAST, default_config, load_checkpoint, train
+
+from toy_corpus import toy_corpus
+
+TINY_STREAM = dict(layers=1, hidden=64, embed=32, window=32, batch=4, lr=1e-2, transpose=0, stretch=0.0)
+TINY_SEED = dict(hidden=16, batch=32, lr=3e-3, transpose=2, stretch=0.02)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # CI shares its cores
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def toy_path(tmp_path):
+    return save_corpus(toy_corpus(), tmp_path / "toy.npz")
+
+
+def test_a_small_stream_network_learns_the_toy_corpus(toy_path, tmp_path):
+    config = default_config("stream", **{**TINY_STREAM, "hidden": 128})
+    result = train(toy_path, tmp_path / "run", config, epochs=20, quiet=True)
+    assert result.stopped == "epochs" and result.epoch == 20
+    assert result.best_val_nll < 0.1
+    assert (tmp_path / "run" / "curve.png").stat().st_size > 1000
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert len(log) == 20 and log[-1]["val_nll"] < log[0]["val_nll"]
+
+
+@pytest.mark.parametrize("arch, options", [("stream", TINY_STREAM), ("seed", TINY_SEED)])
+def test_each_arch_trains_exports_a_checked_onnx_file_and_evaluates(arch, options, toy_path, tmp_path):
+    run = tmp_path / arch
+    result = train(toy_path, run, default_config(arch, **options), epochs=1, quiet=True)
+    assert result.steps > 0 and result.best_val_nll is not None
+
+    exported = export_run(run, tmp_path / f"{arch}.onnx")
+    assert exported.max_difference <= 1e-4
+    model = open_model(exported.path)
+    meta = model.meta
+    assert meta["encore.kind"] == ("stream" if arch == "stream" else "window")
+    assert meta["encore.vocab"] == "performance-388-v1"
+    assert meta["encore.window"] == ("32" if arch == "stream" else "50")
+    assert float(meta["encore.val_nll"]) == pytest.approx(result.best_val_nll, abs=1e-4)
+    assert "toy scales" in meta["encore.corpus"]
+    primers = json.loads(meta["encore.primers"])
+    assert primers and all(32 <= len(p) <= 65 for p in primers)
+
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(exported.path)).graph.node}
+    assert "LSTM" in ops and "Loop" not in ops
+
+    if arch == "stream":  # the contract's shapes, batch and time both free
+        h, c = model.zero_state(3)
+        logits, h_out, c_out = model.stream_step(np.zeros((3, 7), np.int64), h, c)
+        assert logits.shape == (3, 7, 388) and h_out.shape == h.shape == c_out.shape
+    else:
+        assert model.window_logits(np.zeros((5, 50), np.int64)).shape == (5, 388)
+
+    scored = evaluate(exported.path, toy_path, split="val", baseline="ngram", max_order=3)
+    assert scored.scores.nll_per_event == pytest.approx(result.best_val_nll, abs=1e-3)
+    assert set(scored.baselines) == {"unigram", "2-gram", "3-gram"}
+    assert scored.best_baseline == "3-gram"
+    assert model_info(exported.path)["primers"] == len(primers)
+
+
+def test_ctrl_c_leaves_a_checkpoint_that_resumes_to_the_same_weights(toy_path, tmp_path):
+    config = default_config("stream", **{**TINY_STREAM, "transpose": 3, "stretch": 0.05, "dropout": 0.3})
+    straight = train(toy_path, tmp_path / "straight", config, epochs=2, quiet=True)
+
+    def interrupt(step, loss):
+        if step == 5:  # mid-epoch, state carried between windows
+            raise KeyboardInterrupt
+
+    cut = train(toy_path, tmp_path / "cut", config, epochs=2, on_step=interrupt, quiet=True)
+    assert cut.stopped == "interrupted" and cut.steps == 5
+    assert "--resume" in cut.resume_hint("toy.npz")
+    assert load_checkpoint(tmp_path / "cut" / LAST)["position"]["batch"] == 5
+
+    resumed = train(toy_path, tmp_path / "cut", config, epochs=2, resume=True, quiet=True)
+    assert resumed.steps == straight.steps and resumed.events == straight.events
+    a = load_checkpoint(tmp_path / "straight" / LAST)["model"]
+    b = load_checkpoint(tmp_path / "cut" / LAST)["model"]
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=1e-6), name
+    assert resumed.best_val_nll == pytest.approx(straight.best_val_nll, abs=1e-6)
+
+
+def test_runs_refuse_the_wrong_arch_an_occupied_folder_and_foreign_files(toy_path, tmp_path):
+    run = tmp_path / "run"
+    train(toy_path, run, default_config("stream", **TINY_STREAM), epochs=1, quiet=True)
+    with pytest.raises(CheckpointError, match="arch 'stream', not 'seed'"):
+        train(toy_path, run, default_config("seed", **TINY_SEED), epochs=1, resume=True, quiet=True)
+    with pytest.raises(CheckpointError, match="already holds a run"):
+        train(toy_path, run, default_config("stream", **TINY_STREAM), epochs=1, quiet=True)
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "encore-checkpoint-v1", "payload": np.arange(3)}, evil)  # needs full unpickling
+    with pytest.raises(CheckpointError, match="not a loadable encore checkpoint"):
+        load_checkpoint(evil)
+    state = load_checkpoint(run / BEST)
+    state["vocab"] = "other-vocab"
+    torch.save(state, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="vocabulary 'other-vocab'"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_export_refuses_to_write_a_file_that_disagrees_with_torch(toy_path, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    train(toy_path, run, default_config("stream", **TINY_STREAM), epochs=1, quiet=True)
+    from export import onnx_export
+
+    monkeypatch.setattr(onnx_export, "_parity", lambda *args: 3e-3)
+    with pytest.raises(ExportError, match="disagree by 3.00e-03"):
+        export_run(run, tmp_path / "bad.onnx")
+    assert not list(tmp_path.glob("bad.onnx*"))
+
+
+def test_a_model_of_another_vocabulary_is_refused(toy_path, tmp_path):
+    import onnx
+
+    run = tmp_path / "run"
+    train(toy_path, run, default_config("stream", **TINY_STREAM), epochs=1, quiet=True)
+    path = export_run(run, tmp_path / "m.onnx").path
+    proto = onnx.load(str(path))
+    for entry in proto.metadata_props:
+        if entry.key == "encore.vocab":
+            entry.value = "remi-v2"
+    onnx.save(proto, str(tmp_path / "other.onnx"))
+    with pytest.raises(ModelFileError, match="vocabulary 'remi-v2' is not performance-388-v1"):
+        open_model(tmp_path / "other.onnx")
+
+
+def test_sigterm_saves_a_checkpoint_like_ctrl_c(toy_path, tmp_path):
+    import os
+    import signal
+
+    def terminate(step, loss):
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    result = train(toy_path, tmp_path / "run", default_config("stream", **TINY_STREAM), epochs=3,
+                   on_step=terminate, quiet=True)
+    assert result.stopped == "interrupted"
+    assert load_checkpoint(tmp_path / "run" / LAST)["position"]["steps"] == 2
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler given back
+
+
+def test_weights_that_do_not_fit_their_config_are_one_error(toy_path, tmp_path):
+    run = tmp_path / "run"
+    train(toy_path, run, default_config("stream", **TINY_STREAM), epochs=1, quiet=True)
+    state = load_checkpoint(run / BEST)
+    state["config"]["hidden"] = 32
+    (tmp_path / "edited").mkdir()
+    torch.save(state, tmp_path / "edited" / BEST)
+    with pytest.raises(CheckpointError, match="weights do not fit its own config"):
+        export_run(tmp_path / "edited", tmp_path / "m.onnx")
