@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-test-train
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,train]"
+	$(BIN)/python -m pip install --quiet -e ".[test,train,corpus]"
 	touch $(STAMP)
 
 setup: $(STAMP)
