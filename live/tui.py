@@ -323,6 +323,8 @@ class EncoreApp(App):
         if self.engine_factory is not None:
             self.engine = self.engine_factory(self.args)
         self.set_interval(REFRESH_SECONDS, self.refresh_from_engine)
+        if getattr(self.args, "seconds", None):
+            self.set_timer(self.args.seconds, self.action_quit_encore)
         self.show_status()
 
     # ------------------------------------------------------------ engine -> screen
