@@ -49,7 +49,7 @@ def cmd_train(args) -> int:
         transpose=args.transpose, stretch=args.stretch, val_events=args.val_events,
     )
     result = train(args.corpus, args.output, config, resume=args.resume, minutes=args.minutes,
-                   epochs=args.epochs, quiet=args.quiet, threads=args.threads)
+                   epochs=args.epochs, quiet=args.quiet, threads=args.threads, init=args.init)
     if result.stopped == "interrupted":
         print(f"encore: {result.resume_hint(args.corpus)}", file=sys.stderr)
         return 130

@@ -278,10 +278,13 @@ def train(
     on_step: Callable[[int, float], None] | None = None,
     quiet: bool = False,
     threads: int | None = None,
+    init: str | Path | None = None,
 ) -> TrainResult:
     """Train until `epochs` epochs are done or `minutes` pass (whichever is first);
     Ctrl-C (KeyboardInterrupt, also from on_step) saves last.pt and returns.
-    Resuming takes the checkpoint's config; a config given too must be of its arch."""
+    Resuming takes the checkpoint's config; a config given too must be of its arch.
+    `init` (a run folder or checkpoint) starts from trained weights instead of random
+    ones: fine-tuning. The network's shape comes from it; the rest from `config`."""
     import torch
 
     if threads:
@@ -300,10 +303,26 @@ def train(
     elif (run_dir / LAST).exists():
         raise CheckpointError(f"{run_dir}: already holds a run; add --resume to continue it, or choose another -o")
     config = dict(config or default_config())
+    start_weights = None
+    if init is not None and not resume:
+        start = load_checkpoint(init)
+        shape = {k: start["config"][k] for k in ("arch", "layers", "hidden", "embed", "window")
+                 if k in start["config"]}
+        if shape["arch"] != config["arch"]:
+            raise CheckpointError(f"{init}: a checkpoint of arch '{shape['arch']}'; fine-tune it with "
+                                  f"--arch {shape['arch']}")
+        config.update(shape)
+        start_weights = start["model"]
     if epochs is None and minutes is None:
         raise TrainConfigError("give --epochs or --minutes (or both) so training knows when to stop")
     run_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(load_corpus(corpus_path), str(corpus_path), run_dir, config, state)
+    if start_weights is not None:
+        try:
+            run.model.load_state_dict(start_weights)
+        except RuntimeError as err:
+            raise CheckpointError(f"{init}: its weights do not fit ({str(err).splitlines()[0][:120]})") from None
+        run.corpus_info["init"] = str(init)
 
     deadline = time.monotonic() + minutes * 60 if minutes is not None else math.inf
     session_start, session_events, step_seconds = time.monotonic(), 0, 0.0

@@ -431,6 +431,8 @@ def _add_training_commands(commands, corpus_commands) -> None:
                        help="stream: LSTM that carries its state (default); seed: the study's BiLSTM")
     train.add_argument("--minutes", type=_positive_float, help="stop after this much training time")
     train.add_argument("--epochs", type=_int_in(1, 10**6, "epochs"), help="stop after this many epochs")
+    train.add_argument("--init", metavar="RUN_DIR_OR_CHECKPOINT",
+                       help="fine-tune: start from a trained run's weights (its shape is kept)")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in RUN_DIR with its own settings")
     train.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")

@@ -173,3 +173,21 @@ def test_weights_that_do_not_fit_their_config_are_one_error(toy_path, tmp_path):
     torch.save(state, tmp_path / "edited" / BEST)
     with pytest.raises(CheckpointError, match="weights do not fit its own config"):
         export_run(tmp_path / "edited", tmp_path / "m.onnx")
+
+
+def test_init_fine_tunes_from_a_trained_run(toy_path, tmp_path):
+    config = default_config("stream", **TINY_STREAM)
+    first = train(toy_path, tmp_path / "base", config, epochs=3, quiet=True)
+    # a fresh run of another shape on the command line: --init's shape wins
+    other = default_config("stream", **{**TINY_STREAM, "hidden": 32, "lr": 1e-3})
+    tuned = train(toy_path, tmp_path / "tuned", other, epochs=1, quiet=True, init=tmp_path / "base")
+    state = load_checkpoint(tmp_path / "tuned" / LAST)
+    assert state["config"]["hidden"] == 64 and state["config"]["lr"] == 1e-3
+    assert state["corpus"]["init"] == str(tmp_path / "base")
+    # starting from trained weights, one epoch already beats the scratch run's first epoch
+    scratch = train(toy_path, tmp_path / "scratch", config, epochs=1, quiet=True)
+    assert tuned.best_val_nll < scratch.best_val_nll
+    assert tuned.best_val_nll <= first.best_val_nll + 0.05
+    with pytest.raises(CheckpointError, match="arch 'stream'"):
+        train(toy_path, tmp_path / "wrong", default_config("seed", **TINY_SEED), epochs=1, quiet=True,
+              init=tmp_path / "base")
