@@ -213,6 +213,7 @@ class HelpScreen(ModalScreen):
             "up/down select a control       left/right adjust (shift: coarse)\n"
             "[ ]     temperature down / up  l   MIDI-learn the selected control\n"
             "s       save the recording     o   ports and model\n"
+            "R       render 60 s to encore-render.mid (works without MIDI ports)\n"
             "?       this help              q   quit (all notes off)\n\n"
             "escape closes this help",
             id="help",
@@ -292,6 +293,7 @@ class EncoreApp(App):
         Binding("l", "learn", "learn"),
         Binding("s", "save", "save"),
         Binding("o", "setup", "ports"),
+        Binding("R", "render", "render"),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit_encore", "quit"),
     ]
@@ -335,7 +337,7 @@ class EncoreApp(App):
         messages = self.engine.receive()
         for message in messages:
             if "fatal" in message:
-                self.log_line(f"{message['fatal']} (press o to pick ports or a model)", error=True)
+                self.log_line(f"{message['fatal']} (o: ports and model, R: render to a file)", error=True)
             elif message.get("closed"):
                 self.final = message
             else:
@@ -418,6 +420,32 @@ class EncoreApp(App):
 
     def action_save(self) -> None:
         self.command("save")
+
+    def action_render(self) -> None:
+        """Render a minute offline with the current settings: music even with no MIDI."""
+        self.log_line("rendering 60 s ...")
+        self.run_worker(self._render, thread=True, exclusive=True, group="render")
+
+    def _render(self) -> None:
+        from live.errors import EncoreError
+        from live.options import generator_from_args
+        from live.render import render, write_rendered
+
+        args = copy.copy(self.args)
+        if self.status is not None:
+            for name, value in self.status["controls"].items():
+                setattr(args, {"max_polyphony": "polyphony", "max_note_seconds": "max_note"}.get(name, name), value)
+            args.scale = f"{NOTE_NAMES[self.status['controls']['root']]}:{self.status['controls']['scale']}"
+        path = Path("encore-render.mid")
+        try:
+            generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
+            result = render(generator, seconds=60.0)
+            write_rendered(result, path, args.bpm, args.channel - 1, args.program or 0, "encore render")
+        except EncoreError as err:
+            self.call_from_thread(self.log_line, str(err), True)
+            return
+        self.call_from_thread(self.log_line, f"wrote {path.resolve()}: {len(result.notes)} notes, "
+                                             f"seeded with {seeded_with}")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -121,3 +121,19 @@ FIXED_STATUS = {
 def test_main_screen_snapshot(snap_compare):
     app = EncoreApp(tui_args(), engine_factory=None, status=FIXED_STATUS)
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+async def test_with_no_midi_system_the_app_still_renders_music(stream_model_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = tui_args("--model", stream_model_path, "--backend", "winmm", "--random-seed", 2)
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.engine.fatal is not None)
+        assert "winmm" in str(app.query_one("#log").render())
+        await pilot.press("R")
+        assert await wait_for(pilot, lambda: "wrote" in str(app.query_one("#log").render()), timeout=60)
+        await pilot.press("q")
+    from live.midifile import read_midi
+
+    (part,) = read_midi(tmp_path / "encore-render.mid").parts
+    assert part.notes and max(n.end for n in part.notes) >= 59.0
