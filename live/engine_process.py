@@ -97,13 +97,23 @@ class EngineServer:
         engine.quantizer = None if grid == "off" else Quantizer(self.session.tempo, grid, strength)
 
     def _reseed(self, which) -> None:
-        """which: None (random), +1 / -1 (next, previous), 'silence', or a .mid path."""
-        from live.seeding import embedded_primer, primer_from_midi
+        """which: None (random), +1 / -1 (next, previous), 'silence', 'capture' (the
+        phrase just played on the input), or a .mid path."""
+        from live import codec
+        from live.seeding import closed, embedded_primer, primer_from_midi
 
         model = self.generator.model
         try:
             if which == "silence":
                 events, self.seeded_with = [], "silence"
+            elif which == "capture":
+                router = self.session.router
+                notes = router.captured_notes() if router is not None else []
+                if not notes:
+                    self.logs.append("nothing captured: play a phrase on the input first (--input NAME)")
+                    return
+                events = closed(codec.encode(notes))
+                self.seeded_with = f"the {len(notes)} notes just played"
             elif isinstance(which, str):
                 events, self.seeded_with = primer_from_midi(which), f"the melody of {which}"
             elif model.info.primers:

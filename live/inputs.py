@@ -6,6 +6,7 @@ Runs in the MIDI backend's callback thread, so it only hands commands to the eng
 
 from __future__ import annotations
 
+import collections
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -13,8 +14,10 @@ from typing import Callable
 from live.engine import LiveEngine
 from live.knobs import Knob, KnobMap
 from live.midiclock import ClockFollower
+from live.notes import Note
 
 LISTEN_MODES = ("continue", "call", "off")
+CAPTURE_NOTES = 64  # how much of the player's phrase a capture keeps
 
 
 @dataclass
@@ -47,6 +50,20 @@ class InputRouter:
         self.now = now
         self.learning: Learning | None = None
         self.last_cc: tuple[int, int, int] | None = None  # (channel, cc, value)
+        self.captured: collections.deque = collections.deque(maxlen=CAPTURE_NOTES * 2)
+
+    def captured_notes(self) -> list[Note]:
+        """The last phrase played on the input, as notes (for seeding from it)."""
+        notes, open_notes = [], {}
+        for at, on, pitch, velocity in list(self.captured):
+            if on:
+                open_notes[pitch] = (at, velocity)
+            elif pitch in open_notes:
+                start, velocity = open_notes.pop(pitch)
+                notes.append(Note(pitch, start, at, velocity))
+        last = max([at for at, *_ in self.captured], default=0.0)
+        notes += [Note(p, start, max(last, start + 0.1), v) for p, (start, v) in open_notes.items()]
+        return sorted(notes, key=lambda n: (n.start, n.pitch))
 
     def learn(self, control: str, done: Callable[[Knob], None]) -> None:
         """The next CC that arrives is mapped to `control`."""
@@ -61,6 +78,7 @@ class InputRouter:
             self._knob(message)
         elif kind in ("note_on", "note_off"):
             on = kind == "note_on" and message.velocity > 0
+            self.captured.append((at, on, message.note, message.velocity))
             if self.thru is not None:
                 self.thru(message)
             if self.recorder is not None:

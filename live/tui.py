@@ -66,6 +66,7 @@ ROWS = [
     ControlRow("max_note_seconds", "max note", 0.1, 1.0, 0.05, 30.0),
     ControlRow("density", "density", 0.1, 0.5, -1.0, 1.0),
     ControlRow("velocity_gain", "velocity gain", 0.05, 0.25, 0.0, 2.0),
+    ControlRow("velocity_offset", "velocity offset", 1, 10, -127, 127),
     ControlRow("transpose", "transpose", 1, 12, -24, 24),
     ControlRow("bpm", "BPM", 1, 10, 20, 400),
     ControlRow("quantize", "quantise", 1, 1, 0, len(GRIDS) - 1),
@@ -210,6 +211,8 @@ class HelpScreen(ModalScreen):
             "encore keys\n\n"
             "space   play / stop            p   panic (all notes off)\n"
             "r       reseed (random)        . , next / previous primer\n"
+            "f       seed from a .mid file  c   seed from what was just played\n"
+            "z       seed from silence\n"
             "up/down select a control       left/right adjust (shift: coarse)\n"
             "[ ]     temperature down / up  l   MIDI-learn the selected control\n"
             "s       save the recording     o   ports and model\n"
@@ -218,6 +221,20 @@ class HelpScreen(ModalScreen):
             "escape closes this help",
             id="help",
         )
+
+
+class SeedFileScreen(ModalScreen):
+    """Ask for a .mid file to seed from (its melody's end primes the model)."""
+
+    BINDINGS = [Binding("escape", "dismiss", "close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="setup"):
+            yield Static("seed from a MIDI file: its melody primes the model (enter, escape closes)")
+            yield Input(placeholder="path/to/song.mid", id="seed-file")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
 
 
 class SetupScreen(ModalScreen):
@@ -235,7 +252,8 @@ class SetupScreen(ModalScreen):
             yield OptionList(id="outputs")
             yield Static("input port")
             yield OptionList(id="inputs")
-            yield Static("model file (enter loads)")
+            yield Static("model (enter loads; or type a file path below)")
+            yield OptionList(*[Option(str(p), id=str(p)) for p in shipped_models()], id="models")
             yield Input(value=str(self.args.model or ""), placeholder="models/default.onnx", id="model")
             yield Static("", id="setup-info")
 
@@ -263,14 +281,22 @@ class SetupScreen(ModalScreen):
         args = copy.copy(self.args)
         if event.option_list.id == "outputs":
             args.port = event.option.id or None
-        else:
+        elif event.option_list.id == "inputs":
             args.input = event.option.id or None
+        else:
+            args.model = event.option.id
         self.dismiss(args)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         args = copy.copy(self.args)
         args.model = event.value or None
         self.dismiss(args)
+
+
+def shipped_models() -> list[Path]:
+    from live.model import default_model_path
+
+    return sorted(default_model_path().parent.glob("*.onnx"))
 
 
 class EncoreApp(App):
@@ -282,6 +308,9 @@ class EncoreApp(App):
         Binding("r", "reseed", "reseed"),
         Binding("full_stop", "primer(1)", "next", show=False),
         Binding("comma", "primer(-1)", "previous", show=False),
+        Binding("z", "seed('silence')", "silence", show=False),
+        Binding("c", "seed('capture')", "capture", show=False),
+        Binding("f", "seed_file", "seed file", show=False),
         Binding("up", "select(-1)", show=False),
         Binding("down", "select(1)", show=False),
         Binding("left", "adjust(-1, False)", show=False),
@@ -396,6 +425,16 @@ class EncoreApp(App):
 
     def action_primer(self, step: int) -> None:
         self.command("reseed", step)
+
+    def action_seed(self, which: str) -> None:
+        self.command("reseed", which)
+
+    def action_seed_file(self) -> None:
+        def chosen(path) -> None:
+            if path:
+                self.command("reseed", path)
+
+        self.push_screen(SeedFileScreen(), chosen)
 
     def action_select(self, step: int) -> None:
         controls = self.query_one("#controls", ControlsPanel)

@@ -157,3 +157,15 @@ def test_encore_learn_saves_the_knob_in_the_user_config(tmp_path):
         assert [(k.cc, k.channel, k.control) for k in saved.knobs] == [(21, 1, "temperature")]
     finally:
         controller.close()
+
+
+def test_the_phrase_just_played_is_captured_for_seeding(rig):
+    engine, controller, _, router, _ = rig
+    for pitch in (60, 64, 67):
+        controller.send(mido.Message("note_on", note=pitch, velocity=90))
+        time.sleep(0.05)
+        controller.send(mido.Message("note_off", note=pitch))
+    assert wait_until(lambda: len(router.captured_notes()) == 3)
+    notes = router.captured_notes()
+    assert [n.pitch for n in notes] == [60, 64, 67]
+    assert all(0.02 < n.end - n.start < 0.2 for n in notes)
