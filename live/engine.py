@@ -33,6 +33,8 @@ from live.generator import Generator
 from live.performer import NoteMessage
 
 SPIN_SECONDS = 0.0015  # sleep until this close to a due time, then spin
+SEND_GUARD_SECONDS = 0.003  # no model step starts this close before a send
+SWITCH_INTERVAL = 0.0005  # how long one thread may hold the GIL when another waits
 DEFAULT_LOOKAHEAD = 0.1
 RESTART_MARGIN = 0.004  # regenerated music starts this far after "now"
 WATCHDOG_SLACK = 0.05  # the sender ends a note this long past its max length
@@ -149,6 +151,9 @@ class LiveEngine:
             return
         self._running = True
         self._playing = True
+        # Python's default 5 ms switch interval would let the generator thread keep
+        # the sender waiting that long; half a millisecond bounds it.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._origin = self.clock() + 0.02 - self.generator.performer.time
         self._mark_base()
         self._threads = [
@@ -227,10 +232,22 @@ class LiveEngine:
                 self._advance_to(now + RESTART_MARGIN)
                 continue
             if ahead < self.lookahead:
+                self._yield_to_sender()
                 self._generate_one()
             else:
                 self._wake.wait(min(ahead - self.lookahead + 0.001, 0.01))
                 self._wake.clear()
+
+    def _yield_to_sender(self) -> None:
+        """Stay off the GIL while a send is imminent: a model step started now could
+        hold the sender back by its length (or a switch interval) just as it is due."""
+        with self._lock:
+            due = self._origin + self._heap[0].due if self._heap else None
+        if due is None:
+            return
+        wait = due - self.clock()
+        if 0 < wait < SEND_GUARD_SECONDS:
+            time.sleep(wait + 0.0003)
 
     def _our_turn(self) -> bool:
         """In call and response, encore is silent while the player plays, and answers
@@ -248,6 +265,7 @@ class LiveEngine:
         return self._answering
 
     def _generate_one(self) -> None:
+        begins_at = self.generator.performer.time  # where this event starts in the music
         started = time.perf_counter()
         event, messages = self.generator.next()
         self.step_times.append(time.perf_counter() - started)
@@ -255,8 +273,9 @@ class LiveEngine:
         self._event_count += 1
         index = self._event_count
         if self._changed_at is not None:
-            # Knob to the first event decided under the new controls, as due on the clock.
-            self.control_latencies.append(self._origin + self.generator.performer.time - self._changed_at)
+            # Knob turn to the moment the first event decided under the new controls
+            # takes effect in the music (its start, on the wall clock).
+            self.control_latencies.append(self._origin + begins_at - self._changed_at)
             self._changed_at = None
         self._history.append((index, self.generator.performer.time, self.generator.snapshot()))
         self._trim_history()
@@ -381,6 +400,7 @@ class LiveEngine:
     # ------------------------------------------------------------ sender thread
 
     def _sender_loop(self) -> None:
+        realtime_priority(self.log)
         while self._running:
             with self._lock:
                 due = self._heap[0].due if self._heap else None
@@ -471,6 +491,21 @@ class LiveEngine:
                 self.panic_now()
 
         return run
+
+
+def realtime_priority(log) -> bool:
+    """Ask the OS to run this thread (the sender) before ordinary work, as JACK does
+    for audio: on a busy machine a waking sender otherwise waits for a free core.
+    Where that is not allowed (no rtprio rights, other systems), say so once."""
+    import os
+
+    try:
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO, os.sched_param(10))
+        return True
+    except (AttributeError, OSError, PermissionError):
+        log("note: no realtime priority for the MIDI sender (timing may suffer on a busy "
+            "machine; on Linux allow it with rtprio in /etc/security/limits.conf)")
+        return False
 
 
 def _midi(kind: str, channel: int, pitch: int, velocity: int):
