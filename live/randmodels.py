@@ -30,10 +30,26 @@ def _onnx():
     return onnx, TensorProto, helper, numpy_helper
 
 
-def _metadata(helper_model, entries: dict) -> None:
+def _save(graph, path, kind: str, window: int, layers: int, hidden: int, primers, metadata) -> Path:
+    """The model around `graph`, with the contract's metadata, written to `path`."""
+    onnx, _, helper, _ = _onnx()
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    entries = {
+        "encore.kind": kind,
+        "encore.vocab": vocab.VOCAB_NAME,
+        "encore.window": window,
+        "encore.layers": layers,
+        "encore.hidden": hidden,
+        "encore.corpus": "none: random weights",
+        "encore.primers": json.dumps(primers or []),
+        **(metadata or {}),
+    }
     for key, value in entries.items():
-        prop = helper_model.metadata_props.add()
+        prop = model.metadata_props.add()
         prop.key, prop.value = key, str(value)
+    path = Path(path)
+    onnx.save(model, path)
+    return path
 
 
 def _lstm_weights(rng, directions: int, hidden: int, inputs: int, scale: float):
@@ -127,23 +143,7 @@ def build_stream_model(
         ],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    _metadata(
-        model,
-        {
-            "encore.kind": "stream",
-            "encore.vocab": vocab.VOCAB_NAME,
-            "encore.window": 256,
-            "encore.layers": layers,
-            "encore.hidden": hidden,
-            "encore.corpus": "none: random weights",
-            "encore.primers": json.dumps(primers or []),
-            **(metadata or {}),
-        },
-    )
-    path = Path(path)
-    onnx.save(model, path)
-    return path
+    return _save(graph, path, "stream", 256, layers, hidden, primers, metadata)
 
 
 def build_window_model(
@@ -194,20 +194,4 @@ def build_window_model(
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", vocab.VOCAB_SIZE])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    _metadata(
-        model,
-        {
-            "encore.kind": "window",
-            "encore.vocab": vocab.VOCAB_NAME,
-            "encore.window": window,
-            "encore.layers": 2,
-            "encore.hidden": hidden,
-            "encore.corpus": "none: random weights",
-            "encore.primers": json.dumps(primers or []),
-            **(metadata or {}),
-        },
-    )
-    path = Path(path)
-    onnx.save(model, path)
-    return path
+    return _save(graph, path, "window", window, 2, hidden, primers, metadata)
