@@ -49,7 +49,7 @@ class ControlRow:
         if self.key == "quantize_strength":
             return f"{value:.0f} %"
         if self.key == "bpm":
-            return f"{value:.1f}"
+            return f"{value:.1f}"  # the clock source is shown beside it
         if isinstance(value, float):
             return f"{value:+.2f}" if self.key == "density" else f"{value:.2f}"
         return f"{value:+d}" if self.key in ("transpose", "velocity_offset") else str(value)
@@ -129,6 +129,8 @@ class ControlsPanel(Static):
             value = row.show(row_value(row, self.status))
             cc = knobs.get(row.key, "")
             cc = cc.split(" (")[0] if cc else ""
+            if row.key == "bpm":
+                cc = "clock" if self.status["tempo"]["source"] == "midi clock" else "int."
             line = f"{row.label:<17}{value:>10} {cc:>6}"
             style = "reverse bold" if index == self.selected else ""
             text.append(line + "\n", style=style)
