@@ -36,7 +36,8 @@ SPIN_SECONDS = 0.0015  # sleep until this close to a due time, then spin
 SEND_GUARD_SECONDS = 0.003  # no model step starts this close before a send
 SWITCH_INTERVAL = 0.0005  # how long one thread may hold the GIL when another waits
 DEFAULT_LOOKAHEAD = 0.1
-RESTART_MARGIN = 0.004  # regenerated music starts this far after "now"
+RESTART_MARGIN = 0.006  # music regenerated after a knob turn starts this far after "now"
+RESEED_MARGIN = 0.03  # after a reseed, panic or resume: time to prime the model first
 WATCHDOG_SLACK = 0.05  # the sender ends a note this long past its max length
 ERROR_HISTORY = 20_000  # send-time errors kept for the meters
 
@@ -389,7 +390,7 @@ class LiveEngine:
                 self._send_note_off(channel, pitch)
 
     def _restart_time(self) -> float:
-        return self.performance_time() + RESTART_MARGIN if self._running else self.generator.performer.time
+        return self.performance_time() + RESEED_MARGIN if self._running else self.generator.performer.time
 
     def _mark_base(self) -> None:
         """The first rollback point of a fresh start."""

@@ -414,6 +414,23 @@ class EncoreApp(App):
     def command(self, *command) -> None:
         if self.engine is not None:
             self.engine.send(*command)
+        self._assume(command)
+
+    def _assume(self, command) -> None:
+        """Show a change at once, before the engine confirms it, so two quick key
+        presses build on each other instead of on the same old snapshot."""
+        if self.status is None:
+            return
+        kind, *rest = command
+        if kind == "set":
+            self.status["controls"][rest[0]] = rest[1]
+        elif kind == "tempo":
+            self.status["tempo"]["bpm"] = rest[0]
+        elif kind == "quantize":
+            self.status["quantize"] = {"grid": rest[0], "strength": rest[1]}
+        else:
+            return
+        self.query_one("#controls", ControlsPanel).refresh()
 
     def action_toggle_play(self) -> None:
         playing = self.status is not None and self.status["playing"]

@@ -137,3 +137,30 @@ async def test_with_no_midi_system_the_app_still_renders_music(stream_model_path
 
     (part,) = read_midi(tmp_path / "encore-render.mid").parts
     assert part.notes and max(n.end for n in part.notes) >= 59.0
+
+
+async def test_quick_key_presses_build_on_each_other():
+    import copy
+
+    sent = []
+
+    class Recording:
+        def __init__(self, args):
+            self.fatal = None
+
+        def send(self, *command):
+            sent.append(command)
+
+        def receive(self):
+            return []
+
+        def close(self):
+            return None
+
+    app = EncoreApp(tui_args(), engine_factory=Recording, status=copy.deepcopy(FIXED_STATUS))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await pilot.press("down", "shift+right")
+    temperatures = [c[2] for c in sent if c[:2] == ("set", "temperature")]
+    assert temperatures == [0.95, 1.0, 1.05]
+    assert ("set", "top_p", 1.0) in sent  # 0.95 + 0.2, capped at 1
