@@ -121,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=cmd_bench)
 
     _add_training_commands(commands, corpus_commands)
+
+    music = commands.add_parser(
+        "musicstats", help="what a model renders beside a corpus split: rates, ranges, histograms"
+    )
+    music.add_argument("model", metavar="MODEL.onnx")
+    music.add_argument("corpus", metavar="CORPUS.npz")
+    music.add_argument("--split", choices=["val", "test"], default="test")
+    music.add_argument("--minutes", type=_positive_float, default=3.0)
+    music.add_argument("--temperature", type=_positive_float, default=1.0)
+    music.add_argument("--random-seed", type=int, default=0)
+    music.add_argument("--json", action="store_true")
+    music.set_defaults(handler=cmd_musicstats)
     return parser
 
 
@@ -259,6 +271,24 @@ def cmd_tui(args) -> int:
     from live.tui import run_tui
 
     return run_tui(args)
+
+
+def cmd_musicstats(args) -> int:
+    from export.musicstats import compare
+
+    figures = compare(args.model, args.corpus, args.split, args.minutes, args.temperature, args.random_seed)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    for name in ("rendered", args.split):
+        f = figures[name]
+        print(f"{name:>9}: {f['notes']} notes in {f['seconds']:.0f} s = {f['notes_per_second']:.2f} notes/s, "
+              f"pitch {f['pitch_range'][0]}..{f['pitch_range'][1]}, longest silence "
+              f"{f['longest_silence']:.2f} s, longest repeat {f['longest_repeat']}")
+    print(f"distance to {args.split} (0 = same, 1 = disjoint): pitch classes "
+          f"{figures['pitch_class_distance']:.3f}, inter-onset intervals {figures['ioi_distance']:.3f}")
+    print("degenerate: " + (", ".join(figures["degenerate"]) or "none"))
+    return 0
 
 
 def cmd_learn(args) -> int:

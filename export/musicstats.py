@@ -1,0 +1,144 @@
+"""What rendered music looks like beside the held-out tunes, in numbers.
+
+Per set of notes: notes per second, pitch range, the pitch-class histogram and the
+inter-onset-interval (IOI) histogram. Between two sets: the total-variation distance
+of each histogram (0 = the same shape, 1 = nothing in common). And the two failures a
+listener notices at once: one note repeated over and over, and long silence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+IOI_EDGES = np.array([0.0, 0.03, 0.06, 0.09, 0.125, 0.175, 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, np.inf])
+LONG_SILENCE = 4.0  # seconds without a sounding note
+REPEAT_RUN = 16  # the same pitch this many times in a row is a stuck melody
+
+
+@dataclass
+class MusicStats:
+    notes: int
+    seconds: float
+    notes_per_second: float
+    pitch_low: int
+    pitch_high: int
+    pitch_classes: np.ndarray  # 12, sums to 1
+    ioi: np.ndarray  # len(IOI_EDGES) - 1, sums to 1
+    longest_silence: float
+    longest_repeat: int
+
+    @property
+    def degenerate(self) -> list[str]:
+        found = []
+        if self.longest_silence > LONG_SILENCE:
+            found.append(f"silence of {self.longest_silence:.2f} s")
+        if self.longest_repeat >= REPEAT_RUN:
+            found.append(f"one pitch {self.longest_repeat} times in a row")
+        return found
+
+
+def stats(pieces: list[np.ndarray]) -> MusicStats:
+    """pieces: note arrays [n, 4] (pitch, start, end, velocity), each in its own time."""
+    pitch_classes = np.zeros(12)
+    ioi = np.zeros(len(IOI_EDGES) - 1)
+    notes = 0
+    seconds = 0.0
+    low, high = 127, 0
+    silence, repeat = 0.0, 0
+    for piece in pieces:
+        if len(piece) == 0:
+            continue
+        piece = piece[np.lexsort((piece[:, 0], piece[:, 1]))]
+        pitches = piece[:, 0].astype(int)
+        notes += len(piece)
+        seconds += float(piece[:, 2].max() - piece[:, 1].min())
+        low, high = min(low, int(pitches.min())), max(high, int(pitches.max()))
+        pitch_classes += np.bincount(pitches % 12, minlength=12)
+        onsets = np.unique(np.round(piece[:, 1], 3))
+        ioi += np.histogram(np.diff(onsets), bins=IOI_EDGES)[0]
+        silence = max(silence, _longest_gap(piece))
+        repeat = max(repeat, _longest_run(pitches))
+    return MusicStats(
+        notes=notes,
+        seconds=seconds,
+        notes_per_second=notes / seconds if seconds else 0.0,
+        pitch_low=low,
+        pitch_high=high,
+        pitch_classes=pitch_classes / max(pitch_classes.sum(), 1),
+        ioi=ioi / max(ioi.sum(), 1),
+        longest_silence=silence,
+        longest_repeat=repeat,
+    )
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Total variation distance between two histograms (each summing to 1)."""
+    return float(0.5 * np.abs(a - b).sum())
+
+
+def _longest_gap(piece: np.ndarray) -> float:
+    """Longest time with nothing sounding, between the first onset and the last end."""
+    order = np.argsort(piece[:, 1])
+    sounding_until = piece[order[0], 2]
+    gap = 0.0
+    for index in order[1:]:
+        start, end = piece[index, 1], piece[index, 2]
+        gap = max(gap, start - sounding_until)
+        sounding_until = max(sounding_until, end)
+    return float(gap)
+
+
+def _longest_run(pitches: np.ndarray) -> int:
+    longest = run = 1
+    for a, b in zip(pitches, pitches[1:]):
+        run = run + 1 if a == b else 1
+        longest = max(longest, run)
+    return longest if len(pitches) else 0
+
+
+def describe(name: str, s: MusicStats) -> str:
+    return (f"{name}: {s.notes} notes in {s.seconds:.0f} s = {s.notes_per_second:.2f} notes/s, "
+            f"pitch {s.pitch_low}..{s.pitch_high}, longest silence {s.longest_silence:.2f} s, "
+            f"longest repeat {s.longest_repeat}")
+
+
+def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
+            temperature: float = 1.0, seed: int = 0) -> dict:
+    """Render `minutes` of music (a minute per embedded primer, in turn) and set its
+    figures beside the corpus split's."""
+    from live.controls import Controls
+    from live.generator import Generator
+    from live.model import load_model
+    from live.render import render
+    from live.seeding import closed
+
+    from export.corpus import load_corpus
+
+    model = load_model(model_path)
+    held_out = [p.notes for p in load_corpus(corpus_path).split(split)]
+    rendered = []
+    segments = max(1, int(round(minutes)))
+    primers = model.info.primers or [[]]
+    for index in range(segments):
+        generator = Generator(model, Controls(temperature=temperature), seed=seed + index)
+        generator.prime(closed(list(primers[index % len(primers)])))
+        result = render(generator, seconds=60.0 * minutes / segments)
+        rendered.append(np.array([[n.pitch, n.start, n.end, n.velocity] for n in result.notes], float)
+                        .reshape(-1, 4))
+    ours, theirs = stats(rendered), stats(held_out)
+    return {
+        "model": str(model_path),
+        "rendered": _as_dict(ours),
+        split: _as_dict(theirs),
+        "pitch_class_distance": distance(ours.pitch_classes, theirs.pitch_classes),
+        "ioi_distance": distance(ours.ioi, theirs.ioi),
+        "degenerate": ours.degenerate,
+    }
+
+
+def _as_dict(s: MusicStats) -> dict:
+    return {"notes": s.notes, "seconds": round(s.seconds, 1), "notes_per_second": round(s.notes_per_second, 3),
+            "pitch_range": [s.pitch_low, s.pitch_high], "longest_silence": round(s.longest_silence, 2),
+            "longest_repeat": s.longest_repeat}

@@ -1,0 +1,49 @@
+import numpy as np
+
+from export.musicstats import distance, stats
+
+
+def piece(pitches, step=0.25, length=0.2, start=0.0):
+    return np.array([[p, start + i * step, start + i * step + length, 80] for i, p in enumerate(pitches)], float)
+
+
+def test_stats_of_a_scale():
+    s = stats([piece([60, 62, 64, 65, 67, 69, 71, 72])])
+    assert s.notes == 8 and s.pitch_low == 60 and s.pitch_high == 72
+    assert abs(s.notes_per_second - 8 / 1.95) < 1e-9
+    assert s.pitch_classes[0] == 2 / 8 and s.pitch_classes[1] == 0
+    assert s.ioi.argmax() == 6  # every onset 0.25 s apart: the [0.25, 0.35) bin
+    assert s.degenerate == []
+
+
+def test_degenerate_music_is_named():
+    stuck = stats([piece([60] * 20)])
+    assert stuck.longest_repeat == 20 and "one pitch 20 times in a row" in stuck.degenerate
+    gappy = np.vstack([piece([60, 62]), piece([64], start=6.0)])
+    assert "silence of 5.55 s" in stats([gappy]).degenerate
+
+
+def test_distance_between_histograms():
+    a = stats([piece([60, 62, 64] * 4)])
+    b = stats([piece([61, 63, 66] * 4, step=0.5)])
+    assert distance(a.pitch_classes, a.pitch_classes) == 0.0
+    assert distance(a.pitch_classes, b.pitch_classes) == 1.0
+    assert 0 < distance(a.ioi, b.ioi) <= 1.0
+
+
+def test_musicstats_renders_and_compares_through_the_cli(stream_model_path, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from export.corpus import save_corpus
+    from toy_corpus import toy_corpus
+
+    corpus = save_corpus(toy_corpus(), tmp_path / "toy.npz")
+    result = subprocess.run(
+        [sys.executable, "-m", "live.cli", "musicstats", str(stream_model_path), str(corpus),
+         "--minutes", "0.5", "--json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["rendered"]["notes"] > 0 and figures["test"]["notes"] > 0
+    assert 0.0 <= figures["pitch_class_distance"] <= 1.0 and 0.0 <= figures["ioi_distance"] <= 1.0
