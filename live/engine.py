@@ -178,12 +178,10 @@ class LiveEngine:
         self.panic_now()
 
     def set_controls(self, controls: Controls) -> None:
-        self._changed_at = self._changed_at or self.clock()
-        self._command(("controls", controls))
+        self._command(("controls", (controls, self.clock())))
 
     def update_controls(self, **changes) -> None:
-        self._changed_at = self._changed_at or self.clock()
-        self._command(("update", changes))
+        self._command(("update", (changes, self.clock())))
 
     def reseed(self, primer: list[int]) -> None:
         self._command(("reseed", list(primer)))
@@ -309,12 +307,14 @@ class LiveEngine:
 
     def _apply_commands(self) -> None:
         changed = False  # a knob turn sends many CCs: roll back once for all of them
+        turned_at = None  # when the first of them was turned
         while True:
             try:
                 kind, value = self._commands.get_nowait()
             except queue.Empty:
                 break
             if kind in ("controls", "update"):
+                value, at = value
                 try:
                     controls = value if kind == "controls" else self.generator.controls.with_(**value)
                 except EncoreError as err:
@@ -322,6 +322,7 @@ class LiveEngine:
                     continue
                 self.generator.controls = controls
                 changed = True
+                turned_at = at if turned_at is None else min(turned_at, at)
             elif kind == "hear":
                 self._rollback()
                 changed = False
@@ -345,6 +346,7 @@ class LiveEngine:
                 self._playing = True
         if changed:
             self._rollback()
+            self._changed_at = turned_at  # measured at the first event made under them
 
     def _rollback(self) -> None:
         """Drop the unsent future; back to the last event already played, then to now."""
