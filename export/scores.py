@@ -38,6 +38,8 @@ from live.notes import Note
 from export.corpus import Piece, SourcePieces, usable_melody
 from export.errors import CorpusError, MissingExtraError
 
+MAX_REPEAT_GROWTH = 4  # repeats may make a tune at most this many times longer
+
 DYNAMIC_VELOCITY = {"ppp": 28, "pp": 40, "p": 54, "mp": 68, "mf": 80, "f": 96, "ff": 108, "fff": 118}
 DEFAULT_DYNAMIC = "mf"
 ACCENT_MARK_BONUS = 10
@@ -221,17 +223,46 @@ def _abc_tunes(music21, path: Path) -> dict:
     return handler.splitByReferenceNumber()
 
 
+def beat_strengths(part):
+    """onset (quarter lengths) -> music21's beat strength, from the bars' own time
+    signatures: the same numbers as Note.beatStrength, but looked up by bisection, where
+    beatStrength searches the whole stream for each note (minutes on a long tune with
+    repeats expanded). None when the part has no bars."""
+    from music21 import meter, stream
+
+    bars, signature = [], None
+    for bar in part.getElementsByClass(stream.Measure):
+        signature = bar.timeSignature or signature or meter.TimeSignature("4/4")
+        bars.append((float(bar.offset), float(bar.paddingLeft or 0.0), signature))
+    if not bars:
+        return None
+    starts = [start for start, _, _ in bars]
+
+    def strength(onset: float) -> float:
+        start, padding, signature = bars[max(0, bisect.bisect_right(starts, onset + 1e-9) - 1)]
+        position = (onset - start + padding) % float(signature.barDuration.quarterLength)
+        return float(signature.getAccentWeight(position, forcePositionMatch=False))
+
+    return strength
+
+
 def score_melody(music21, score, label: str, seed: int, bpm: tuple[float, float]) -> list[Note]:
     """The melody of a parsed score as notes in seconds, by the module docstring's rules."""
     from music21 import articulations, dynamics, tempo
 
     try:
-        score = score.expandRepeats()
+        expanded = score.expandRepeats()
+        # Badly nested repeat marks can make music21 unroll a page into tens of
+        # thousands of notes; a real tune plays its repeats a few times at most.
+        if len(expanded.recurse().notes) <= MAX_REPEAT_GROWTH * max(1, len(score.recurse().notes)):
+            score = expanded
     except Exception:  # badly nested repeats: keep the written form
         pass
     parts = list(getattr(score, "parts", [])) or [score]
     part = next((p for p in parts if "soprano" in (p.partName or "").lower()), parts[0])
-    flat = part.stripTies().flatten()
+    stripped = part.stripTies()
+    flat = stripped.flatten()
+    strength_at = beat_strengths(stripped)
 
     marks = [
         (float(m.offset), float(m.getQuarterBPM()))
@@ -256,6 +287,7 @@ def score_melody(music21, score, label: str, seed: int, bpm: tuple[float, float]
             isinstance(a, (articulations.Accent, articulations.StrongAccent))
             for a in element.articulations
         )
-        velocity = note_velocity(element.beatStrength, dynamic_at[i][1] if i >= 0 else None, accented)
+        strength = strength_at(onset) if strength_at else element.beatStrength
+        velocity = note_velocity(strength, dynamic_at[i][1] if i >= 0 else None, accented)
         notes.append(Note(pitch, to_seconds(onset), to_seconds(onset + length), velocity))
     return notes

@@ -289,14 +289,19 @@ class LiveEngine:
             self._lock.notify()
 
     def _quantize(self, message: NoteMessage) -> float:
-        """The offset that moves a note-on toward the grid; its note-off moves with it."""
+        """The offset that moves a note-on toward the grid; its note-off moves with it
+        (and never lands before it, even when regenerated after a rollback)."""
         key = (message.channel, message.pitch)
         if not message.on:
-            return self._shifts.pop(key, 0.0)
-        if self.quantizer is None:
-            return 0.0
-        shift = self.quantizer.shift(message.time, not_before=self.performance_time() + 0.002)
-        self._shifts[key] = shift
+            shift, on_due = self._shifts.get(key, (0.0, None))
+            due = message.time + shift
+            if on_due is not None and due < on_due + vocab.STEP_SECONDS:
+                due = on_due + vocab.STEP_SECONDS
+            return due - message.time
+        shift = 0.0
+        if self.quantizer is not None:
+            shift = self.quantizer.shift(message.time, not_before=self.performance_time() + 0.002)
+        self._shifts[key] = (shift, message.time + shift)
         return shift
 
     def _trim_history(self) -> None:
@@ -350,20 +355,38 @@ class LiveEngine:
 
     def _rollback(self) -> None:
         """Drop the unsent future; back to the last event already played, then to now."""
-        if not self._running or not self._history:
-            return
-        now = self.performance_time()
+        if not self._running or not self._playing or not self._history:
+            return  # paused: the new controls simply apply when play resumes
         with self._lock:
+            now = self.performance_time()  # under the lock: the sender cannot move on
             committed = [(i, t, s) for i, t, s in self._history if t <= now + 0.002]
-            if not committed:
-                return
-            index, _, snapshot = committed[-1]
+            # Right after a restart nothing has played yet: back to its first point.
+            index, _, snapshot = committed[-1] if committed else self._history[0]
             self._heap = [s for s in self._heap if s.event <= index]
             heapq.heapify(self._heap)
-        while self._history and self._history[-1][0] > index:
-            self._history.pop()
-        self.generator.restore(snapshot)
+            while self._history and self._history[-1][0] > index:
+                self._history.pop()
+            self.generator.restore(snapshot)
+            self._reconcile()
         self._advance_to(now + RESTART_MARGIN)
+
+    def _reconcile(self) -> None:
+        """After a rollback the output must agree with the restored performer: a note
+        sounding (or about to, from a kept note-on) that the performer no longer holds
+        gets its note-off now, or it would never get one. Called holding the lock."""
+        held = {(self.generator.channel, played) for played in self.generator.performer.playing}
+        pending_on = {}
+        for item in self._heap:
+            key = (item.message.channel, item.message.pitch)
+            if item.message.on:
+                pending_on[key] = max(pending_on.get(key, 0.0), item.due)
+            else:
+                pending_on.pop(key, None)
+        now = self.performance_time()
+        for key in (set(self.sounding) | set(pending_on)) - held:
+            due = max(now, pending_on.get(key, now)) + vocab.STEP_SECONDS
+            off = NoteMessage(due, False, key[1], 0, key[0])
+            heapq.heappush(self._heap, Scheduled(due, next(self._order), 0, off))
 
     def _advance_to(self, seconds: float) -> None:
         """Let time pass up to `seconds` as forced events the model hears (a rest)."""
@@ -439,7 +462,8 @@ class LiveEngine:
         if message.on:
             if key in self.sounding:
                 self._send_note_off(*key)  # a re-strike ends the old note first
-            self._send(_midi("note_on", message.channel, message.pitch, message.velocity))
+            if not self._send(_midi("note_on", message.channel, message.pitch, message.velocity)):
+                return  # the port went away with it: nothing sounds
             self.sounding[key] = Sounding(self.clock(), self.generator.controls.max_note_seconds)
             self.sent_notes += 1
             self.sent_at.append(self.clock())
@@ -454,11 +478,12 @@ class LiveEngine:
         self._send(_midi("note_off", channel, pitch, 0))
         self.sounding.pop((channel, pitch), None)
 
-    def _send(self, message) -> None:
+    def _send(self, message) -> bool:
         self.channels_used.add(message.channel)
-        self.output.send(message)
-        if self.recorder is not None:
+        sent = self.output.send(message)
+        if sent and self.recorder is not None:
             self.recorder.sent(self.clock() - self._origin, message)
+        return sent
 
     def _watchdog(self) -> None:
         """Whatever happens upstream, no note outlives its max length by much."""

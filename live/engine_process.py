@@ -71,6 +71,8 @@ class EngineServer:
             engine.pause()
         elif kind == "panic":
             engine.panic()
+            if self.session.router is not None and self.session.router.thru is not None:
+                self.session.router.release_thru()
             self.logs.append("panic: all notes off")
         elif kind == "set":
             name, value = rest
@@ -221,7 +223,10 @@ def serve(conn, args) -> None:
     def terminate(*_):
         raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, terminate)
+    # SIGTERM, and SIGHUP when the terminal closes: leave through the clean-up below.
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, terminate)
     try:
         server = EngineServer(conn, args)
     except EncoreError as err:
@@ -246,6 +251,10 @@ def serve(conn, args) -> None:
     except (EOFError, BrokenPipeError, OSError):
         pass  # the UI went away: clean up below
     finally:
+        # A second signal must not cut the clean-up short.
+        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                signal.signal(sig, signal.SIG_IGN)
         server.session.close()
         final = server.final()
         try:

@@ -51,6 +51,16 @@ class InputRouter:
         self.learning: Learning | None = None
         self.last_cc: tuple[int, int, int] | None = None  # (channel, cc, value)
         self.captured: collections.deque = collections.deque(maxlen=CAPTURE_NOTES * 2)
+        self.thru_held: set[tuple[int, int]] = set()  # (channel, pitch) passed through, still down
+
+    def release_thru(self) -> None:
+        """End every note the player is holding through us (quit, panic): a key still
+        down when the input closes would never send its note-off."""
+        import mido
+
+        for channel, pitch in sorted(self.thru_held):
+            self.thru(mido.Message("note_off", channel=channel, note=pitch, velocity=0))
+        self.thru_held.clear()
 
     def captured_notes(self) -> list[Note]:
         """The last phrase played on the input, as notes (for seeding from it)."""
@@ -80,7 +90,16 @@ class InputRouter:
             on = kind == "note_on" and message.velocity > 0
             self.captured.append((at, on, message.note, message.velocity))
             if self.thru is not None:
-                self.thru(message)
+                key = (message.channel, message.note)
+                if on:
+                    self.thru_held.add(key)
+                elif key not in self.thru_held:
+                    key = None  # an off for a note we never passed: do not pass it either
+                else:
+                    self.thru_held.discard(key)
+                if key is not None:
+                    self.engine.channels_used.add(message.channel)  # CC 123 covers it too
+                    self.thru(message)
             if self.recorder is not None:
                 self.recorder.played(self.engine.performance_time(), message)
             if self.listen != "off":

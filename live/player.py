@@ -149,6 +149,8 @@ class Session:
         try:
             if self.input_port is not None:
                 self.input_port.close()
+            if self.router is not None and self.router.thru is not None:
+                self.router.release_thru()
             if self.clock_sender is not None:
                 self.clock_sender.stop()
         finally:

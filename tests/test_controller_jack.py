@@ -169,3 +169,29 @@ def test_the_phrase_just_played_is_captured_for_seeding(rig):
     notes = router.captured_notes()
     assert [n.pitch for n in notes] == [60, 64, 67]
     assert all(0.02 < n.end - n.start < 0.2 for n in notes)
+
+
+def test_notes_held_through_are_released_at_the_end(stream_model_path):
+    backend = jack_backend()
+    receiver = Receiver(backend)
+    controller = backend.mido_backend.open_output(f"ctl-{uuid.uuid4().hex[:8]}", virtual=True)
+    out_port, _ = open_output(backend, receiver.name)
+    engine = LiveEngine(Generator(load_model(stream_model_path), Controls(), seed=1), Output(out_port))
+    router = InputRouter(engine, KnobMap(), listen="off", thru=out_port.send)
+    in_port, _ = open_input(backend, controller.name, callback=router)
+    try:
+        time.sleep(0.2)
+        controller.send(mido.Message("note_on", channel=4, note=50, velocity=70))
+        controller.send(mido.Message("note_off", channel=4, note=51))  # never passed on
+        assert receiver.wait_for(lambda ms: any(m.type == "note_on" and m.channel == 4 for _, m in ms))
+        in_port.close()
+        router.release_thru()
+        engine.stop()
+        time.sleep(0.2)
+        assert sounding_after(receiver.notes()) == set()
+        assert any(m.type == "control_change" and m.channel == 4 and m.control == 123
+                   for _, m in receiver.snapshot())
+    finally:
+        out_port.close()
+        controller.close()
+        receiver.close()

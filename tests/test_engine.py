@@ -177,3 +177,24 @@ def test_a_lost_port_goes_silent_and_generation_keeps_its_place(model):
     after = [(t, m) for t, m in port.notes() if t > mark]
     assert any(m.type == "note_on" for _, m in after)
     assert check_pairs(after) == {}
+
+
+def test_knob_turns_with_quantize_never_leave_a_note_hanging(model):
+    from live.midiclock import Quantizer, Tempo
+
+    port = MemoryPort()
+    engine = LiveEngine(Generator(model, Controls(density=1.0, max_note_seconds=2.0), seed=7), Output(port))
+    engine.quantizer = Quantizer(Tempo(120.0), "1/16", 1.0)
+    engine.start()
+    for turn in range(40):  # a knob swept while notes snap to the grid
+        time.sleep(0.02)
+        engine.update_controls(temperature=0.5 + (turn % 10) / 5)
+    time.sleep(0.3)
+    sounding_at_end = check_pairs(port.notes())
+    engine.stop()
+    assert check_pairs(port.notes()) == {}
+    # nothing was left for the final clean-up that had outlived its max length
+    now = time.perf_counter()
+    assert all(now - started < 2.0 + 0.4 for started in sounding_at_end.values())
+    onsets = [t for t, m in port.notes() if m.type == "note_on"]
+    assert len(onsets) > 10
