@@ -32,4 +32,4 @@ def test_the_wheel_ships_the_models_the_example_and_the_screen_styles(wheel):
     assert "live/examples/ode_to_joy.mid" in names
     assert "live/tui.tcss" in names
     assert any(n.startswith("export/") for n in names)
-    assert not any("seed-edm" in n or n.startswith("tests/") for n in names)
+    assert not any(n.startswith(("tests/", "runs/", "tools/")) for n in names)
