@@ -152,22 +152,8 @@ class PianoRoll(Static):
         if self.status is None:
             return []
         now = self.status["now"]
-        found, open_notes = [], {}
-        for time_, pitch, on, _ in self.status["played"]:
-            if on:
-                open_notes[pitch] = time_
-            elif pitch in open_notes:
-                found.append((pitch, open_notes.pop(pitch), time_, False))
-        for pitch, start in open_notes.items():
-            found.append((pitch, start, now, False))
-        upcoming_on = {}
-        for time_, pitch, on, _ in self.status["upcoming"]:
-            if on:
-                upcoming_on[pitch] = time_
-            elif pitch in upcoming_on:
-                found.append((pitch, upcoming_on.pop(pitch), time_, True))
-        for pitch, start in upcoming_on.items():
-            found.append((pitch, start, now + self.FUTURE_SECONDS, True))
+        found = _paired(self.status["played"], still_open_until=now, upcoming=False)
+        found += _paired(self.status["upcoming"], still_open_until=now + self.FUTURE_SECONDS, upcoming=True)
         return [n for n in found if n[2] >= now - self.PAST_SECONDS]
 
     def render(self) -> Text:
@@ -203,6 +189,18 @@ class PianoRoll(Static):
             if r < rows - 1:
                 text.append("\n")
         return text
+
+
+def _paired(messages, still_open_until: float, upcoming: bool) -> list[tuple[int, float, float, bool]]:
+    """Note-on/off messages (time, pitch, on, velocity) -> notes; open ones run on."""
+    found, open_notes = [], {}
+    for time_, pitch, on, _ in messages:
+        if on:
+            open_notes[pitch] = time_
+        elif pitch in open_notes:
+            found.append((pitch, open_notes.pop(pitch), time_, upcoming))
+    found += [(pitch, start, still_open_until, upcoming) for pitch, start in open_notes.items()]
+    return found
 
 
 class HelpScreen(ModalScreen):
