@@ -78,7 +78,7 @@ def cmd_evaluate(args) -> int:
     from export.evaluate import evaluate, format_evaluation
 
     result = evaluate(args.model, args.corpus, split=args.split, baseline=args.baseline,
-                      max_order=args.max_order, threads=args.threads)
+                      max_order=args.max_order, threads=args.threads, max_events=args.max_events)
     print(json.dumps(result.as_dict(), indent=2) if args.json else format_evaluation(result))
     return 0
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from export.corpus import load_corpus
 from export.errors import CorpusError
 from export.modelfile import open_model
-from export.scoring import Scores
+from export.scoring import Scores, cap_events
 
 
 @dataclass
@@ -44,10 +44,12 @@ class Evaluation:
 
 
 def evaluate(model_path: str | Path, corpus_path: str | Path, split: str = "test", baseline: str | None = None,
-             max_order: int = 7, threads: int | None = None) -> Evaluation:
+             max_order: int = 7, threads: int | None = None, max_events: int | None = None) -> Evaluation:
+    """`max_events` scores only the split's first whole pieces up to about that many
+    events (model and baselines alike): a window model costs a 50-event pass per event."""
     model = open_model(model_path, threads)
     corpus = load_corpus(corpus_path)
-    pieces = [p.events for p in corpus.split(split)]
+    pieces = cap_events([p.events for p in corpus.split(split)], max_events)
     if not pieces:
         raise CorpusError(f"{corpus_path}: the {split} split has no pieces; evaluate another split")
     result = Evaluation(Path(model_path), model.kind, Path(corpus_path), split, len(pieces), model.score(pieces))

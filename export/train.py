@@ -41,6 +41,9 @@ CHECKPOINT_FORMAT = "encore-checkpoint-v1"
 LAST, BEST = "last.pt", "best.pt"
 PARITY_EVENTS = 512
 CLIP_NORM = 1.0
+# last.pt is also saved this often inside an epoch: a slow arch (seed) or a killed job
+# loses at most this much training.
+SAVE_EVERY_SECONDS = 600
 
 
 def default_config(arch: str = "stream", **overrides) -> dict:
@@ -283,8 +286,9 @@ def train(
     """Train until `epochs` epochs are done or `minutes` pass (whichever is first);
     Ctrl-C (KeyboardInterrupt, also from on_step) saves last.pt and returns.
     Resuming takes the checkpoint's config; a config given too must be of its arch.
-    `init` (a run folder or checkpoint) starts from trained weights instead of random
-    ones: fine-tuning. The network's shape comes from it; the rest from `config`."""
+    `init` (a run folder, a checkpoint, a stream .onnx file or "default" for the shipped
+    model) starts from trained weights instead of random ones: fine-tuning. The
+    network's shape comes from it; the rest from `config`."""
     import torch
 
     if threads:
@@ -305,7 +309,9 @@ def train(
     config = dict(config or default_config())
     start_weights = None
     if init is not None and not resume:
-        start = load_checkpoint(init)
+        from export import onnx_import
+
+        start = onnx_import.checkpoint_from_onnx(init) if onnx_import.is_model_file(init) else load_checkpoint(init)
         shape = {k: start["config"][k] for k in ("arch", "layers", "hidden", "embed", "window")
                  if k in start["config"]}
         if shape["arch"] != config["arch"]:
@@ -325,6 +331,7 @@ def train(
         run.corpus_info["init"] = str(init)
 
     deadline = time.monotonic() + minutes * 60 if minutes is not None else math.inf
+    next_save = time.monotonic() + SAVE_EVERY_SECONDS
     session_start, session_events, step_seconds = time.monotonic(), 0, 0.0
     stopped = "epochs"
     with progress_bars(quiet, log_lines=True) as start_bar, _terminate_as_interrupt():
@@ -354,6 +361,10 @@ def train(
                     if now >= deadline:
                         stopped = "minutes"
                         break
+                    if now >= next_save:
+                        run.clock()
+                        _save(run_dir / LAST, run.checkpoint())
+                        next_save = now + SAVE_EVERY_SECONDS
                 else:
                     run.position["epoch"] += 1
                     run.position["batch"] = 0

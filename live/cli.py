@@ -461,8 +461,9 @@ def _add_training_commands(commands, corpus_commands) -> None:
                        help="stream: LSTM that carries its state (default); seed: the study's BiLSTM")
     train.add_argument("--minutes", type=_positive_float, help="stop after this much training time")
     train.add_argument("--epochs", type=_int_in(1, 10**6, "epochs"), help="stop after this many epochs")
-    train.add_argument("--init", metavar="RUN_DIR_OR_CHECKPOINT",
-                       help="fine-tune: start from a trained run's weights (its shape is kept)")
+    train.add_argument("--init", metavar="RUN_DIR_OR_MODEL",
+                       help="fine-tune: start from a trained run, checkpoint or stream .onnx model "
+                            "('default': the shipped model); its shape is kept")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in RUN_DIR with its own settings")
     train.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")
@@ -497,6 +498,8 @@ def _add_training_commands(commands, corpus_commands) -> None:
     evaluate.add_argument("--baseline", choices=["ngram"], help="also score unigram .. 7-gram baselines")
     evaluate.add_argument("--max-order", type=_int_in(1, 7, "n-gram order"), default=7)
     evaluate.add_argument("--threads", type=_int_in(1, 256, "threads"))
+    evaluate.add_argument("--max-events", type=_int_in(1, 10**9, "max events"),
+                          help="score only the split's first pieces up to about N events (window models are slow)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(handler=_training_handler("cmd_evaluate"))
 

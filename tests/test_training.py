@@ -81,6 +81,11 @@ def test_each_arch_trains_exports_a_checked_onnx_file_and_evaluates(arch, option
     assert scored.best_baseline == "3-gram"
     assert model_info(exported.path)["primers"] == len(primers)
 
+    # --max-events keeps whole pieces: the toy's one val piece, all of it, for model and baselines
+    capped = evaluate(exported.path, toy_path, split="val", baseline="ngram", max_order=2, max_events=1)
+    assert capped.pieces == 1
+    assert capped.scores.events == capped.baselines["unigram"].events == scored.scores.events
+
 
 def test_ctrl_c_leaves_a_checkpoint_that_resumes_to_the_same_weights(toy_path, tmp_path):
     config = default_config("stream", **{**TINY_STREAM, "transpose": 3, "stretch": 0.05, "dropout": 0.3})
@@ -191,3 +196,54 @@ def test_init_fine_tunes_from_a_trained_run(toy_path, tmp_path):
     with pytest.raises(CheckpointError, match="arch 'stream'"):
         train(toy_path, tmp_path / "wrong", default_config("seed", **TINY_SEED), epochs=1, quiet=True,
               init=tmp_path / "base")
+
+
+def test_init_fine_tunes_from_an_exported_model_file(toy_path, tmp_path):
+    """A user with only the shipped .onnx (no run folder) fine-tunes from it: the
+    weights read back from the file give the file's own logits."""
+    config = default_config("stream", **{**TINY_STREAM, "layers": 2, "hidden": 48})
+    train(toy_path, tmp_path / "base", config, epochs=3, quiet=True)
+    shipped = export_run(tmp_path / "base", tmp_path / "base.onnx").path
+
+    from export.onnx_import import checkpoint_from_onnx
+
+    state = checkpoint_from_onnx(shipped)
+    base = load_checkpoint(tmp_path / "base" / BEST)
+    for name, tensor in base["model"].items():
+        assert torch.allclose(state["model"][name], tensor, atol=1e-6), name
+    assert (state["config"]["layers"], state["config"]["hidden"], state["config"]["embed"]) == (2, 48, 32)
+
+    tuned = train(toy_path, tmp_path / "tuned", default_config("stream", **TINY_STREAM), epochs=1,
+                  quiet=True, init=shipped)
+    scratch = train(toy_path, tmp_path / "scratch", config, epochs=1, quiet=True)
+    assert tuned.best_val_nll < scratch.best_val_nll
+    assert load_checkpoint(tmp_path / "tuned" / LAST)["corpus"]["init"] == str(shipped)
+
+    window = train(toy_path, tmp_path / "seed", default_config("seed", **TINY_SEED), epochs=1, quiet=True)
+    export_run(window.run_dir, tmp_path / "seed.onnx")
+    with pytest.raises(CheckpointError, match="only stream models"):
+        checkpoint_from_onnx(tmp_path / "seed.onnx")
+    with pytest.raises(CheckpointError, match="no such model file"):
+        checkpoint_from_onnx(tmp_path / "missing.onnx")
+
+
+def test_a_run_saves_its_checkpoint_inside_a_long_epoch(toy_path, tmp_path, monkeypatch):
+    import export.train as training
+
+    monkeypatch.setattr(training, "SAVE_EVERY_SECONDS", 0.0)
+    saved = []
+    real_save = training._save
+    monkeypatch.setattr(training, "_save", lambda path, state: (saved.append(state["position"]["batch"]),
+                                                                 real_save(path, state)))
+    train(toy_path, tmp_path / "run", default_config("stream", **TINY_STREAM), epochs=1, quiet=True)
+    # saved after (nearly) every batch inside the epoch, not only at its end
+    assert len(saved) > 3 and len(set(saved)) > 3
+
+
+def test_max_events_scores_the_first_whole_pieces_only():
+    from export.scoring import cap_events
+
+    pieces = [np.arange(n) for n in (10, 20, 30, 40)]
+    assert [len(p) for p in cap_events(pieces, 25)] == [10, 20]
+    assert [len(p) for p in cap_events(pieces, 1)] == [10]
+    assert len(cap_events(pieces, None)) == 4
