@@ -84,8 +84,12 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from export.info import format_info, model_info
+    from export.info import corpus_info, format_corpus_info, format_info, model_info
 
+    if str(args.model).endswith(".npz"):
+        info = corpus_info(args.model)
+        print(json.dumps(info, indent=2) if args.json else format_corpus_info(info))
+        return 0
     info = model_info(args.model)
     print(json.dumps(info, indent=2) if args.json else format_info(info))
     return 0

@@ -48,3 +48,34 @@ def format_info(info: dict) -> str:
     if info.get("train_events"):
         lines.append(f"  trained on {int(info['train_events']):,} events, created {info.get('created')}")
     return "\n".join(lines)
+
+
+def corpus_info(path: str | Path) -> dict:
+    """A built corpus: its sources with licences, and pieces/notes/events per split."""
+    from export.corpus import SPLITS, load_corpus
+
+    corpus = load_corpus(path)
+    splits = {}
+    for name in SPLITS:
+        pieces = corpus.split(name)
+        splits[name] = {"pieces": len(pieces), "notes": int(sum(len(p.notes) for p in pieces)),
+                        "events": int(sum(len(p.events) for p in pieces)),
+                        "seconds": float(sum(p.notes[:, 2].max() - p.notes[:, 1].min() for p in pieces if len(p.notes)))}
+    provenance = corpus.provenance
+    return {"path": str(path), "sources": provenance.get("sources", []), "splits": splits,
+            "bpm": provenance.get("bpm_for_scores_without_tempo"), "seed": provenance.get("seed"),
+            "skyline": provenance.get("skyline"), "skipped": len(provenance.get("skipped", [])),
+            "created": provenance.get("created")}
+
+
+def format_corpus_info(info: dict) -> str:
+    lines = [f"{info['path']}: corpus built {info.get('created') or '?'} (split seed {info.get('seed')}, "
+             f"tempo for scores without one {info.get('bpm')}, skyline {info.get('skyline')})"]
+    for source in info["sources"]:
+        lines.append(f"  source {source['name']}: {source['pieces']} pieces, {source['notes']:,} notes, "
+                     f"{source['skipped']} skipped; licence: {source['licence']}")
+    lines.append(f"  {'split':<6} {'pieces':>7} {'notes':>9} {'events':>10} {'hours':>7}")
+    for name, split in info["splits"].items():
+        lines.append(f"  {name:<6} {split['pieces']:>7,} {split['notes']:>9,} {split['events']:>10,} "
+                     f"{split['seconds'] / 3600:>7.1f}")
+    return "\n".join(lines)

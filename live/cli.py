@@ -503,8 +503,9 @@ def _add_training_commands(commands, corpus_commands) -> None:
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(handler=_training_handler("cmd_evaluate"))
 
-    info = commands.add_parser("info", help="what a model file is: kind, size, corpus, NLL, primers")
-    info.add_argument("model", metavar="MODEL.onnx")
+    info = commands.add_parser("info", help="what a model file (kind, size, corpus, NLL, primers) "
+                                             "or a built corpus (sources, licences, splits) holds")
+    info.add_argument("model", metavar="MODEL.onnx|CORPUS.npz")
     info.add_argument("--json", action="store_true")
     info.set_defaults(handler=_training_handler("cmd_info"))
 

@@ -33,3 +33,24 @@ def test_the_wheel_ships_the_models_the_example_and_the_screen_styles(wheel):
     assert "live/tui.tcss" in names
     assert any(n.startswith("export/") for n in names)
     assert not any(n.startswith(("tests/", "runs/", "tools/")) for n in names)
+
+
+def test_a_plain_install_finds_the_default_model_from_any_folder(wheel, tmp_path):
+    """Installed from the wheel (not editable), run from a folder with no models/ in it:
+    the runtime finds the shipped default model inside the installed package."""
+    target = tmp_path / "site"
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target",
+                             str(target), wheel.filename], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    probe = ("import live, live.model as m; model = m.load_model(); "
+             "print(live.__file__); print(model.info.path); print(model.kind, len(model.info.primers))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, capture_output=True, text=True,
+                            timeout=120, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    package, model_path, summary = result.stdout.splitlines()
+    assert package.startswith(str(target)) and model_path.startswith(str(target))
+    assert model_path.endswith("default.onnx")
+    kind, primers = summary.split()
+    assert kind == "stream" and int(primers) >= 8

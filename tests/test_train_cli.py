@@ -53,6 +53,12 @@ def test_build_train_export_evaluate_info_end_to_end(tmp_path):
     built = encore("corpus", "build", songs, "-o", corpus, "--quiet")
     assert built.returncode == 0, built.stderr
     assert "6 pieces" in built.stdout and "corrupt.mid" in built.stderr and "1 skipped" in built.stderr
+    described = encore("info", corpus, "--json")
+    assert described.returncode == 0, described.stderr
+    summary = json.loads(described.stdout)
+    assert sum(s["pieces"] for s in summary["splits"].values()) == 6
+    assert summary["sources"][0]["skipped"] == 1 and "licence unknown" in summary["sources"][0]["licence"]
+    assert summary["splits"]["train"]["notes"] > 0 and summary["splits"]["train"]["events"] > 40
 
     run = tmp_path / "run"
     trained = encore("train", corpus, "-o", run, "--epochs", "1", "--threads", "1", "--quiet", *TINY)
