@@ -21,8 +21,26 @@ class Tempo:
 
     def __init__(self, bpm: float = 120.0, origin: float = 0.0, source: str = "internal"):
         self.bpm = bpm
-        self.origin = origin
+        self._origin = origin
+        self._anchor: tuple[float, int, Callable[[float], float]] | None = None
         self.source = source
+
+    @property
+    def origin(self) -> float:
+        if self._anchor is None:
+            return self._origin
+        at, beat, to_performance = self._anchor
+        return to_performance(at) - beat * self.seconds_per_beat()
+
+    @origin.setter
+    def origin(self, seconds: float) -> None:
+        self._origin, self._anchor = seconds, None
+
+    def anchor(self, at: float, beat: int, to_performance: Callable[[float], float]) -> None:
+        """Wall-clock time `at` was beat `beat`. Converted to performance seconds when
+        read, not now: a clock Start also resumes the engine, which moves its timeline,
+        and the grid must sit on the new one from the first note."""
+        self._anchor = (at, beat, to_performance)
 
     def seconds_per_beat(self) -> float:
         return 60.0 / self.bpm
@@ -83,12 +101,11 @@ class ClockFollower:
                 self.tempo.source = "midi clock"
                 if self.running and self.ticks % PPQN == 0:
                     # Re-anchor the beat phase on every beat: drift never builds up.
-                    beat = self.ticks // PPQN
-                    self.tempo.origin = self.to_performance(at) - beat * self.tempo.seconds_per_beat()
+                    self.tempo.anchor(at, self.ticks // PPQN, self.to_performance)
             return True
         if kind == "start":
             self.running, self.ticks = True, 0
-            self.tempo.origin = self.to_performance(at)
+            self.tempo.anchor(at, 0, self.to_performance)
             if self.on_start:
                 self.on_start()
             return True
