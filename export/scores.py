@@ -27,6 +27,9 @@ from __future__ import annotations
 import bisect
 import hashlib
 import multiprocessing
+import signal
+import threading
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -163,12 +166,44 @@ def melody_or_error(tune: TuneSpec, seed: int, bpm: tuple[float, float]):
     import music21
 
     try:
-        notes = score_melody(music21, _parse(music21, tune), tune.label, seed, bpm)
+        with _time_limit(PIECE_SECONDS):
+            notes = score_melody(music21, _parse(music21, tune), tune.label, seed, bpm)
         return tune.label, usable_melody(tune.label, notes), None
     except EncoreError as err:
         return tune.label, None, str(err)
+    except _TimeLimit:
+        return tune.label, None, f"{tune.label}: took over {PIECE_SECONDS} s to read (a pathological score); skipped"
     except Exception as err:  # music21 raises many kinds on odd scores
         return tune.label, None, f"{tune.label}: music21 cannot read it ({type(err).__name__}: {err})"
+
+
+# A guard, not a budget: the slowest ordinary tune reads in seconds, but one odd score
+# (repeats music21 unrolls into tens of thousands of notes) once took half an hour.
+PIECE_SECONDS = 300
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """Raise _TimeLimit inside the block after `seconds` (Unix main thread only: a
+    worker process's or a one-job build's; elsewhere no limit)."""
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _import_music21():

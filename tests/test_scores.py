@@ -65,3 +65,26 @@ def test_an_unknown_collection_names_the_known_ones():
 
     with pytest.raises(CorpusError, match="music21:nope is not a known collection.*music21:ryansMammoth"):
         build_corpus(["music21:nope"])
+
+
+def test_a_score_that_reads_too_long_is_skipped_and_counted(monkeypatch):
+    pytest.importorskip("music21", reason="music21 is the optional 'corpus' extra")
+    import time
+
+    from export import scores
+
+    real = scores.score_melody
+
+    def slow_for_the_second(music21, score, label, seed, bpm):
+        if label.endswith("#2"):
+            time.sleep(5)  # a pathological score: the guard ends it long before
+        return real(music21, score, label, seed, bpm)
+
+    monkeypatch.setattr(scores, "PIECE_SECONDS", 0.5)
+    monkeypatch.setattr(scores, "score_melody", slow_for_the_second)
+    began = time.monotonic()
+    source = scores.read_collection("oneills1850", seed=1, bpm=(125, 125), limit=3)
+    assert time.monotonic() - began < 4.5
+    assert [p.name.rsplit("#", 1)[1] for p in source.pieces] == ["1", "3"]
+    (skipped,) = source.report.skipped
+    assert "took over 0.5 s to read" in str(skipped)
