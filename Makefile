@@ -1,27 +1,35 @@
-# Two commands for a fresh machine: `make run` (set up, then the main job) and
-# `make test` (set up, then the tests). Both create .venv on first use.
+# Two commands for a fresh machine: `make run` (set up, then play) and `make test`
+# (set up, then the tests). Both create .venv on first use; `run` installs only what
+# the instrument needs (no torch), `test` adds the test, training and corpus extras.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-test-train
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test-train
 
 .PHONY: setup run test clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,train,corpus]"
-	touch $(STAMP)
+	touch $(TEST_STAMP) $(RUN_STAMP)
 
-setup: $(STAMP)
+setup: $(RUN_STAMP)
 
-# The main job. Until the live player lands this shows how encore reads a song:
-# each part, its score, and which one it takes as the melody.
+# The main job: the performer's screen, playing the shipped default model on a virtual
+# MIDI port "encore" (connect a synth to it; `o` on the screen picks another port).
 run: setup
-	$(BIN)/encore corpus inspect live/examples/ode_to_joy.mid
+	$(BIN)/encore tui
 
-test: setup
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 clean:
