@@ -45,7 +45,7 @@ def cmd_train(args) -> int:
     # Resuming without --arch takes the run's own; with it, train() checks they agree.
     config = None if args.resume and args.arch is None else default_config(
         args.arch or "stream", layers=args.layers, hidden=args.hidden, embed=args.embed, dropout=args.dropout,
-        window=args.window, batch=args.batch, lr=args.lr, optimizer=args.optimizer, seed=args.seed,
+        window=args.window, batch=args.batch, lr=args.lr, lr_decay=args.lr_decay, optimizer=args.optimizer, seed=args.seed,
         transpose=args.transpose, stretch=args.stretch, val_events=args.val_events,
     )
     result = train(args.corpus, args.output, config, resume=args.resume, minutes=args.minutes,

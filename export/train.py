@@ -404,6 +404,12 @@ def _finish_segment(run: _Run, bar) -> None:
     nll = run.validate()
     run.clock()
     improved = run.record_validation(nll)
+    if not improved and run.config.get("lr_decay", 1.0) < 1.0:
+        # A plateau: smaller steps. The rate lives in the optimizer's state, so a
+        # resumed run keeps it.
+        for group in run.optimizer.param_groups:
+            group["lr"] *= run.config["lr_decay"]
+        bar.note(f"no better: learning rate now {run.optimizer.param_groups[0]['lr']:.2e}")
     state = run.checkpoint()
     if improved:
         _save(run.run_dir / BEST, state)

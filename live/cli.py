@@ -475,6 +475,9 @@ def _add_training_commands(commands, corpus_commands) -> None:
                        help="stream: events per truncated-backprop window (256); seed: context (50)")
     train.add_argument("--batch", type=_int_in(1, 100000, "batch"))
     train.add_argument("--lr", type=_positive_float)
+    train.add_argument("--lr-decay", type=_positive_float, metavar="FACTOR",
+                       help="multiply the learning rate by this after an epoch that does not improve "
+                            "(stream 0.5, seed 1: none, as the study)")
     train.add_argument("--optimizer", choices=["adam", "rmsprop"],
                        help="default adam for stream, rmsprop for seed (as the study)")
     train.add_argument("--transpose", type=_int_in(0, 24, "transpose"), help="semitones either way (5)")

@@ -247,3 +247,15 @@ def test_max_events_scores_the_first_whole_pieces_only():
     assert [len(p) for p in cap_events(pieces, 25)] == [10, 20]
     assert [len(p) for p in cap_events(pieces, 1)] == [10]
     assert len(cap_events(pieces, None)) == 4
+
+
+def test_the_learning_rate_halves_after_an_epoch_that_does_not_improve(toy_path, tmp_path, monkeypatch):
+    import export.train as training
+
+    nll = iter([2.0, 1.5, 1.7, 1.8, 1.2])  # epochs 3 and 4 do not improve
+    monkeypatch.setattr(training._Run, "validate", lambda self: next(nll))
+    config = default_config("stream", **{**TINY_STREAM, "lr": 1e-2})
+    train(toy_path, tmp_path / "run", config, epochs=5, quiet=True)
+    state = load_checkpoint(tmp_path / "run" / LAST)
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-2 / 4)
+    assert state["best_val_nll"] == 1.2
