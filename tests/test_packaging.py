@@ -1,5 +1,6 @@
 """A plain (non-editable) install carries everything the runtime reads from disk."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,8 +15,13 @@ ROOT = Path(__file__).parents[1]
 def wheel(tmp_path_factory):
     pytest.importorskip("setuptools")
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a clean copy: setuptools reuses a checkout's build/ folder, whose stale
+    # files would land in the wheel and hide a missing one.
+    source = tmp_path_factory.mktemp("source") / "encore"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "runs", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis"))
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
          "--quiet", "-w", str(out)],
         capture_output=True, text=True, timeout=300,
     )
