@@ -194,14 +194,20 @@ def _time_limit(seconds: float):
         yield
         return
 
+    armed = [True]
+
     def expire(signum, frame):
-        raise _TimeLimit
+        if armed[0]:
+            raise _TimeLimit
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Again every second after the first: a raise that lands where Python swallows it
+    # (a garbage-collector callback, say) is not the end of the guard.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     finally:
+        armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
