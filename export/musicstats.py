@@ -1,7 +1,8 @@
 """What rendered music looks like beside the held-out tunes, in numbers.
 
-Per set of notes: notes per second, pitch range, the pitch-class histogram and the
-inter-onset-interval (IOI) histogram. Between two sets: the total-variation distance
+Per set of notes: notes per second, pitch range (and its middle 90 %), the pitch-class
+histogram (as written, and key-aligned: each piece rotated so its commonest pitch class
+is 0, which compares melodies of any key) and the inter-onset-interval (IOI) histogram. Between two sets: the total-variation distance
 of each histogram (0 = the same shape, 1 = nothing in common). And the two failures a
 listener notices at once: one note repeated over and over, and long silence.
 """
@@ -25,6 +26,9 @@ class MusicStats:
     pitch_low: int
     pitch_high: int
     pitch_classes: np.ndarray  # 12, sums to 1
+    aligned_pitch_classes: np.ndarray  # 12, sums to 1: each piece's commonest class at 0
+    pitch_p5: float
+    pitch_p95: float
     ioi: np.ndarray  # len(IOI_EDGES) - 1, sums to 1
     longest_silence: float
     longest_repeat: int
@@ -42,6 +46,8 @@ class MusicStats:
 def stats(pieces: list[np.ndarray]) -> MusicStats:
     """pieces: note arrays [n, 4] (pitch, start, end, velocity), each in its own time."""
     pitch_classes = np.zeros(12)
+    aligned = np.zeros(12)
+    all_pitches = []
     ioi = np.zeros(len(IOI_EDGES) - 1)
     notes = 0
     seconds = 0.0
@@ -55,7 +61,10 @@ def stats(pieces: list[np.ndarray]) -> MusicStats:
         notes += len(piece)
         seconds += float(piece[:, 2].max() - piece[:, 1].min())
         low, high = min(low, int(pitches.min())), max(high, int(pitches.max()))
-        pitch_classes += np.bincount(pitches % 12, minlength=12)
+        counts = np.bincount(pitches % 12, minlength=12)
+        pitch_classes += counts
+        aligned += np.roll(counts, -int(counts.argmax()))
+        all_pitches.append(pitches)
         onsets = np.unique(np.round(piece[:, 1], 3))
         ioi += np.histogram(np.diff(onsets), bins=IOI_EDGES)[0]
         silence = max(silence, _longest_gap(piece))
@@ -67,6 +76,9 @@ def stats(pieces: list[np.ndarray]) -> MusicStats:
         pitch_low=low,
         pitch_high=high,
         pitch_classes=pitch_classes / max(pitch_classes.sum(), 1),
+        aligned_pitch_classes=aligned / max(aligned.sum(), 1),
+        pitch_p5=float(np.percentile(np.concatenate(all_pitches), 5)) if all_pitches else 0.0,
+        pitch_p95=float(np.percentile(np.concatenate(all_pitches), 95)) if all_pitches else 0.0,
         ioi=ioi / max(ioi.sum(), 1),
         longest_silence=silence,
         longest_repeat=repeat,
@@ -100,7 +112,7 @@ def _longest_run(pitches: np.ndarray) -> int:
 
 def describe(name: str, s: MusicStats) -> str:
     return (f"{name}: {s.notes} notes in {s.seconds:.0f} s = {s.notes_per_second:.2f} notes/s, "
-            f"pitch {s.pitch_low}..{s.pitch_high}, longest silence {s.longest_silence:.2f} s, "
+            f"pitch {s.pitch_low}..{s.pitch_high} (90 % in {s.pitch_p5:.0f}..{s.pitch_p95:.0f}), longest silence {s.longest_silence:.2f} s, "
             f"longest repeat {s.longest_repeat}")
 
 
@@ -133,6 +145,7 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
         "rendered": _as_dict(ours),
         split: _as_dict(theirs),
         "pitch_class_distance": distance(ours.pitch_classes, theirs.pitch_classes),
+        "aligned_pitch_class_distance": distance(ours.aligned_pitch_classes, theirs.aligned_pitch_classes),
         "ioi_distance": distance(ours.ioi, theirs.ioi),
         "degenerate": ours.degenerate,
     }
@@ -140,5 +153,7 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
 
 def _as_dict(s: MusicStats) -> dict:
     return {"notes": s.notes, "seconds": round(s.seconds, 1), "notes_per_second": round(s.notes_per_second, 3),
-            "pitch_range": [s.pitch_low, s.pitch_high], "longest_silence": round(s.longest_silence, 2),
+            "pitch_range": [s.pitch_low, s.pitch_high], "pitch_p5_p95": [s.pitch_p5, s.pitch_p95],
+            "pitch_classes": [round(x, 4) for x in s.pitch_classes],
+            "aligned_pitch_classes": [round(x, 4) for x in s.aligned_pitch_classes], "longest_silence": round(s.longest_silence, 2),
             "longest_repeat": s.longest_repeat}

@@ -283,10 +283,12 @@ def cmd_musicstats(args) -> int:
     for name in ("rendered", args.split):
         f = figures[name]
         print(f"{name:>9}: {f['notes']} notes in {f['seconds']:.0f} s = {f['notes_per_second']:.2f} notes/s, "
-              f"pitch {f['pitch_range'][0]}..{f['pitch_range'][1]}, longest silence "
-              f"{f['longest_silence']:.2f} s, longest repeat {f['longest_repeat']}")
+              f"pitch {f['pitch_range'][0]}..{f['pitch_range'][1]} (90 % in {f['pitch_p5_p95'][0]:.0f}.."
+              f"{f['pitch_p5_p95'][1]:.0f}), longest silence {f['longest_silence']:.2f} s, "
+              f"longest repeat {f['longest_repeat']}")
     print(f"distance to {args.split} (0 = same, 1 = disjoint): pitch classes "
-          f"{figures['pitch_class_distance']:.3f}, inter-onset intervals {figures['ioi_distance']:.3f}")
+          f"{figures['pitch_class_distance']:.3f} (key-aligned {figures['aligned_pitch_class_distance']:.3f}), "
+          f"inter-onset intervals {figures['ioi_distance']:.3f}")
     print("degenerate: " + (", ".join(figures["degenerate"]) or "none"))
     return 0
 

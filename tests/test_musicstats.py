@@ -47,3 +47,13 @@ def test_musicstats_renders_and_compares_through_the_cli(stream_model_path, tmp_
     figures = json.loads(result.stdout)
     assert figures["rendered"]["notes"] > 0 and figures["test"]["notes"] > 0
     assert 0.0 <= figures["pitch_class_distance"] <= 1.0 and 0.0 <= figures["ioi_distance"] <= 1.0
+
+
+def test_key_aligned_pitch_classes_compare_melodies_in_any_key():
+    in_c = stats([piece([60, 62, 64, 60, 67, 60, 65, 60])])
+    in_e = stats([piece([64, 66, 68, 64, 71, 64, 69, 64])])  # the same tune a major third up
+    assert distance(in_c.pitch_classes, in_e.pitch_classes) > 0.5
+    assert distance(in_c.aligned_pitch_classes, in_e.aligned_pitch_classes) == 0.0
+    assert in_c.aligned_pitch_classes[0] == 4 / 8  # the commonest class sits at 0
+    wide = stats([piece([30] + [60] * 98 + [100])])
+    assert (wide.pitch_low, wide.pitch_high) == (30, 100) and wide.pitch_p5 == wide.pitch_p95 == 60
