@@ -169,3 +169,20 @@ def test_wav_through_fluidsynth_or_one_clear_line(stream_model_path, tmp_path):
     else:
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert "--wav needs" in result.stderr and "w.mid was written" in result.stderr
+
+
+def test_bench_times_each_model_given_and_sets_them_side_by_side(stream_model_path, window_model_path):
+    import json
+
+    result = encore("bench", "--model", stream_model_path, "--model", window_model_path, "--steps", "200", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    stream, window = figures["models"]
+    assert (stream["kind"], window["kind"]) == ("stream", "window")
+    for model in (stream, window):
+        assert 0 < model["step_median_ms"] <= model["step_p99_ms"]
+        assert model["render_events_per_s"] > 0 and model["render_x_realtime"] > 0
+    assert figures["codec"]["notes"] == 10_000 and figures["codec"]["events"] > 10_000
+    text = encore("bench", "--model", stream_model_path, "--model", window_model_path, "--steps", "100")
+    assert text.returncode == 0, text.stderr
+    assert "tiny_window.onnx per event:" in text.stdout and "the cost of tiny_stream.onnx" in text.stdout
