@@ -76,3 +76,19 @@ def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_
         assert sounding_after(receiver.notes()[before:]) == set()
     finally:
         receiver.close()
+
+
+def test_bench_live_plays_through_a_real_port_and_reports_its_figures(backend, stream_model_path):
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "live.cli", "bench", "--live", "--seconds", "5",
+                             "--backend", "jack", "--model", str(stream_model_path), "--json"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert "encore-bench" in figures["where"]  # a real virtual port, not the null stand-in
+    assert figures["notes"] > 10 and figures["messages"] > figures["notes"]  # ons and timed offs
+    assert 0 <= figures["send_error_median_ms"] <= figures["send_error_p99_ms"] <= figures["send_error_max_ms"]
+    assert figures["knob_turns"] >= 2 and figures["knob_to_new_event_median_ms"] > 0
