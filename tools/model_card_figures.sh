@@ -26,13 +26,13 @@ run_export() {
 }
 
 run_default() {
-    step default-test $encore evaluate models/default.onnx $corpus --split test --baseline ngram --threads 2
+    step default-test $encore evaluate models/default.onnx $corpus --split test --baseline ngram
 }
 
 run_seed() {
-    step seed-test $encore evaluate runs/default/seed.onnx $corpus --split test --max-events "$cap" --threads 2
+    step seed-test $encore evaluate runs/default/seed.onnx $corpus --split test --max-events "$cap"
     step default-test-capped $encore evaluate models/default.onnx $corpus --split test --max-events "$cap" \
-        --baseline ngram --threads 2
+        --baseline ngram
 }
 
 run_bench() {
@@ -52,7 +52,7 @@ run_edm() {
     # (b) the study's setup from scratch and (c) the default fine-tuned, side by side, one core each
     [ -f $edm/seed/best.pt ] || $encore train $edm/corpus.npz --arch seed -o $edm/seed \
         --minutes "$edm_minutes" --threads 1 --quiet > $edm/train-seed.log 2>&1 &
-    [ -f $edm/tuned/best.pt ] || $encore train $edm/corpus.npz --init models/default.onnx -o $edm/tuned \
+    [ -f $edm/tuned/best.pt ] || $encore train $edm/corpus.npz --init default -o $edm/tuned \
         --lr 5e-4 --minutes "$edm_minutes" --threads 1 --quiet > $edm/train-tuned.log 2>&1 &
     wait
     $encore export $edm/seed -o $edm/seed.onnx
