@@ -23,7 +23,8 @@ ONNX_TO_TORCH_GATES = (0, 2, 3, 1)
 
 
 def is_model_file(init: str | Path) -> bool:
-    return str(init) == "default" or str(init).endswith(".onnx")
+    # "default" is the shipped model, unless a run folder of that name is right here.
+    return str(init).endswith(".onnx") or (str(init) == "default" and not Path(init).exists())
 
 
 def resolve(init: str | Path) -> Path:
