@@ -259,3 +259,14 @@ def test_the_learning_rate_halves_after_an_epoch_that_does_not_improve(toy_path,
     state = load_checkpoint(tmp_path / "run" / LAST)
     assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-2 / 4)
     assert state["best_val_nll"] == 1.2
+
+
+def test_the_shipped_default_model_reads_back_for_fine_tuning():
+    """`--init default`: the shipped file's weights rebuild a torch network that gives
+    the file's own logits (checked inside, to 1e-4)."""
+    from export.onnx_import import checkpoint_from_onnx, is_model_file
+
+    assert is_model_file("default")
+    state = checkpoint_from_onnx("default")
+    assert (state["config"]["arch"], state["config"]["layers"], state["config"]["hidden"]) == ("stream", 2, 256)
+    assert state["model"]["embed.weight"].shape == (388, 256)
