@@ -56,8 +56,9 @@ def checkpoint_from_onnx(init: str | Path) -> dict:
     weights = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
     try:
         model = _weights_from_graph(proto.graph, weights)
-    except (KeyError, IndexError, ValueError) as err:
-        raise CheckpointError(f"{path}: not a graph encore exported ({err}); fine-tune from its run folder") from None
+    except (KeyError, IndexError, ValueError, StopIteration) as err:
+        raise CheckpointError(f"{path}: not a graph encore exported ({type(err).__name__}); "
+                              "fine-tune from its run folder") from None
     layers = sum(1 for k in model if k.startswith("lstm.weight_ih_l"))
     hidden = model["lstm.weight_hh_l0"].shape[1]
     embed = model["embed.weight"].shape[1]

@@ -270,3 +270,18 @@ def test_the_shipped_default_model_reads_back_for_fine_tuning():
     state = checkpoint_from_onnx("default")
     assert (state["config"]["arch"], state["config"]["layers"], state["config"]["hidden"]) == ("stream", 2, 256)
     assert state["model"]["embed.weight"].shape == (388, 256)
+
+
+def test_a_stream_file_of_another_graph_shape_is_one_error(stream_model_path, tmp_path):
+    import onnx
+
+    from export.onnx_import import checkpoint_from_onnx
+
+    assert checkpoint_from_onnx(stream_model_path)["config"]["layers"] == 2  # any contract graph reads back
+    proto = onnx.load(str(stream_model_path))
+    for node in proto.graph.node:
+        if node.op_type == "MatMul":
+            node.op_type = "Gemm"  # a graph encore's exporter never writes
+    onnx.save(proto, str(tmp_path / "other.onnx"))
+    with pytest.raises(CheckpointError, match="not a graph encore exported"):
+        checkpoint_from_onnx(tmp_path / "other.onnx")
