@@ -74,6 +74,14 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_quantize(args) -> int:
+    require("onnx", "train", "encore quantize")
+    from export.quantize import format_result, quantize_model
+
+    print(format_result(quantize_model(args.model, args.output)))
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from export.evaluate import evaluate, format_evaluation
 

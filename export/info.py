@@ -25,6 +25,7 @@ def model_info(path: str | Path) -> dict:
         "train_events": meta.get("encore.train_events"),
         "created": meta.get("encore.created"),
         "vocab": meta.get("encore.vocab"),
+        "weights": meta.get("encore.weights", "float32"),
         "inputs": {i.name: i.shape for i in model.session.get_inputs()},
         "outputs": {o.name: o.shape for o in model.session.get_outputs()},
     }
@@ -35,7 +36,8 @@ def format_info(info: dict) -> str:
     params = f", {int(info['params']):,} parameters" if info.get("params") else ""
     lines = [
         f"{info['path']}: {info['kind']} model, {size:.1f} MB{params}",
-        f"  layers {info['layers']}, hidden {info['hidden']}, window {info['window']}",
+        f"  layers {info['layers']}, hidden {info['hidden']}, window {info['window']}, "
+        f"weights {info['weights']}",
     ]
     if info.get("arch"):
         lines.append(f"  arch: {info['arch']}")

@@ -29,9 +29,10 @@ def is_model_file(init: str | Path) -> bool:
 
 def resolve(init: str | Path) -> Path:
     if str(init) == "default":
-        from live.model import default_model_path
+        from live.model import FULL_PRECISION_DEFAULT, default_model_path
 
-        return default_model_path()
+        # The model as trained, not the int8 file that plays: its weights are exact.
+        return default_model_path(FULL_PRECISION_DEFAULT)
     return Path(init)
 
 
@@ -50,6 +51,9 @@ def checkpoint_from_onnx(init: str | Path) -> dict:
     meta = {p.key: p.value for p in proto.metadata_props}
     if meta.get("encore.vocab") != vocab.VOCAB_NAME:
         raise CheckpointError(f"{path}: vocabulary {meta.get('encore.vocab')!r} is not {vocab.VOCAB_NAME}")
+    if meta.get("encore.weights", "").startswith("int8"):
+        raise CheckpointError(f"{path}: its weights are int8 (for playing); fine-tune from the full-precision "
+                              "file it was made from (for the shipped model: --init default)")
     if meta.get("encore.kind") != "stream":
         raise CheckpointError(f"{path}: a '{meta.get('encore.kind')}' model; only stream models can be "
                               "fine-tuned from a model file (give the seed run's folder instead)")

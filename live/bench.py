@@ -124,7 +124,7 @@ def bench_model(path, label: str, steps: int) -> dict:
 def bench_models(paths: list[str] | None, steps: int) -> list[dict]:
     """The given models; by default the shipped model beside a study-sized window model
     with random weights (same shapes and operators as the study's, so the same cost)."""
-    from live.model import default_model_path
+    from live.model import FULL_PRECISION_DEFAULT, default_model_path
     from live import randmodels
 
     figures = []
@@ -135,7 +135,10 @@ def bench_models(paths: list[str] | None, steps: int) -> list[dict]:
             return figures
         default = default_model_path()
         if default.is_file():
-            figures.append(bench_model(default, "default model", steps))
+            figures.append(bench_model(default, "default model (int8)", steps))
+            full = default_model_path(FULL_PRECISION_DEFAULT)
+            if full.is_file():
+                figures.append(bench_model(full, "default model, float32", steps))
         else:
             stand_in = randmodels.build_stream_model(
                 Path(folder) / "stream.onnx", layers=2, hidden=256, embedding=64
@@ -164,8 +167,9 @@ def format_models(figures: list[dict]) -> str:
     if len(figures) >= 2:
         base = figures[0]["step_median_ms"]
         for f in figures[1:]:
+            ratio = f["step_median_ms"] / base
             lines.append(
-                f"  {f['label']} per event: {f['step_median_ms'] / base:,.0f}x "
+                f"  {f['label']} per event: {ratio:,.{1 if ratio < 10 else 0}f}x "
                 f"the cost of {figures[0]['label']}"
             )
     return "\n".join(lines)

@@ -496,6 +496,13 @@ def _add_training_commands(commands, corpus_commands) -> None:
     export.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
     export.set_defaults(handler=_training_handler("cmd_export"))
 
+    quantize = commands.add_parser(
+        "quantize", help="write a model with int8 weights: faster steps, a 4x smaller file "
+                         "(checked against the original on its primers)")
+    quantize.add_argument("model", metavar="MODEL.onnx")
+    quantize.add_argument("-o", "--output", required=True, metavar="MODEL-int8.onnx")
+    quantize.set_defaults(handler=_training_handler("cmd_quantize"))
+
     evaluate = commands.add_parser("evaluate", help="score a model file on a corpus split")
     evaluate.add_argument("model", metavar="MODEL.onnx")
     evaluate.add_argument("corpus", metavar="CORPUS.npz")

@@ -58,17 +58,21 @@ class State:
     window: tuple[int, ...] = ()  # window: the last W events
 
 
-def default_model_path() -> Path:
-    """models/default.onnx, shipped inside the installed package (or this checkout)."""
+DEFAULT_MODEL = "default.onnx"  # what plays: int8 weights, the faster step
+FULL_PRECISION_DEFAULT = "default-fp32.onnx"  # the same model as trained: to fine-tune from
+
+
+def default_model_path(name: str = DEFAULT_MODEL) -> Path:
+    """A model shipped in models/, found inside the installed package (or this checkout)."""
     from importlib import resources
 
     try:
-        shipped = resources.files("live.models") / "default.onnx"
+        shipped = resources.files("live.models") / name
         if shipped.is_file():
             return Path(str(shipped))
     except ModuleNotFoundError:
         pass
-    return Path(__file__).resolve().parent.parent / "models" / "default.onnx"
+    return Path(__file__).resolve().parent.parent / "models" / name
 
 
 def load_model(path: str | Path | None = None, threads: int = 1) -> "Model":
