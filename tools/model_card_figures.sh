@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The figures in models/README.md, each from the command shown beside it. Run after
-# tools/train_default.sh; writes models/default.onnx and runs/figures/*.txt.
+# tools/train_default.sh; writes models/default-fp32.onnx, models/default.onnx (its int8
+# copy, what plays) and runs/figures/*.txt.
 #   tools/model_card_figures.sh [export|default|seed|bench|music|edm]...  (default: all)
 # EDM_DATA points at the study's 73 melodies (default ../shared/data/seed-edm); models
 # trained on them stay in runs/ (never committed, never shipped).
@@ -21,12 +22,14 @@ step() {  # step NAME COMMAND...: run it, show it, keep it
 }
 
 run_export() {
-    step export-default $encore export runs/default/stream -o models/default.onnx
+    step export-default $encore export runs/default/stream -o models/default-fp32.onnx
+    step quantize-default $encore quantize models/default-fp32.onnx -o models/default.onnx
     step export-seed $encore export runs/default/seed -o runs/default/seed.onnx
 }
 
 run_default() {
     step default-test $encore evaluate models/default.onnx $corpus --split test --baseline ngram
+    step default-fp32-test $encore evaluate models/default-fp32.onnx $corpus --split test
 }
 
 run_seed() {
@@ -36,7 +39,8 @@ run_seed() {
 }
 
 run_bench() {
-    step bench $encore bench --model models/default.onnx --model runs/default/seed.onnx --steps 5000
+    step bench $encore bench --model models/default.onnx --model models/default-fp32.onnx \
+        --model runs/default/seed.onnx --steps 5000
 }
 
 run_music() {
