@@ -60,10 +60,12 @@ class Performer:
         if not self.held:
             return None
         limit = max_steps(controls)
-        return min(h.onset + limit for h in self.held.values()) - self.step
+        return min(h.onset for h in self.held.values()) + limit - self.step
 
     def overdue(self, controls: Controls) -> list[int]:
         """Model pitches held for the max length or longer, lowest first."""
+        if not self.held:
+            return []
         limit = max_steps(controls)
         return sorted(p for p, h in self.held.items() if self.step - h.onset >= limit)
 
@@ -76,19 +78,18 @@ class Performer:
     def apply(self, event: int, controls: Controls) -> list[NoteMessage]:
         """Play one event; returns the messages it causes, stamped with their times."""
         self.events += 1
-        kind = vocab.decode_event(event)
         out: list[NoteMessage] = []
-        if kind.type is vocab.EventType.TIME_SHIFT:
-            target = self.step + kind.value
-            self._release_pending(out)
-            self._force_overdue(controls, target, out)
-            self.step = target
-        elif kind.type is vocab.EventType.VELOCITY:
-            self.bin = kind.value
-        elif kind.type is vocab.EventType.NOTE_ON:
-            self._note_on(kind.value, controls, out)
+        # Plain range tests, not vocab.decode_event: this runs once per sampled event.
+        if not 0 <= event < vocab.VOCAB_SIZE:
+            vocab.decode_event(event)  # raises the range error
+        if event < vocab.NOTE_OFF_OFFSET:
+            self._note_on(event - vocab.NOTE_ON_OFFSET, controls, out)
+        elif event < vocab.TIME_SHIFT_OFFSET:
+            self._note_off(event - vocab.NOTE_OFF_OFFSET, out)
+        elif event < vocab.VELOCITY_OFFSET:
+            self._time_shift(event - vocab.TIME_SHIFT_OFFSET + 1, controls, out)
         else:
-            self._note_off(kind.value, out)
+            self.bin = event - vocab.VELOCITY_OFFSET + 1
         return out
 
     def finish(self) -> list[NoteMessage]:
@@ -108,6 +109,14 @@ class Performer:
         twin.playing = dict(self.playing)
         twin.release_pending = set(self.release_pending)
         return twin
+
+    def _time_shift(self, steps: int, controls: Controls, out: list[NoteMessage]) -> None:
+        target = self.step + steps
+        if self.release_pending:
+            self._release_pending(out)
+        if self.held:
+            self._force_overdue(controls, target, out)
+        self.step = target
 
     def _note_on(self, pitch: int, controls: Controls, out: list[NoteMessage]) -> None:
         if pitch in self.held:

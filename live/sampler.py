@@ -59,23 +59,48 @@ def _static_bias(controls: Controls) -> np.ndarray:
     return bias
 
 
+_last_static: tuple[Controls | None, np.ndarray] = (None, np.empty(0))
+
+
+def _static_bias_for(controls: Controls) -> np.ndarray:
+    """_static_bias, remembered for the Controls object last seen: the same object
+    comes back event after event, and an identity test is cheaper than hashing its
+    fields for the cache. One tuple, swapped whole, so a reader never sees a mix."""
+    global _last_static
+    last_controls, bias = _last_static
+    if last_controls is not controls:
+        bias = _static_bias(controls)
+        _last_static = (controls, bias)
+    return bias
+
+
 def event_bias(performer: Performer, controls: Controls) -> np.ndarray:
-    """Additive bias over the 388 events: -inf where an event may not come next."""
-    bias = _static_bias(controls).copy()
-    held = list(performer.held)
-    if held:
-        # A note lasts one step at least: no off, and no re-strike, in the step it began.
-        now = performer.step
-        releasable = [vocab.NOTE_OFF_OFFSET + p for p, h in performer.held.items() if h.onset != now]
-        if releasable:
-            bias[releasable] = 0.0
-        if len(releasable) < len(held):
-            bias[[p for p, h in performer.held.items() if h.onset == now]] = -np.inf
-    if len(held) >= controls.max_polyphony:
-        restrikes = bias[held]
-        bias[_ON] = -np.inf  # only re-strikes: they add no voice
-        bias[held] = restrikes
-    steps_left = performer.steps_left(controls)
+    """Additive bias over the 388 events: -inf where an event may not come next.
+
+    Read it, do not write it: with nothing held it is the shared, read-only static bias
+    (every per-event rule concerns held notes)."""
+    return _event_bias(performer, controls, performer.steps_left(controls))
+
+
+def _event_bias(performer: Performer, controls: Controls, steps_left: int | None) -> np.ndarray:
+    """event_bias, given performer.steps_left (sample has it already)."""
+    static = _static_bias_for(controls)
+    held = performer.held
+    if not held:
+        return static
+    bias = static.copy()
+    at_max_polyphony = len(held) >= controls.max_polyphony
+    if at_max_polyphony:
+        bias[_ON] = -np.inf  # only re-strikes (reopened below): they add no voice
+    now = performer.step
+    for pitch, note in held.items():
+        if note.onset == now:
+            # A note lasts one step at least: no off, and no re-strike, in the step it began.
+            bias[vocab.NOTE_ON_OFFSET + pitch] = -np.inf
+        else:
+            bias[vocab.NOTE_OFF_OFFSET + pitch] = 0.0
+            if at_max_polyphony:
+                bias[vocab.NOTE_ON_OFFSET + pitch] = static[vocab.NOTE_ON_OFFSET + pitch]
     if steps_left is not None and steps_left < vocab.MAX_SHIFT_STEPS:
         bias[vocab.TIME_SHIFT_OFFSET + max(steps_left, 0) : vocab.VELOCITY_OFFSET] = -np.inf
     return bias
@@ -90,13 +115,19 @@ def sample(
     logits: np.ndarray, performer: Performer, controls: Controls, rng: np.random.Generator
 ) -> int:
     """Draw the next event index."""
-    overdue = performer.overdue(controls)
-    if overdue:
-        return vocab.note_off(overdue[0])
+    steps_left = performer.steps_left(controls)
+    if steps_left is not None and steps_left <= 0:
+        # A note is overdue exactly when the earliest held one is: end the lowest overdue.
+        return vocab.note_off(performer.overdue(controls)[0])
 
-    bias = event_bias(performer, controls)
-    scores = np.asarray(logits, dtype=np.float64) * (1.0 / controls.temperature)
-    scores += bias
+    bias = _event_bias(performer, controls, steps_left)
+    # float64 (float32 logits widen exactly): which event a draw picks depends on every
+    # bit of the cumulative sum below.
+    if controls.temperature == 1.0:  # x * 1.0 is exactly x: one numpy call fewer
+        scores = np.add(logits, bias, dtype=np.float64)
+    else:
+        scores = np.multiply(logits, 1.0 / controls.temperature, dtype=np.float64)
+        scores += bias
     top = float(scores.max())
     if not math.isfinite(top):
         # NaN or inf from a broken model, or nothing allowed: sample the allowed
@@ -105,19 +136,23 @@ def sample(
         return int(rng.choice(allowed)) if allowed.size else FALLBACK
     scores -= top
     probabilities = np.exp(scores, out=scores)
-
     if controls.top_p < 1.0:
-        probabilities /= probabilities.sum()
-        order = np.argsort(-probabilities, kind="stable")
-        cumulative = np.cumsum(probabilities[order])
-        keep = order[: int(np.searchsorted(cumulative, controls.top_p)) + 1]
-        nucleus = np.zeros_like(probabilities)
-        nucleus[keep] = probabilities[keep]
-        probabilities = nucleus
+        _keep_nucleus(probabilities, controls.top_p)
 
-    cumulative = np.cumsum(probabilities)
-    index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    # Inverse CDF: one uniform draw per sampled event.
+    cumulative = probabilities.cumsum()
+    index = int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right"))
     if index >= vocab.VOCAB_SIZE or probabilities[index] == 0.0:
         # Rounding at the top of the cumulative sum: take the likeliest instead.
         index = int(np.argmax(probabilities))
     return index
+
+
+def _keep_nucleus(probabilities: np.ndarray, top_p: float) -> None:
+    """Normalise in place, then zero all but the likeliest events whose mass first
+    reaches top_p (ties keep the lower index)."""
+    probabilities /= probabilities.sum()
+    order = (-probabilities).argsort(kind="stable")
+    cumulative = probabilities[order].cumsum()
+    kept = int(cumulative.searchsorted(top_p)) + 1
+    probabilities[order[kept:]] = 0.0
