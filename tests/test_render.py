@@ -182,6 +182,9 @@ def test_bench_times_each_model_given_and_sets_them_side_by_side(stream_model_pa
     for model in (stream, window):
         assert 0 < model["step_median_ms"] <= model["step_p99_ms"]
         assert model["render_events_per_s"] > 0 and model["render_x_realtime"] > 0
+        # x real time = events rendered per second / events per second of the music
+        assert model["render_x_realtime"] == pytest.approx(
+            model["render_events_per_s"] / model["music_events_per_s"])
     assert figures["codec"]["notes"] == 10_000 and figures["codec"]["events"] > 10_000
     text = encore("bench", "--model", stream_model_path, "--model", window_model_path, "--steps", "100")
     assert text.returncode == 0, text.stderr
