@@ -47,6 +47,7 @@ def cmd_train(args) -> int:
         args.arch or "stream", layers=args.layers, hidden=args.hidden, embed=args.embed, dropout=args.dropout,
         window=args.window, batch=args.batch, lr=args.lr, lr_decay=args.lr_decay, optimizer=args.optimizer, seed=args.seed,
         transpose=args.transpose, stretch=args.stretch, val_events=args.val_events,
+        patience=args.patience,
     )
     result = train(args.corpus, args.output, config, resume=args.resume, minutes=args.minutes,
                    epochs=args.epochs, quiet=args.quiet, threads=args.threads, init=args.init)

@@ -478,8 +478,10 @@ def _add_training_commands(commands, corpus_commands) -> None:
     train.add_argument("--batch", type=_int_in(1, 100000, "batch"))
     train.add_argument("--lr", type=_positive_float)
     train.add_argument("--lr-decay", type=_positive_float, metavar="FACTOR",
-                       help="multiply the learning rate by this after an epoch that does not improve "
-                            "(stream 0.5, seed 1: none, as the study)")
+                       help="multiply the learning rate by this after an epoch that does not improve, "
+                            "down to 1/100 of --lr (stream 0.5, seed 1: none, as the study)")
+    train.add_argument("--patience", type=_int_in(1, 10**6, "patience"), metavar="N",
+                       help="stop after N validations in a row without a better one (default: never)")
     train.add_argument("--optimizer", choices=["adam", "rmsprop"],
                        help="default adam for stream, rmsprop for seed (as the study)")
     train.add_argument("--transpose", type=_int_in(0, 24, "transpose"), help="semitones either way (5)")

@@ -261,6 +261,27 @@ def test_the_learning_rate_halves_after_an_epoch_that_does_not_improve(toy_path,
     assert state["best_val_nll"] == 1.2
 
 
+def test_the_learning_rate_stops_halving_at_a_hundredth_of_where_it_began(toy_path, tmp_path, monkeypatch):
+    import export.train as training
+
+    nll = iter([2.0] + [2.5] * 9)  # nine epochs that do not improve: 2^-9 would be below the floor
+    monkeypatch.setattr(training._Run, "validate", lambda self: next(nll))
+    train(toy_path, tmp_path / "run", default_config("stream", **TINY_STREAM), epochs=10, quiet=True)
+    state = load_checkpoint(tmp_path / "run" / LAST)
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-2 * training.LR_FLOOR)
+
+
+def test_patience_stops_a_run_that_no_longer_improves(toy_path, tmp_path, monkeypatch):
+    import export.train as training
+
+    nll = iter([2.0, 1.5, 1.6, 1.4, 1.45, 1.5, 1.41, 1.0])  # 3 misses in a row after epoch 4
+    monkeypatch.setattr(training._Run, "validate", lambda self: next(nll))
+    config = default_config("stream", **{**TINY_STREAM, "patience": 3})
+    result = train(toy_path, tmp_path / "run", config, quiet=True)  # no --epochs, no --minutes
+    assert (result.stopped, result.epoch, result.best_val_nll) == ("patience", 7, 1.4)
+    assert load_checkpoint(tmp_path / "run" / BEST)["best_val_nll"] == 1.4
+
+
 def test_the_shipped_default_model_reads_back_for_fine_tuning():
     """`--init default`: the shipped file's weights rebuild a torch network that gives
     the file's own logits (checked inside, to 1e-4)."""
