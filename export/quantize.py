@@ -40,6 +40,9 @@ class QuantizeResult:
 
 def quantize_model(source: str | Path, output: str | Path) -> QuantizeResult:
     source, output = Path(source), Path(output)
+    if output.resolve() == source.resolve():
+        raise ExportError(f"{output}: the int8 copy would replace the model it is made from; "
+                          "give -o another file")
     original = open_model(source, threads=1)
     if original.meta.get(WEIGHTS_KEY, "").startswith("int8"):
         raise ExportError(f"{source}: its weights are already int8; quantize the full-precision file")

@@ -63,6 +63,15 @@ def test_an_int8_file_is_not_quantized_twice(stream_model_path, tmp_path):
     assert "already int8" in result.stderr and not (tmp_path / "twice.onnx").exists()
 
 
+def test_quantizing_a_file_onto_itself_is_refused_and_the_original_kept(stream_model_path, tmp_path):
+    original = tmp_path / "mine.onnx"
+    original.write_bytes(stream_model_path.read_bytes())
+    result = encore("quantize", original, "-o", original)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "would replace the model it is made from" in result.stderr
+    assert original.read_bytes() == stream_model_path.read_bytes()
+
+
 def test_a_model_that_int8_would_change_is_refused_and_nothing_is_written(tmp_path):
     # One huge output weight sets the int8 scale for the whole matrix: every other
     # weight rounds to zero, and the predictions with it.
