@@ -81,6 +81,18 @@ def open_model(path: str | Path, threads: int | None = None) -> ModelFile:
     return ModelFile(path, session, meta)
 
 
+def write_metadata(path: Path, meta: dict[str, str]) -> None:
+    """Replace a model file's metadata_props with `meta` (needs the onnx package)."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(path))
+
+
 def check_contract(path: Path, session, meta: dict[str, str]) -> None:
     found_vocab = meta.get("encore.vocab")
     if found_vocab != vocab.VOCAB_NAME:

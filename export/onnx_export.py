@@ -19,7 +19,7 @@ import numpy as np
 from live import vocab
 
 from export.errors import ExportError
-from export.modelfile import open_model
+from export.modelfile import open_model, write_metadata
 from export.scoring import PAD_EVENT, windows
 from export.train import load_checkpoint, model_from_checkpoint
 
@@ -75,7 +75,7 @@ def export_run(run: str | Path, output: str | Path) -> ExportResult:
         # What a window model reads before a piece begins (see export/scoring.py).
         "encore.pad_event": str(PAD_EVENT),
     }
-    _write_metadata(partial, meta)
+    write_metadata(partial, meta)
     try:
         difference = _parity(model, kind, config, partial, np.array(state["parity_events"], dtype=np.int64))
         if not difference <= TOLERANCE:
@@ -122,17 +122,6 @@ def _export_window(model, window: int, path: Path) -> None:
         opset_version=OPSET,
         dynamo=False,
     )
-
-
-def _write_metadata(path: Path, meta: dict[str, str]) -> None:
-    import onnx
-
-    proto = onnx.load(str(path))
-    del proto.metadata_props[:]
-    for key, value in meta.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(proto, str(path))
 
 
 def _parity(model, kind: str, config: dict, path: Path, events: np.ndarray) -> float:
