@@ -97,7 +97,10 @@ def bench_model(path, label: str, steps: int) -> dict:
         state = model.step(state, event)
         latencies.append(time.perf_counter() - start)
 
-    render_events, music_seconds, wall = _render_speed(model, max(100, steps))
+    rounds = _render_speed(model, max(100, steps))
+    speeds = [music / wall if wall else float("inf") for _, music, wall in rounds]
+    best = max(range(len(rounds)), key=lambda i: speeds[i])
+    render_events, music_seconds, wall = rounds[best]
     return {
         "label": label,
         "path": str(path),
@@ -111,18 +114,27 @@ def bench_model(path, label: str, steps: int) -> dict:
         "render_events_per_s": render_events / wall,
         "render_music_seconds": music_seconds,
         "music_events_per_s": render_events / music_seconds if music_seconds else float("nan"),
-        "render_x_realtime": music_seconds / wall if wall else float("inf"),
+        "render_x_realtime": speeds[best],
+        "render_x_realtime_rounds": speeds,
+        "render_x_realtime_median": median(speeds),
     }
 
 
 RENDER_SEEDS = 4
+RENDER_ROUNDS = 3
 
 
-def _render_speed(model, events: int) -> tuple[int, float, float]:
-    """(events, seconds of music, wall seconds) over RENDER_SEEDS renders, each primed
-    like `encore render` (an embedded primer) and drawn with its own seed: how fast
-    render runs depends on how busy the music is, 13-35 events per second of music
-    from one seed to the next with the default model, so one render would be luck."""
+def _render_speed(model, events: int) -> list[tuple[int, float, float]]:
+    """(events, seconds of music, wall seconds) of each of RENDER_ROUNDS rounds; a round
+    is RENDER_SEEDS renders, each primed like `encore render` (an embedded primer) and
+    drawn with its own seed: how fast render runs depends on how busy the music is, 13-35
+    events per second of music from one seed to the next with the default model, so one
+    render would be luck. Rounds repeat the same renders: the best is the code's speed,
+    the spread is the machine's (a shared one moves +-25 % from second to second)."""
+    return [_render_round(model, events) for _ in range(RENDER_ROUNDS)]
+
+
+def _render_round(model, events: int) -> tuple[int, float, float]:
     from live.controls import Controls
     from live.generator import Generator
     from live.render import render
@@ -182,7 +194,9 @@ def format_models(figures: list[dict]) -> str:
             f"    step median {f['step_median_ms']:.3f} ms, p99 {f['step_p99_ms']:.3f} ms; "
             f"render {f['render_events_per_s']:,.0f} events/s = "
             f"{f['render_x_realtime']:,.0f}x real time "
-            f"(music of {f['music_events_per_s']:.1f} events/s)"
+            f"(music of {f['music_events_per_s']:.1f} events/s; best of "
+            f"{len(f['render_x_realtime_rounds'])} rounds: "
+            + ", ".join(f"{x:,.0f}x" for x in f["render_x_realtime_rounds"]) + ")"
         )
     if len(figures) >= 2:
         base = figures[0]["step_median_ms"]

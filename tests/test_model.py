@@ -41,6 +41,25 @@ def test_states_are_snapshots_restoring_one_replays_exactly(stream_model_path):
     assert saved.h is not a.h
 
 
+def test_a_step_gives_exactly_what_the_public_onnxruntime_call_gives(stream_model_path):
+    # step() skips session.run's per-call Python checks; the numbers must not change
+    model = load_model(stream_model_path)
+    state = model.feed(model.initial_state(), PRIMERS[0])
+    stepped = model.step(state, 300)
+    logits, h, c = model.session.run(
+        None, {"events": np.array([[300]], dtype=np.int64), "h": state.h, "c": state.c})
+    np.testing.assert_array_equal(stepped.logits, logits[0, -1])
+    np.testing.assert_array_equal(stepped.h, h)
+    np.testing.assert_array_equal(stepped.c, c)
+
+
+@pytest.mark.parametrize("event", [-1, vocab.VOCAB_SIZE])
+def test_a_step_outside_the_vocabulary_is_named(stream_model_path, event):
+    model = load_model(stream_model_path)
+    with pytest.raises(ModelError, match=f"event {event} is outside the vocabulary"):
+        model.step(model.initial_state(), event)
+
+
 def test_window_model_keeps_the_last_w_events(window_model_path):
     model = load_model(window_model_path)
     assert model.kind == "window" and model.info.window == 12
