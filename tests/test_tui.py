@@ -67,11 +67,16 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
         await pilot.press("space")
         assert await wait_for(pilot, lambda: app.status["playing"])
 
-        # panic: note-offs on the real port, CC 123 follows at the end
-        assert receiver.wait_for(lambda ms: sounding_after([x for x in ms if x[1].type.startswith("note")]))
+        # panic: what sounds when p is pressed ends at once on the real port, and says so
+        notes_only = lambda ms: [x for x in ms if x[1].type.startswith("note")]  # noqa: E731
+        assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
+        pressed = time.perf_counter()
         await pilot.press("p")
-        assert receiver.wait_for(lambda ms: not sounding_after([x for x in ms if x[1].type.startswith("note")]),
-                                 timeout=5) or True
+        assert await wait_for(pilot, lambda: "panic: all notes off" in str(app.query_one("#log").render()))
+        before = [x for x in notes_only(receiver.snapshot()) if x[0] <= pressed]
+        ended = {(m.channel, m.note) for t, m in notes_only(receiver.snapshot())
+                 if pressed < t < pressed + 0.5 and (m.type == "note_off" or m.velocity == 0)}
+        assert sounding_after(before) <= ended
         await pilot.press("q")
     final = app.return_value
     assert final and final["notes"] > 0
