@@ -100,6 +100,26 @@ def load_model(path: str | Path | None = None, threads: int = 1) -> "Model":
     return model
 
 
+def describe_model_file(path: str | Path) -> str:
+    """One line for a model picker: what the file is, without running it.
+
+    'stream 2x256, int8 weights, 1.3 MB (plays by default)'; a file that cannot be
+    used says why instead."""
+    path = Path(path)
+    try:
+        info = _read_info(path, _open_session(path, threads=1))
+    except ModelError as err:
+        return f"not usable: {str(err).removeprefix(f'{path}: ')}"
+    shape = f"{info.layers}x{info.hidden}" if info.layers and info.hidden else "?"
+    if info.kind == "window":
+        shape += f" over {info.window} events"
+    weights = "int8" if info.metadata.get("encore.weights", "").startswith("int8") else "float32"
+    line = f"{info.kind} {shape}, {weights} weights, {info.size_bytes / 1e6:.1f} MB"
+    if path.resolve() == default_model_path().resolve():
+        line += " (plays by default)"
+    return line
+
+
 def _open_session(path: Path, threads: int):
     import onnxruntime as ort
 

@@ -229,6 +229,8 @@ class SeedFileScreen(ModalScreen):
     BINDINGS = [Binding("escape", "dismiss", "close")]
 
     def compose(self) -> ComposeResult:
+        from live.model import describe_model_file
+
         with Vertical(id="setup"):
             yield Static("seed from a MIDI file: its melody primes the model (enter, escape closes)")
             yield Input(placeholder="path/to/song.mid", id="seed-file")
@@ -247,13 +249,16 @@ class SetupScreen(ModalScreen):
         self.args = args
 
     def compose(self) -> ComposeResult:
+        from live.model import describe_model_file
+
         with Vertical(id="setup"):
             yield Static("output port (enter picks, F5 refreshes, escape closes)")
             yield OptionList(id="outputs")
             yield Static("input port")
             yield OptionList(id="inputs")
             yield Static("model (enter loads; or type a file path below)")
-            yield OptionList(*[Option(str(p), id=str(p)) for p in shipped_models()], id="models")
+            yield OptionList(*[Option(f"{p.name}  {describe_model_file(p)}", id=str(p))
+                               for p in shipped_models()], id="models")
             yield Input(value=str(self.args.model or ""), placeholder="models/default.onnx", id="model")
             yield Static("", id="setup-info")
 

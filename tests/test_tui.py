@@ -144,28 +144,70 @@ async def test_with_no_midi_system_the_app_still_renders_music(stream_model_path
     assert part.notes and max(n.end for n in part.notes) >= 59.0
 
 
-async def test_quick_key_presses_build_on_each_other():
+class RecordingEngine:
+    """Stands in for the engine process where a test looks at the screen only: it keeps
+    the arguments it was started with and the commands it was sent."""
+
+    started: list = []
+    sent: list = []
+
+    def __init__(self, args):
+        self.fatal = None
+        RecordingEngine.started.append(args)
+
+    def send(self, *command):
+        RecordingEngine.sent.append(command)
+
+    def receive(self):
+        return []
+
+    def close(self):
+        return None
+
+
+@pytest.fixture
+def recording_engine():
+    RecordingEngine.started, RecordingEngine.sent = [], []
+    return RecordingEngine
+
+
+async def test_quick_key_presses_build_on_each_other(recording_engine):
     import copy
 
-    sent = []
-
-    class Recording:
-        def __init__(self, args):
-            self.fatal = None
-
-        def send(self, *command):
-            sent.append(command)
-
-        def receive(self):
-            return []
-
-        def close(self):
-            return None
-
-    app = EncoreApp(tui_args(), engine_factory=Recording, status=copy.deepcopy(FIXED_STATUS))
+    sent = recording_engine.sent
+    app = EncoreApp(tui_args(), engine_factory=recording_engine, status=copy.deepcopy(FIXED_STATUS))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
         await pilot.press("down", "shift+right")
     temperatures = [c[2] for c in sent if c[:2] == ("set", "temperature")]
     assert temperatures == [0.95, 1.0, 1.05]
     assert ("set", "top_p", 1.0) in sent  # 0.95 + 0.2, capped at 1
+
+
+async def test_the_model_picker_says_what_each_shipped_file_is_and_loads_the_pick(recording_engine):
+    import copy
+
+    from textual.widgets import OptionList
+
+    app = EncoreApp(tui_args("--backend", "jack"), engine_factory=recording_engine,
+                    status=copy.deepcopy(FIXED_STATUS))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("o")
+        await pilot.pause(0.1)
+        models = app.screen.query_one("#models", OptionList)
+        options = [models.get_option_at_index(i) for i in range(models.option_count)]
+        labels = {option.id.rsplit("/", 1)[-1]: str(option.prompt) for option in options}
+        assert labels["default.onnx"].startswith("default.onnx  stream 2x256, int8 weights, 1.3 MB")
+        assert labels["default.onnx"].endswith("(plays by default)")
+        assert labels["default-fp32.onnx"].startswith("default-fp32.onnx  stream 2x256, float32 weights")
+        assert "plays by default" not in labels["default-fp32.onnx"]
+
+        models.focus()
+        models.highlighted = [o.id for o in options].index(
+            next(o.id for o in options if o.id.endswith("default-fp32.onnx")))
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        await pilot.press("q")
+    # the engine restarted with the picked file
+    assert len(recording_engine.started) == 2
+    assert recording_engine.started[-1].model.endswith("default-fp32.onnx")
