@@ -117,37 +117,61 @@ def describe(name: str, s: MusicStats) -> str:
 
 
 def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
-            temperature: float = 1.0, seed: int = 0) -> dict:
-    """Render `minutes` of music (a minute per embedded primer, in turn) and set its
-    figures beside the corpus split's."""
-    from live.controls import Controls
-    from live.generator import Generator
+            temperature: float = 1.0, seed: int = 0, renders: int = 1) -> dict:
+    """Render `minutes` of music (a minute per embedded primer, in turn) `renders` times
+    with fresh random seeds, and set the figures of it all beside the corpus split's.
+
+    One render is one sample: two files of the same model fork at the first draw that
+    falls either side of a boundary. With several, each figure also comes as its range
+    over the renders, which says how far a difference between two models is only luck."""
     from live.model import load_model
-    from live.render import render
-    from live.seeding import closed
 
     from export.corpus import load_corpus
 
     model = load_model(model_path)
-    held_out = [p.notes for p in load_corpus(corpus_path).split(split)]
-    rendered = []
+    held_out = stats([p.notes for p in load_corpus(corpus_path).split(split)])
     segments = max(1, int(round(minutes)))
+    each = [_render_pieces(model, minutes, segments, temperature, seed + r * segments)
+            for r in range(renders)]
+    ours = stats([piece for pieces in each for piece in pieces])
+    figures = {
+        "model": str(model_path),
+        "renders": renders,
+        "rendered": _as_dict(ours),
+        split: _as_dict(held_out),
+        **_distances(ours, held_out),
+        "degenerate": ours.degenerate,
+    }
+    if renders > 1:
+        per_render = [stats(pieces) for pieces in each]
+        rows = [{"notes_per_second": s.notes_per_second, **_distances(s, held_out)} for s in per_render]
+        figures["spread"] = {key: [min(r[key] for r in rows), max(r[key] for r in rows)] for key in rows[0]}
+    return figures
+
+
+def _render_pieces(model, minutes: float, segments: int, temperature: float, first_seed: int):
+    """`segments` renders of minutes/segments each, primer by primer, seeds counting up."""
+    from live.controls import Controls
+    from live.generator import Generator
+    from live.render import render
+    from live.seeding import closed
+
     primers = model.info.primers or [[]]
+    pieces = []
     for index in range(segments):
-        generator = Generator(model, Controls(temperature=temperature), seed=seed + index)
+        generator = Generator(model, Controls(temperature=temperature), seed=first_seed + index)
         generator.prime(closed(list(primers[index % len(primers)])))
         result = render(generator, seconds=60.0 * minutes / segments)
-        rendered.append(np.array([[n.pitch, n.start, n.end, n.velocity] for n in result.notes], float)
-                        .reshape(-1, 4))
-    ours, theirs = stats(rendered), stats(held_out)
+        pieces.append(np.array([[n.pitch, n.start, n.end, n.velocity] for n in result.notes], float)
+                      .reshape(-1, 4))
+    return pieces
+
+
+def _distances(ours: MusicStats, theirs: MusicStats) -> dict:
     return {
-        "model": str(model_path),
-        "rendered": _as_dict(ours),
-        split: _as_dict(theirs),
         "pitch_class_distance": distance(ours.pitch_classes, theirs.pitch_classes),
         "aligned_pitch_class_distance": distance(ours.aligned_pitch_classes, theirs.aligned_pitch_classes),
         "ioi_distance": distance(ours.ioi, theirs.ioi),
-        "degenerate": ours.degenerate,
     }
 
 

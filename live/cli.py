@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     music.add_argument("--minutes", type=_positive_float, default=3.0)
     music.add_argument("--temperature", type=_positive_float, default=1.0)
     music.add_argument("--random-seed", type=int, default=0)
+    music.add_argument("--renders", type=_int_in(1, 100, "renders"), default=1,
+                       help="render it this many times with fresh seeds: figures of them all, "
+                            "and each one's range over the renders")
     music.add_argument("--json", action="store_true")
     music.set_defaults(handler=cmd_musicstats)
     return parser
@@ -276,7 +279,8 @@ def cmd_tui(args) -> int:
 def cmd_musicstats(args) -> int:
     from export.musicstats import compare
 
-    figures = compare(args.model, args.corpus, args.split, args.minutes, args.temperature, args.random_seed)
+    figures = compare(args.model, args.corpus, args.split, args.minutes, args.temperature, args.random_seed,
+                      args.renders)
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -289,6 +293,17 @@ def cmd_musicstats(args) -> int:
     print(f"distance to {args.split} (0 = same, 1 = disjoint): pitch classes "
           f"{figures['pitch_class_distance']:.3f} (key-aligned {figures['aligned_pitch_class_distance']:.3f}), "
           f"inter-onset intervals {figures['ioi_distance']:.3f}")
+    if "spread" in figures:
+        spread = figures["spread"]
+
+        def span(key: str, digits: int) -> str:
+            low, high = spread[key]
+            return f"{low:.{digits}f}..{high:.{digits}f}"
+
+        print(f"over {figures['renders']} renders of {args.minutes:g} min (random seeds "
+              f"{args.random_seed} up): notes/s {span('notes_per_second', 2)}, pitch classes "
+              f"{span('pitch_class_distance', 3)} (key-aligned {span('aligned_pitch_class_distance', 3)}), "
+              f"inter-onset intervals {span('ioi_distance', 3)}")
     print("degenerate: " + (", ".join(figures["degenerate"]) or "none"))
     return 0
 

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from export.musicstats import distance, stats
 
@@ -57,3 +58,20 @@ def test_key_aligned_pitch_classes_compare_melodies_in_any_key():
     assert in_c.aligned_pitch_classes[0] == 4 / 8  # the commonest class sits at 0
     wide = stats([piece([30] + [60] * 98 + [100])])
     assert (wide.pitch_low, wide.pitch_high) == (30, 100) and wide.pitch_p5 == wide.pitch_p95 == 60
+
+
+def test_several_renders_pool_their_notes_and_give_each_figure_its_range(stream_model_path, tmp_path):
+    from export.corpus import save_corpus
+    from export.musicstats import compare
+    from toy_corpus import toy_corpus
+
+    corpus = save_corpus(toy_corpus(), tmp_path / "toy.npz")
+    one = [compare(stream_model_path, corpus, minutes=0.25, seed=s) for s in (5, 6, 7)]
+    three = compare(stream_model_path, corpus, minutes=0.25, seed=5, renders=3)
+    assert "spread" not in one[0] and three["renders"] == 3
+    # the renders are the single renders with the next seeds, pooled
+    assert three["rendered"]["notes"] == sum(f["rendered"]["notes"] for f in one)
+    assert len({f["rendered"]["notes"] for f in one}) > 1  # fresh seeds, other music
+    for key in ("notes_per_second", "pitch_class_distance", "ioi_distance"):
+        singles = [f["rendered"][key] if key == "notes_per_second" else f[key] for f in one]
+        assert three["spread"][key] == pytest.approx([min(singles), max(singles)], abs=1e-3)

@@ -45,7 +45,9 @@ run_bench() {
 
 run_music() {
     step music $encore musicstats models/default.onnx $corpus --split test --minutes 5 --temperature 1.0 \
-        --random-seed 0
+        --random-seed 0 --renders 10
+    step music-fp32 $encore musicstats models/default-fp32.onnx $corpus --split test --minutes 5 \
+        --temperature 1.0 --random-seed 0 --renders 10
 }
 
 run_edm() {
