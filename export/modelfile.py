@@ -65,7 +65,9 @@ def open_model(path: str | Path, threads: int | None = None) -> ModelFile:
     """Load and check a model file; anything wrong is one ModelFileError naming it."""
     import onnxruntime
 
-    path = Path(path)
+    from live.model import load_failure, model_path
+
+    path = model_path(path)
     if not path.is_file():
         raise ModelFileError(path, "no such model file; check the path (export one with: encore export RUN_DIR -o model.onnx)")
     options = onnxruntime.SessionOptions()
@@ -75,7 +77,7 @@ def open_model(path: str | Path, threads: int | None = None) -> ModelFile:
     try:
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # ORT raises its own exception types for bad files
-        raise ModelFileError(path, f"not a loadable ONNX model ({str(err).splitlines()[0][:120]})") from None
+        raise ModelFileError(path, load_failure(err)) from None
     meta = dict(session.get_modelmeta().custom_metadata_map)
     check_contract(path, session, meta)
     return ModelFile(path, session, meta)

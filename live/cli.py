@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("-o", "--output", required=True, metavar="OUT.mid")
     decode.add_argument("--bpm", type=_bpm, default=120.0)
     decode.add_argument("--program", type=_int_in(0, 127, "program"), default=0)
-    decode.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1)
+    decode.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
     decode.add_argument(
         "--max-note-seconds",
         type=_positive_float,
@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--seconds", type=_positive_float, help="music to render (default 60)")
     length.add_argument("--events", type=_int_in(1, 10_000_000, "events"), help="events to render")
     render_cmd.add_argument("--bpm", type=_bpm, default=120.0, help="tempo written to the file")
-    render_cmd.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1)
-    render_cmd.add_argument("--program", type=_int_in(0, 127, "program"), default=0)
+    render_cmd.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
+    render_cmd.add_argument("--program", type=_int_in(0, 127, "program"), default=0,
+                            help="General MIDI program (instrument) 0-127 written to the file")
     render_cmd.add_argument("--wav", metavar="OUT.wav", help="also render audio (needs FluidSynth)")
     render_cmd.add_argument("--soundfont", metavar="FILE.sf2", help="soundfont for --wav")
     add_generation_options(render_cmd)
@@ -139,12 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CHANNEL_HELP = "MIDI channel 1-16 (10 is drums on General MIDI synths)"
+
+
 def add_play_options(parser: argparse.ArgumentParser) -> None:
     """The options of a live performance, shared by `play` and `tui`."""
     parser.add_argument("--port", metavar="NAME", help="output port (a unique part of its name)")
     parser.add_argument("--virtual", metavar="NAME", help="open a virtual output port of this name")
     parser.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
-    parser.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1)
+    parser.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
     parser.add_argument("--program", type=_int_in(0, 127, "program"), help="send this program change first")
     parser.add_argument("--seconds", type=_positive_float, help="stop after this long (default: until Ctrl-C)")
     parser.add_argument("--record", metavar="OUT.mid", help="record what is sent (and played in)")
@@ -179,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     except EncoreError as err:
         print(f"encore: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("encore: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        # raised with a text where there is more to say (what was kept, what was not)
+        print(f"encore: interrupted{': ' + str(stop) if str(stop) else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # `encore encode ... | head` closed the pipe: not an error worth a traceback.
@@ -236,8 +241,15 @@ def cmd_decode(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from live.render import render, render_wav, terminal_progress, write_rendered
+    from live.audio import check_soundfont, render_wav
+    from live.outputs import check_midi_output, check_wav_output
+    from live.render import render, terminal_progress, write_rendered
 
+    # every path and file checked before the render, not after it
+    check_midi_output(args.output, audio_hint=" and add --wav FILE.wav for audio")
+    if args.wav:
+        check_wav_output(args.wav)
+        check_soundfont(args.soundfont)
     generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
     seconds = args.seconds if args.events is None and args.seconds else None
     if args.events is None and seconds is None:
@@ -534,7 +546,8 @@ def _add_training_commands(commands, corpus_commands) -> None:
 
     info = commands.add_parser("info", help="what a model file (kind, size, corpus, NLL, primers) "
                                              "or a built corpus (sources, licences, splits) holds")
-    info.add_argument("model", metavar="MODEL.onnx|CORPUS.npz")
+    info.add_argument("model", metavar="MODEL.onnx|CORPUS.npz", nargs="?", default="default",
+                      help="a file, or a shipped model by name (default: the model that plays)")
     info.add_argument("--json", action="store_true")
     info.set_defaults(handler=_training_handler("cmd_info"))
 

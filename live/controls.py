@@ -13,7 +13,9 @@ SCALES: dict[str, tuple[int, ...]] = {
     "harmonic_minor": (0, 2, 3, 5, 7, 8, 11),
     "dorian": (0, 2, 3, 5, 7, 9, 10),
     "phrygian": (0, 1, 3, 5, 7, 8, 10),
+    "lydian": (0, 2, 4, 6, 7, 9, 11),
     "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+    "locrian": (0, 1, 3, 5, 6, 8, 10),
     "major_pentatonic": (0, 2, 4, 7, 9),
     "minor_pentatonic": (0, 3, 5, 7, 10),
     "blues": (0, 3, 5, 6, 7, 10),
@@ -91,7 +93,10 @@ def parse_scale(text: str) -> tuple[int, str]:
     name = name.strip().lower().replace("-", "_").replace(" ", "_") or "major"
     name = SCALE_ALIASES.get(name, name)
     if name not in SCALES:
-        raise ControlError(f"scale {text!r}: unknown scale {name!r}; choose from {', '.join(SCALES)}")
+        raise ControlError(
+            f"scale {text!r}: unknown scale {name!r}; choose from {', '.join(SCALES)} "
+            f"(or {', '.join(SCALE_ALIASES)})"
+        )
     return root, name
 
 

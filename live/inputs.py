@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from live.engine import LiveEngine
-from live.knobs import Knob, KnobMap
+from live.knobs import Knob, KnobMap, is_knob_cc
 from live.midiclock import ClockFollower
 from live.notes import Note
 
@@ -107,7 +107,7 @@ class InputRouter:
 
     def _knob(self, message) -> None:
         self.last_cc = (message.channel, message.control, message.value)
-        if self.learning is not None:
+        if self.learning is not None and is_knob_cc(message.control):
             learning, self.learning = self.learning, None
             knob = self.knobs.learn(learning.control, message.channel, message.control)
             learning.done(knob)

@@ -17,6 +17,15 @@ from live.controls import SCALES
 from live.errors import EncoreError
 
 CURVES = ("linear", "exp", "log")
+# CC 120-127 are channel mode messages (all sound off, reset, all notes off ...), sent by
+# DAWs and synths on stop: never a knob.
+KNOB_CCS = range(0, 120)
+
+
+def is_knob_cc(cc: int) -> bool:
+    return cc in KNOB_CCS
+
+
 # control -> (default low, default high, curve, whole numbers?)
 KNOB_CONTROLS = {
     "temperature": (0.2, 2.0, "exp", False),
@@ -151,8 +160,10 @@ def read_knob_file(path: Path) -> KnobMap:
         if unknown:
             raise KnobMapError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         cc, control = entry.get("cc"), entry.get("control")
-        if not isinstance(cc, int) or not 0 <= cc <= 127:
-            raise KnobMapError(f"{where}: cc must be a number 0..127, not {cc!r}")
+        if not isinstance(cc, int) or not is_knob_cc(cc):
+            raise KnobMapError(
+                f"{where}: cc must be a number 0..119 (120-127 are channel mode messages), "
+                f"not {cc!r}")
         _check_control(control, where)
         channel = entry.get("channel")
         if channel is not None and (not isinstance(channel, int) or not 1 <= channel <= 16):

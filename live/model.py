@@ -80,8 +80,30 @@ def default_model_path(name: str = DEFAULT_MODEL) -> Path:
     return Path(__file__).resolve().parent.parent / "models" / name
 
 
+def model_path(name: str | Path) -> Path:
+    """What a --model value names: a file, or else a model shipped in models/ by its name
+    ('default', 'default-fp32' or 'default-fp32.onnx'), so no one needs the install path."""
+    path = Path(name)
+    if path.is_file() or path.parent != Path("."):
+        return path
+    shipped = default_model_path(path.name if path.suffix == ".onnx" else f"{path.name}.onnx")
+    return shipped if shipped.is_file() else path
+
+
+def load_failure(err: Exception) -> str:
+    """onnxruntime's refusal of a file, in words: its codes mean nothing to a musician."""
+    text = str(err).strip()
+    if "INVALID_PROTOBUF" in text or "Protobuf parsing failed" in text:
+        return "not an ONNX model (the file could not be parsed); give a .onnx file made by encore export"
+    first_line = text.splitlines()[0] if text else type(err).__name__
+    return f"not a loadable ONNX model ({first_line[:200]})"
+
+
 def load_model(path: str | Path | None = None, threads: int = 1) -> "Model":
-    """Open and check a model file; the default model when no path is given."""
+    """Open and check a model file (or a shipped model by name); the default model when
+    no path is given."""
+    if path is not None:
+        path = model_path(path)
     if path is None:
         path = default_model_path()
         if not path.is_file():
@@ -133,8 +155,7 @@ def _open_session(path: Path, threads: int):
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own untyped errors
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelError(path, f"not a loadable ONNX model ({first_line[:200]})") from None
+        raise ModelError(path, load_failure(err)) from None
 
 
 def _read_info(path: Path, session) -> ModelInfo:

@@ -26,7 +26,7 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
     sampling = parser.add_argument_group("sampling controls")
     sampling.add_argument("--temperature", type=float, default=1.0, help="0.05..3.0 (default 1.0)")
     sampling.add_argument("--top-p", type=float, default=1.0, help="nucleus mass, above 0 and at most 1 (default 1)")
-    sampling.add_argument("--scale", metavar="ROOT:NAME", help="lock to a scale, e.g. A:minor, F#:dorian, C:blues")
+    sampling.add_argument("--scale", metavar="ROOT:NAME", help="lock to a scale, e.g. A:minor, F#:dorian, F:lydian, C:blues")
     sampling.add_argument("--low", type=int, default=0, help="lowest pitch played (default 0)")
     sampling.add_argument("--high", type=int, default=127, help="highest pitch played (default 127)")
     sampling.add_argument("--polyphony", type=int, default=16, help="max notes at once, 1 = monophonic (default 16)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from live.engine import LiveEngine, Output
 from live.inputs import InputRouter
-from live.knobs import load_knob_map, save_learned
+from live.knobs import is_knob_cc, load_knob_map, save_learned
 from live.midiclock import ClockFollower, ClockSender, Quantizer, Tempo
 from live.ports import Backend, PortError, open_backend, open_input, open_output
 from live.recorder import Recorder
@@ -86,14 +86,21 @@ class Session:
     def __init__(self, args, generator, log=say):
         self.args = args
         self.log = log
+        # What can be wrong with the files is found before a port opens or a note plays:
+        # a set must not end by losing its recording to a bad path.
+        self.recorder = (
+            Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
+        )
+        if args.controls:
+            load_knob_map(args.controls)  # one clear line for a missing or broken map
+            if not args.input:
+                log(f"{args.controls}: knobs come from an input port; without --input PORT "
+                    "this map moves nothing")
         self.backend = open_backend(args.backend)
         log(self.backend.note)
         port, described = open_output(self.backend, args.port, args.virtual)
         log(described)
         self.output = Output(port)
-        self.recorder = (
-            Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
-        )
         self.engine = LiveEngine(
             generator, self.output, lookahead=args.lookahead / 1000.0, recorder=self.recorder, log=log
         )
@@ -214,7 +221,7 @@ def learn(args) -> int:
     heard: queue_module.SimpleQueue = queue_module.SimpleQueue()
 
     def on_message(message):
-        if message.type == "control_change":
+        if message.type == "control_change" and is_knob_cc(message.control):
             heard.put(message)
 
     port, name = open_input(backend, args.input, callback=on_message)

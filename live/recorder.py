@@ -8,12 +8,13 @@ import threading
 from pathlib import Path
 
 from live.midifile import Part, write_midi
+from live.outputs import check_midi_output
 from live.notes import Note, sort_notes
 
 
 class Recorder:
     def __init__(self, path: str | Path, bpm: float = 120.0, program: int = 0):
-        self.path = Path(path)
+        self.path = check_midi_output(path)  # before the set, not after it
         self.bpm = bpm
         self.program = program
         self._lock = threading.Lock()

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from live.errors import EncoreError
 from live.generator import Generator
 from live.midifile import Part, write_midi
 from live.notes import Note, sort_notes
 from live.performer import NoteMessage
-
-SOUNDFONT_PLACES = [
-    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
-    "/usr/share/sounds/sf2/TimGM6mb.sf2",
-    "/usr/share/sounds/sf2/default-GM.sf2",
-    "/usr/share/soundfonts/default.sf2",
-    "/usr/share/soundfonts/FluidR3_GM.sf2",
-]
-
 
 @dataclass
 class Rendered:
@@ -75,33 +61,6 @@ def write_rendered(
     part = Part(name=title, channel=channel, program=program, is_drum=channel == 9,
                 notes=rendered.notes)
     write_midi(path, [part], bpm=bpm, title=title)
-
-
-def find_soundfont(explicit: str | None = None) -> Path | None:
-    for candidate in [explicit, os.environ.get("ENCORE_SOUNDFONT"), *SOUNDFONT_PLACES]:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
-
-
-def render_wav(midi_path, wav_path, soundfont: str | None = None, rate: int = 44100) -> None:
-    """MIDI -> WAV through FluidSynth, where it is installed; one clear line where not."""
-    binary = shutil.which("fluidsynth")
-    font = find_soundfont(soundfont)
-    if binary is None or font is None:
-        missing = "FluidSynth" if binary is None else "a General MIDI soundfont (.sf2)"
-        raise EncoreError(
-            f"--wav needs {missing}: install it (Debian: apt install fluidsynth "
-            f"fluid-soundfont-gm) or give --soundfont FILE.sf2; {midi_path} was written"
-        )
-    command = [binary, "-ni", "-q", "-F", str(wav_path), "-r", str(rate), str(font), str(midi_path)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0 or not Path(wav_path).is_file():
-        reason = (result.stderr or result.stdout).strip().splitlines()
-        raise EncoreError(
-            f"{wav_path}: FluidSynth failed ({reason[-1] if reason else 'no output'}); "
-            f"{midi_path} was written"
-        )
 
 
 def terminal_progress(label: str):

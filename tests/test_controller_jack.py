@@ -75,6 +75,8 @@ def test_midi_learn_maps_the_next_knob(rig):
     engine, controller, _, router, _ = rig
     learned = []
     router.learn("density", learned.append)
+    # a DAW's all-notes-off on stop is a mode message, not the knob being learned
+    controller.send(mido.Message("control_change", channel=2, control=123, value=0))
     controller.send(mido.Message("control_change", channel=2, control=20, value=0))
     assert wait_until(lambda: learned)
     assert (learned[0].cc, learned[0].channel, learned[0].control) == (20, 3, "density")
@@ -148,6 +150,7 @@ def test_encore_learn_saves_the_knob_in_the_user_config(tmp_path):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + 20
         while learn.poll() is None and time.monotonic() < deadline:
+            controller.send(mido.Message("control_change", channel=0, control=123, value=0))
             controller.send(mido.Message("control_change", channel=0, control=21, value=64))
             time.sleep(0.2)
         out, err = learn.communicate(timeout=10)

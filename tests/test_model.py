@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -124,7 +126,19 @@ def test_wrong_inputs_and_output_sizes_are_named(tmp_path):
 def test_not_a_model_and_missing_model(tmp_path):
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"this is not protobuf")
-    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+    with pytest.raises(ModelError, match="junk.onnx: not an ONNX model \\(the file could not be parsed\\)"):
         load_model(junk)
     with pytest.raises(ModelError, match="no such model file"):
         load_model(tmp_path / "missing.onnx")
+
+
+def test_a_shipped_model_is_found_by_its_name_from_any_folder(tmp_path, monkeypatch):
+    from live.model import default_model_path, model_path
+
+    monkeypatch.chdir(tmp_path)
+    full = default_model_path("default-fp32.onnx")
+    assert model_path("default-fp32") == full and model_path("default-fp32.onnx") == full
+    assert load_model("default").info.path == default_model_path()
+    assert model_path("nothing-shipped") == Path("nothing-shipped")  # then "no such model file"
+    (tmp_path / "default").write_text("a file here wins over the shipped name")
+    assert model_path("default") == Path("default")

@@ -106,3 +106,12 @@ def test_fine_tuning_from_an_int8_file_says_where_the_full_precision_one_is():
 
     with pytest.raises(CheckpointError, match="int8 .* --init default"):
         checkpoint_from_onnx(default_model_path())
+
+
+def test_info_with_no_file_describes_the_model_that_plays_and_names_reach_the_shipped_ones():
+    plays = encore("info")
+    assert plays.returncode == 0, plays.stderr
+    assert "default.onnx: stream model, 1.3 MB" in plays.stdout and "weights int8" in plays.stdout
+    full = encore("info", "default-fp32")
+    assert full.returncode == 0, full.stderr
+    assert "default-fp32.onnx: stream model, 5.0 MB" in full.stdout and "weights float32" in full.stdout

@@ -134,9 +134,14 @@ def test_seed_from_a_midi_file_and_from_typed_notes(tmp_path):
         (["--scale", "H:major"], "unknown root 'H'"),
         (["--top-p", "0"], "top-p 0.0 is out of range"),
         (["--primer", "9"], "primer 9 does not exist"),
+        (["--wav", "x.mp3"], "x.mp3: --wav writes WAV audio; name it x.wav"),
+        (["--wav", "x.wav", "--soundfont", "missing.sf2"], "missing.sf2: no such soundfont file"),
+        (["--wav", "x.wav", "--soundfont", "not-a-font.sf2"], "not a SoundFont 2 (.sf2) file"),
     ],
 )
 def test_bad_render_arguments_are_one_line(stream_model_path, tmp_path, args, fragment):
+    (tmp_path / "not-a-font.sf2").write_bytes(b"RIFF\0\0\0\0WAVE" + bytes(100))
+    args = [str(tmp_path / a) if a.endswith((".mp3", ".sf2")) else a for a in args]
     result = encore("render", "--model", stream_model_path, "-o", tmp_path / "x.mid", *args)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -145,19 +150,37 @@ def test_bad_render_arguments_are_one_line(stream_model_path, tmp_path, args, fr
     assert not (tmp_path / "x.mid").exists()
 
 
+@pytest.mark.parametrize("output, fragment", [
+    ("x.wav", "x.wav: encore writes MIDI here, not audio; name it x.mid and add --wav FILE.wav"),
+    ("folder/", "folder: is a folder; give a file name in it, like"),
+    ("/proc/x.mid", "/proc/x.mid: cannot write here"),
+])
+def test_an_output_that_cannot_be_written_is_found_before_the_render(stream_model_path, tmp_path,
+                                                                      output, fragment):
+    (tmp_path / "folder").mkdir()
+    target = output if output.startswith("/") else str(tmp_path / output) + ("/" if output.endswith("/") else "")
+    # a render long enough that finding the problem only at its end would be felt
+    result = encore("render", "--model", stream_model_path, "-o", target, "--seconds", 100000)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert fragment in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
 def test_an_unreadable_model_is_one_line(tmp_path):
     bad = tmp_path / "model.onnx"
     bad.write_text("nope")
     result = encore("render", "--model", bad, "-o", tmp_path / "x.mid")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "model.onnx: not a loadable ONNX model" in result.stderr
+    assert "model.onnx: not an ONNX model (the file could not be parsed); give a .onnx file made by " \
+           "encore export" in result.stderr
 
 
 def test_wav_through_fluidsynth_or_one_clear_line(stream_model_path, tmp_path):
     result = encore("render", "--model", stream_model_path, "--seconds", 5, "--random-seed", 1,
                     "-o", tmp_path / "w.mid", "--wav", tmp_path / "w.wav")
     assert (tmp_path / "w.mid").is_file()  # the .mid is never lost
-    from live.render import find_soundfont
+    from live.audio import find_soundfont
 
     if os.environ.get("ENCORE_REQUIRE_FLUIDSYNTH"):
         assert shutil.which("fluidsynth") and find_soundfont(), "CI installs FluidSynth"
@@ -165,7 +188,10 @@ def test_wav_through_fluidsynth_or_one_clear_line(stream_model_path, tmp_path):
         assert result.returncode == 0, result.stderr
         with wave.open(str(tmp_path / "w.wav")) as audio:
             seconds = audio.getnframes() / audio.getframerate()
+            samples = np.frombuffer(audio.readframes(audio.getnframes()), "<i2")
         assert seconds >= 4.5
+        assert 20 * np.log10(np.abs(samples.astype(float)).max() / 32767) == pytest.approx(-1.0, abs=0.01)
+        assert not list(tmp_path.glob("*.part"))
     else:
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert "--wav needs" in result.stderr and "w.mid was written" in result.stderr
@@ -193,3 +219,60 @@ def test_bench_times_each_model_given_and_sets_them_side_by_side(stream_model_pa
     text = encore("bench", "--model", stream_model_path, "--model", window_model_path, "--steps", "100")
     assert text.returncode == 0, text.stderr
     assert "tiny_window.onnx per event:" in text.stdout and "the cost of tiny_stream.onnx" in text.stdout
+
+
+def test_audio_is_peak_normalised_in_place_and_silence_stays_silent(tmp_path):
+    from live.audio import CHUNK_FRAMES, normalise_peak
+
+    def write(path, samples):
+        with wave.open(str(path), "wb") as audio:
+            audio.setnchannels(2)
+            audio.setsampwidth(2)
+            audio.setframerate(44100)
+            audio.writeframes(samples.astype("<i2").tobytes())
+
+    def read(path):
+        with wave.open(str(path)) as audio:
+            return np.frombuffer(audio.readframes(audio.getnframes()), "<i2").astype(float)
+
+    # longer than one chunk, loudest sample in the second chunk
+    quiet = (np.sin(np.arange(2 * 3 * CHUNK_FRAMES) / 20) * 1000).round()
+    quiet[2 * CHUNK_FRAMES + 7] = -1200
+    write(tmp_path / "q.wav", quiet)
+    gain = normalise_peak(tmp_path / "q.wav", -6.0)
+    louder = read(tmp_path / "q.wav")
+    assert len(louder) == len(quiet)
+    assert np.abs(louder).max() == pytest.approx(10 ** (-6 / 20) * 32767, abs=1)
+    assert gain == pytest.approx(10 ** (-6 / 20) * 32767 / 1200)
+    assert np.allclose(louder, quiet * gain, atol=0.51)  # the same waveform, scaled
+    write(tmp_path / "s.wav", np.zeros(1000))
+    assert normalise_peak(tmp_path / "s.wav", -1.0) == 1.0 and not read(tmp_path / "s.wav").any()
+
+
+def test_bench_on_a_runtime_only_install_skips_the_study_model_and_says_why(tmp_path):
+    # a runtime-only install (`make setup`) has no onnx package to build the study's model
+    blocked = tmp_path / "no_onnx" / "onnx"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('onnx is not installed here')\n")
+    env = dict(os.environ, PYTHONPATH=f"{blocked.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    result = subprocess.run([sys.executable, "-m", "live.cli", "bench", "--steps", "40"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "default model (int8): stream 2x256" in result.stdout
+    assert "study's window model 2x BiLSTM 512, random weights: skipped (building a random-weight " \
+           "model needs the onnx package" in result.stdout
+
+
+def test_the_seven_modes_and_the_names_musicians_use_are_scales():
+    from live.controls import SCALES, ControlError, parse_scale
+
+    assert parse_scale("F:lydian") == (5, "lydian") and parse_scale("B:locrian") == (11, "locrian")
+    assert parse_scale("A:aeolian") == (9, "natural_minor") and parse_scale("C:ionian") == (0, "major")
+    # the modes are rotations of one another: each has the major scale's seven classes
+    major = set(SCALES["major"])
+    for offset, mode in enumerate(["major", "dorian", "phrygian", "lydian", "mixolydian",
+                                   "natural_minor", "locrian"]):
+        step = SCALES["major"][offset]
+        assert {(step + c) % 12 for c in SCALES[mode]} == major, mode
+    with pytest.raises(ControlError, match=r"choose from .*locrian.* \(or minor, aeolian"):
+        parse_scale("C:bebop")
