@@ -98,9 +98,12 @@ class Session:
                     "this map moves nothing")
         self.backend = open_backend(args.backend)
         log(self.backend.note)
+        inputs_before = set(self.backend.input_names()) if args.input else set()
         port, described = open_output(self.backend, args.port, args.virtual)
         log(described)
         self.output = Output(port)
+        # a virtual output appears among the inputs too: what is new there is encore's own
+        self.own_inputs = frozenset(set(self.backend.input_names()) - inputs_before) if args.input else frozenset()
         self.engine = LiveEngine(
             generator, self.output, lookahead=args.lookahead / 1000.0, recorder=self.recorder, log=log
         )
@@ -115,7 +118,8 @@ class Session:
         try:
             if args.input:
                 self.input_port, self.router = open_controller_input(
-                    args, self.backend, self.engine, self.output, self.recorder, self.tempo, log
+                    args, self.backend, self.engine, self.output, self.recorder, self.tempo, log,
+                    own=self.own_inputs,
                 )
         except Exception:
             self.output.close()
@@ -192,7 +196,7 @@ def play(args, generator, seeded_with: str) -> int:
     return 1 if session.engine.failed else 0
 
 
-def open_controller_input(args, backend, engine, output, recorder, tempo, log=say):
+def open_controller_input(args, backend, engine, output, recorder, tempo, log=say, own=frozenset()):
     """Knobs, played notes and clock from the --input port."""
     knob_map = load_knob_map(args.controls)
     follower = ClockFollower(
@@ -207,7 +211,7 @@ def open_controller_input(args, backend, engine, output, recorder, tempo, log=sa
         thru=None if args.no_thru else output.send,
         clock_follower=follower, recorder=recorder,
     )
-    port, name = open_input(backend, args.input, callback=router)
+    port, name = open_input(backend, args.input, callback=router, own=own)
     log(f"input from {name!r}: knobs, played notes ({args.listen}), clock")
     return port, router
 

@@ -196,8 +196,20 @@ class PolledInput:
             self._rt.close_port()
 
 
-def open_input(backend: Backend, port: str, callback) -> tuple[PolledInput, str]:
-    name = match_port(backend.input_names(), port, "input")
+def open_input(backend: Backend, port: str, callback, own: frozenset[str] = frozenset()
+               ) -> tuple[PolledInput, str]:
+    """The input port whose name contains `port`. `own`: input names that are encore's own
+    output (its virtual port, seen from the other side): reading one would play every
+    note back into encore, which passes it through again, for ever."""
+    names = backend.input_names()
+    others = [n for n in names if n not in own]
+    mine = [n for n in names if n in own and port.lower() in n.lower()]
+    if mine and not [n for n in others if port.lower() in n.lower()]:
+        raise PortError(
+            f"input {mine[0]!r} is encore's own output: it would play encore back into "
+            "itself; choose your controller's port (encore ports lists them)"
+        )
+    name = match_port(others, port, "input")
     try:
         return PolledInput(backend, name, callback), name
     except (OSError, SystemError, RuntimeError) as err:

@@ -151,7 +151,7 @@ def test_quantized_notes_follow_the_rules(notes):
     by_pitch = {}
     for n in quantized:
         assert n.end > n.start  # nothing of zero length
-        assert vocab.velocity_to_bin(n.velocity) == vocab.velocity_to_bin(n.velocity)
+        assert n.velocity == vocab.bin_to_velocity(vocab.velocity_to_bin(n.velocity))  # snapped to its bin
         by_pitch.setdefault(n.pitch, []).append(n)
     for same in by_pitch.values():  # one pitch never overlaps itself
         for a, b in zip(same, same[1:]):

