@@ -193,6 +193,7 @@ class EngineServer:
             "ports": {"output": self.session.output.port.name if self.session.output.port else None,
                       "output_lost": self.session.output.lost,
                       "input": self.args.input, "backend": self.session.backend.name,
+                      "own_inputs": sorted(self.session.own_inputs),
                       "recording": str(self.session.recorder.path) if self.session.recorder else None},
             "logs": logs,
         }

@@ -98,12 +98,12 @@ class Session:
                     "this map moves nothing")
         self.backend = open_backend(args.backend)
         log(self.backend.note)
-        inputs_before = set(self.backend.input_names()) if args.input else set()
+        inputs_before = set(self.backend.input_names())
         port, described = open_output(self.backend, args.port, args.virtual)
         log(described)
         self.output = Output(port)
         # a virtual output appears among the inputs too: what is new there is encore's own
-        self.own_inputs = frozenset(set(self.backend.input_names()) - inputs_before) if args.input else frozenset()
+        self.own_inputs = frozenset(set(self.backend.input_names()) - inputs_before)
         self.engine = LiveEngine(
             generator, self.output, lookahead=args.lookahead / 1000.0, recorder=self.recorder, log=log
         )

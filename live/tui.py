@@ -244,9 +244,10 @@ class SetupScreen(ModalScreen):
 
     BINDINGS = [Binding("escape", "dismiss", "close"), Binding("f5", "refresh", "refresh")]
 
-    def __init__(self, args):
+    def __init__(self, args, own_inputs=()):
         super().__init__()
         self.args = args
+        self.own_inputs = own_inputs
 
     def compose(self) -> ComposeResult:
         from live.model import describe_model_file
@@ -279,7 +280,10 @@ class SetupScreen(ModalScreen):
             return
         outputs.add_options([Option("virtual port 'encore'", id="")] +
                             [Option(n, id=n) for n in backend.output_names()])
-        inputs.add_options([Option("no input", id="")] + [Option(n, id=n) for n in backend.input_names()])
+        # not encore's own output seen from the other side: it would feed encore itself
+        own = set(self.own_inputs)
+        inputs.add_options([Option("no input", id="")] +
+                           [Option(n, id=n) for n in backend.input_names() if n not in own])
         self.query_one("#setup-info", Static).update(backend.note)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -518,7 +522,8 @@ class EncoreApp(App):
             self.args = args
             self.restart_engine()
 
-        self.push_screen(SetupScreen(self.args), chosen)
+        own = (self.status or {}).get("ports", {}).get("own_inputs", [])
+        self.push_screen(SetupScreen(self.args, own), chosen)
 
     def restart_engine(self) -> None:
         if self.engine is not None:

@@ -211,3 +211,30 @@ async def test_the_model_picker_says_what_each_shipped_file_is_and_loads_the_pic
     # the engine restarted with the picked file
     assert len(recording_engine.started) == 2
     assert recording_engine.started[-1].model.endswith("default-fp32.onnx")
+
+
+async def test_the_input_list_leaves_out_encore_own_output(recording_engine):
+    import copy
+    import uuid
+
+    from textual.widgets import OptionList
+
+    backend = jack_backend()
+    mine = backend.mido_backend.open_output(f"mine-{uuid.uuid4().hex[:6]}", virtual=True)
+    theirs = backend.mido_backend.open_output(f"keys-{uuid.uuid4().hex[:6]}", virtual=True)
+    try:
+        own_name = next(n for n in backend.input_names() if n.endswith(mine.name))
+        status = copy.deepcopy(FIXED_STATUS)
+        status["ports"]["own_inputs"] = [own_name]
+        app = EncoreApp(tui_args("--backend", "jack"), engine_factory=recording_engine, status=status)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("o")
+            await pilot.pause(0.1)
+            inputs = app.screen.query_one("#inputs", OptionList)
+            ids = [inputs.get_option_at_index(i).id for i in range(inputs.option_count)]
+            assert any(i.endswith(theirs.name) for i in ids)
+            assert own_name not in ids
+            await pilot.press("escape", "q")
+    finally:
+        mine.close()
+        theirs.close()
