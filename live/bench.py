@@ -303,6 +303,7 @@ def format_live(f: dict) -> str:
         f"  knob turn -> first event under the new controls: median "
         f"{f['knob_to_new_event_median_ms']:.1f} ms, max {f['knob_to_new_event_max_ms']:.1f} ms "
         f"({f['knob_turns']} turns)\n"
-        f"  model step median {f['step_median_ms']:.3f} ms; memory {f['rss_start_mb']:.0f} MB at start, "
+        f"  one event (sample + model step) median {f['step_median_ms']:.3f} ms, each woken for "
+        f"as it is due; memory {f['rss_start_mb']:.0f} MB at start, "
         f"{f['rss_end_mb']:.0f} MB at the end"
     )

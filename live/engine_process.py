@@ -192,6 +192,7 @@ class EngineServer:
                       "corpus": info.corpus, "primers": len(info.primers)},
             "ports": {"output": self.session.output.port.name if self.session.output.port else None,
                       "output_lost": self.session.output.lost,
+                      "output_virtual": self.session.output_virtual,
                       "input": self.args.input, "backend": self.session.backend.name,
                       "own_inputs": sorted(self.session.own_inputs),
                       "recording": str(self.session.recorder.path) if self.session.recorder else None},
@@ -305,6 +306,18 @@ class RemoteEngine:
         except (EOFError, OSError):
             pass
         return got
+
+    def died(self) -> str | None:
+        """How the engine process ended, when it ended without its clean-up (killed,
+        crashed): then nobody has sent the note-offs. None while it runs, after a clean
+        close, or when it could not start (it said why)."""
+        if self.process.is_alive() or self.final is not None or self.fatal is not None:
+            return None
+        self.receive()  # a last word may still be in the pipe
+        if self.final is not None or self.fatal is not None:
+            return None
+        code = self.process.exitcode
+        return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
 
     def close(self, timeout: float = 5.0) -> dict | None:
         """Quit the engine (notes off, recording saved) and wait for it."""

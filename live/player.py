@@ -102,6 +102,9 @@ class Session:
         port, described = open_output(self.backend, args.port, args.virtual)
         log(described)
         self.output = Output(port)
+        # a virtual port lives and dies with this process; a device port outlives it
+        self.output_virtual = args.port is None and (
+            args.virtual is not None or self.backend.can_make_virtual_ports)
         # a virtual output appears among the inputs too: what is new there is encore's own
         self.own_inputs = frozenset(set(self.backend.input_names()) - inputs_before)
         self.engine = LiveEngine(

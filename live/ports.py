@@ -223,3 +223,21 @@ def _open(opener, name: str, virtual: bool, **extra):
     except (OSError, SystemError, RuntimeError) as err:
         what = "create virtual port" if virtual else "open port"
         raise PortError(f"cannot {what} {name!r} ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+
+
+ALL_NOTES_OFF, ALL_SOUND_OFF = 123, 120
+
+
+def panic_port(backend_name: str, port_name: str) -> None:
+    """MIDI panic on a device port that another process was playing: all notes off and
+    all sound off on every channel, whatever it had held."""
+    import mido
+
+    backend = open_backend(backend_name)
+    port = _open(backend.mido_backend.open_output, match_port(backend.output_names(), port_name, "output"), False)
+    try:
+        for channel in range(16):
+            for control in (ALL_NOTES_OFF, ALL_SOUND_OFF):
+                port.send(mido.Message("control_change", channel=channel, control=control, value=0))
+    finally:
+        port.close()

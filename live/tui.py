@@ -343,6 +343,7 @@ class EncoreApp(App):
         self.engine = None
         self.status = status  # the latest snapshot from the engine
         self.final: dict | None = None
+        self.rescued = False  # the MIDI panic after an engine crash, sent once
         if engine_factory is RemoteEngine:
             RemoteEngine.prepare()
 
@@ -372,6 +373,14 @@ class EncoreApp(App):
     def refresh_from_engine(self) -> None:
         if self.engine is None:
             return
+        died = getattr(self.engine, "died", None)
+        why = died() if died is not None else None
+        if why is not None and not self.rescued:
+            self.rescued = True
+            self.rescue_notes(why)
+            if self.status is not None:
+                self.status = {**self.status, "playing": False}
+                self.show_status()
         messages = self.engine.receive()
         for message in messages:
             if "fatal" in message:
@@ -411,6 +420,26 @@ class EncoreApp(App):
         )
         seed = status["seed"]
         self.query_one("#seed", Static).update(f"seed: {seed['description']}  ▸ {seed['preview']}")
+
+    def rescue_notes(self, why: str) -> None:
+        """The engine process ended without its clean-up: nobody sent the note-offs. A
+        device port is still there, so this process sends the MIDI panic itself."""
+        from live.errors import EncoreError
+        from live.ports import panic_port
+
+        ports = (self.status or {}).get("ports") or {}
+        name = ports.get("output")
+        head = f"the engine stopped unexpectedly ({why})"
+        if name and not ports.get("output_virtual"):
+            try:
+                panic_port(self.args.backend, name)
+                self.log_line(f"{head}; all notes off sent to {name!r}; press o to start it again",
+                              error=True)
+            except EncoreError as err:
+                self.log_line(f"{head}; could not reach {name!r} for all notes off ({err})", error=True)
+        else:
+            self.log_line(f"{head}; its virtual port closed with it; press o to start it again",
+                          error=True)
 
     def log_line(self, line: str, error: bool = False) -> None:
         log = self.query_one("#log", Static)
@@ -529,6 +558,7 @@ class EncoreApp(App):
         if self.engine is not None:
             self.engine.close()
         self.status = None
+        self.rescued = False
         self.log_line("restarting the engine ...")
         self.engine = self.engine_factory(self.args)
 

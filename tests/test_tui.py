@@ -238,3 +238,45 @@ async def test_the_input_list_leaves_out_encore_own_output(recording_engine):
     finally:
         mine.close()
         theirs.close()
+
+
+async def test_an_engine_killed_mid_note_is_followed_by_all_notes_off_from_the_screen(stream_model_path, receiver):
+    import os
+    import signal
+
+    args = tui_args("--model", stream_model_path, "--port", receiver.name, "--backend", "jack",
+                    "--random-seed", 3, "--density", 0.8, "--max-note", 5)
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.status is not None and app.status["playing"])
+        notes_only = lambda ms: [x for x in ms if x[1].type.startswith("note")]  # noqa: E731
+        assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
+        killed = time.perf_counter()
+        os.kill(app.engine.process.pid, signal.SIGKILL)  # no clean-up of its own can run
+        assert await wait_for(pilot, lambda: "the engine stopped unexpectedly (killed by signal 9)"
+                              in str(app.query_one("#log").render()))
+        assert receiver.wait_for(lambda ms: any(t > killed and m.type == "control_change" and m.control == 123
+                                                for t, m in ms))
+        panic = {(m.channel, m.control) for t, m in receiver.snapshot()
+                 if t > killed and m.type == "control_change"}
+        assert {(c, 123) for c in range(16)} | {(c, 120) for c in range(16)} <= panic
+        assert "all notes off sent to" in str(app.query_one("#log").render())
+        assert not app.status["playing"]
+        await pilot.press("q")
+
+
+async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
+    import copy
+
+    class Dying(recording_engine):
+        def died(self):
+            return "killed by signal 9"
+
+    status = copy.deepcopy(FIXED_STATUS)
+    status["ports"].update(output="encore", output_virtual=True)
+    app = EncoreApp(tui_args("--backend", "jack"), engine_factory=Dying, status=status)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: "its virtual port closed with it; press o to start it again"
+                              in str(app.query_one("#log").render()))
+        assert not app.status["playing"]
+        await pilot.press("q")
