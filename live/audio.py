@@ -61,19 +61,27 @@ def find_soundfont(explicit: str | None = None) -> Path | None:
     return None
 
 
-def render_wav(midi_path, wav_path, soundfont: str | None = None, rate: int = 44100) -> None:
-    """MIDI -> WAV through FluidSynth, where it is installed; one clear line where not."""
-    midi_path, wav_path = Path(midi_path), Path(wav_path)
+def check_audio_tools(soundfont: str | None) -> tuple[str, Path]:
+    """(FluidSynth, the soundfont) for --wav, found before the render: one clear line,
+    and no render wasted, where either is missing."""
     binary = shutil.which("fluidsynth")
     if binary is None:
-        raise AudioError(f"--wav needs FluidSynth: install it ({INSTALL}); {midi_path} was written")
+        raise AudioError(f"--wav needs FluidSynth: install it ({INSTALL}), or leave out --wav")
     check_soundfont(soundfont)
     font = find_soundfont(soundfont)
     if font is None:
         raise AudioError(
             f"--wav needs a General MIDI soundfont (.sf2): install one ({INSTALL}) or give "
-            f"--soundfont FILE.sf2; {midi_path} was written"
+            "--soundfont FILE.sf2"
         )
+    return binary, font
+
+
+def render_wav(midi_path, wav_path, soundfont: str | None = None, rate: int = 44100) -> None:
+    """MIDI -> WAV through FluidSynth, where it is installed; one clear line where not."""
+    midi_path, wav_path = Path(midi_path), Path(wav_path)
+    binary, font = check_audio_tools(soundfont)
+    wav_path.parent.mkdir(parents=True, exist_ok=True)
     partial = wav_path.with_name(wav_path.name + ".part")
     command = [binary, "-ni", "-q", "-T", "wav", "-F", str(partial), "-r", str(rate),
                str(font), str(midi_path)]

@@ -241,15 +241,15 @@ def cmd_decode(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from live.audio import check_soundfont, render_wav
+    from live.audio import check_audio_tools, render_wav
     from live.outputs import check_midi_output, check_wav_output
     from live.render import render, terminal_progress, write_rendered
 
-    # every path and file checked before the render, not after it
-    check_midi_output(args.output, audio_hint=" and add --wav FILE.wav for audio")
+    # every path, file and tool checked before the render, not after it
+    args.output = check_midi_output(args.output, audio_hint=" and add --wav FILE.wav for audio")
     if args.wav:
-        check_wav_output(args.wav)
-        check_soundfont(args.soundfont)
+        args.wav = check_wav_output(args.wav)
+        check_audio_tools(args.soundfont)
     generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
     seconds = args.seconds if args.events is None and args.seconds else None
     if args.events is None and seconds is None:

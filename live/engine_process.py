@@ -311,10 +311,8 @@ class RemoteEngine:
         """How the engine process ended, when it ended without its clean-up (killed,
         crashed): then nobody has sent the note-offs. None while it runs, after a clean
         close, or when it could not start (it said why)."""
+        # Ask after receive(): a last word (fatal, closed) read there rules a crash out.
         if self.process.is_alive() or self.final is not None or self.fatal is not None:
-            return None
-        self.receive()  # a last word may still be in the pipe
-        if self.final is not None or self.fatal is not None:
             return None
         code = self.process.exitcode
         return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"

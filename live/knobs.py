@@ -133,13 +133,18 @@ def load_knob_map(path: str | Path | None = None) -> KnobMap:
     knob_map = KnobMap()
     saved = user_map_path()
     if saved.is_file():
-        knob_map = knob_map.merged(read_knob_file(saved))
+        knob_map = knob_map.merged(read_knob_file(saved, saved=True))
     if path is not None:
         knob_map = knob_map.merged(read_knob_file(Path(path)))
     return knob_map
 
 
-def read_knob_file(path: Path) -> KnobMap:
+def read_knob_file(path: Path, saved: bool = False) -> KnobMap:
+    """A knob map from TOML; anything wrong is one KnobMapError naming the entry.
+
+    saved: the map learn writes. Versions before 0.1 learned CC 120-127 too (a DAW's
+    all-notes-off on stop); those entries are left out there, not refused, so an old
+    map neither blocks playing nor learning again (which rewrites it without them)."""
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -160,6 +165,8 @@ def read_knob_file(path: Path) -> KnobMap:
         if unknown:
             raise KnobMapError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         cc, control = entry.get("cc"), entry.get("control")
+        if saved and isinstance(cc, int) and 120 <= cc <= 127:
+            continue
         if not isinstance(cc, int) or not is_knob_cc(cc):
             raise KnobMapError(
                 f"{where}: cc must be a number 0..119 (120-127 are channel mode messages), "
@@ -191,7 +198,7 @@ def write_knob_file(path: Path, knob_map: KnobMap, only: list[Knob] | None = Non
 def save_learned(knob: Knob) -> Path:
     """Add a learned knob to the user's saved map (replacing that CC's old entry)."""
     path = user_map_path()
-    saved = read_knob_file(path) if path.is_file() else KnobMap([])
+    saved = read_knob_file(path, saved=True) if path.is_file() else KnobMap([])
     saved.knobs = [k for k in saved.knobs if not (k.cc == knob.cc and k.channel in (None, knob.channel))]
     saved.knobs.append(knob)
     return write_knob_file(path, saved)

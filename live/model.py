@@ -325,7 +325,7 @@ class StreamModel(Model):
 
     def step(self, state: State, event: int) -> State:
         if not 0 <= event < vocab.VOCAB_SIZE:
-            raise ModelError(self.info.path, f"event {event} is outside the vocabulary 0..387")
+            raise ModelError(self.info.path, f"event {event} is outside the vocabulary 0..{vocab.VOCAB_SIZE - 1}")
         return self._run(state, _ONE_EVENT[event])[1]
 
     def feed(self, state: State, events: list[int]) -> State:

@@ -3,6 +3,7 @@ set's recording never fails at its end for a path that was wrong from the start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -16,30 +17,37 @@ class OutputPathError(EncoreError):
 
 
 def check_writable(path, example: str) -> Path:
-    """A file can be created at `path` (its folders are made); one clear line if not.
+    """A file can be created at `path` (with its folders); one clear line if not.
 
-    It tries for real, with the `.part` name the atomic writers use, because only the
-    file system knows (read-only mounts, /proc, permissions, a full disk)."""
+    It tries for real, because only the file system knows (read-only mounts, /proc,
+    permissions, a full disk), and leaves nothing behind: the probe file and any folder
+    made for it are removed again. `~` is the home folder, also where no shell expanded it
+    (`--record=~/take.mid`). Returns the path to write."""
     text = str(path)
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir() or text.endswith(("/", os.sep)):
         raise OutputPathError(f"{path}: is a folder; give a file name in it, like {path / example}")
-    probe = path.with_name(path.name + ".part")
+    made = [folder for folder in reversed(path.parents) if not folder.exists()]
+    probe = path.with_name(f".{path.name}.encore-probe-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(probe, "ab"):
+        with open(probe, "xb"):
             pass
         probe.unlink()
     except OSError as err:
         raise OutputPathError(
             f"{path}: cannot write here ({err.strerror or err}); choose another folder"
         ) from None
+    finally:
+        for folder in reversed(made):  # the writer makes them again when it writes
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     return path
 
 
 def check_midi_output(path, audio_hint: str = "") -> Path:
     """A .mid file to be written: not a name that promises audio, and writable."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.suffix.lower() in AUDIO_SUFFIXES:
         raise OutputPathError(
             f"{path}: encore writes MIDI here, not audio; name it {path.with_suffix('.mid').name}"
@@ -50,7 +58,7 @@ def check_midi_output(path, audio_hint: str = "") -> Path:
 
 def check_wav_output(path) -> Path:
     """A .wav file FluidSynth will write."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.suffix.lower() != ".wav":
         raise OutputPathError(f"{path}: --wav writes WAV audio; name it {path.with_suffix('.wav').name}")
     return check_writable(path, "take.wav")

@@ -229,8 +229,6 @@ class SeedFileScreen(ModalScreen):
     BINDINGS = [Binding("escape", "dismiss", "close")]
 
     def compose(self) -> ComposeResult:
-        from live.model import describe_model_file
-
         with Vertical(id="setup"):
             yield Static("seed from a MIDI file: its melody primes the model (enter, escape closes)")
             yield Input(placeholder="path/to/song.mid", id="seed-file")
@@ -373,14 +371,6 @@ class EncoreApp(App):
     def refresh_from_engine(self) -> None:
         if self.engine is None:
             return
-        died = getattr(self.engine, "died", None)
-        why = died() if died is not None else None
-        if why is not None and not self.rescued:
-            self.rescued = True
-            self.rescue_notes(why)
-            if self.status is not None:
-                self.status = {**self.status, "playing": False}
-                self.show_status()
         messages = self.engine.receive()
         for message in messages:
             if "fatal" in message:
@@ -393,6 +383,14 @@ class EncoreApp(App):
                 self.status = message
         if messages:
             self.show_status()
+        died = getattr(self.engine, "died", None)  # after receive(): see RemoteEngine.died
+        why = died() if died is not None else None
+        if why is not None and not self.rescued:
+            self.rescued = True
+            self.rescue_notes(why)
+            if self.status is not None:
+                self.status = {**self.status, "playing": False}
+                self.show_status()
 
     def show_status(self) -> None:
         status = self.status
@@ -432,7 +430,7 @@ class EncoreApp(App):
         head = f"the engine stopped unexpectedly ({why})"
         if name and not ports.get("output_virtual"):
             try:
-                panic_port(self.args.backend, name)
+                panic_port(ports.get("backend") or self.args.backend, name)  # the one it used
                 self.log_line(f"{head}; all notes off sent to {name!r}; press o to start it again",
                               error=True)
             except EncoreError as err:

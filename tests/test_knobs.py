@@ -77,3 +77,21 @@ def test_play_finds_a_bad_file_option_before_it_plays_a_note(tmp_path, args, fra
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert fragment in result.stderr
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_saved_map_from_an_older_learn_with_mode_ccs_neither_blocks_playing_nor_learning(tmp_path, monkeypatch):
+    from live.knobs import Knob, load_knob_map, save_learned
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    saved = tmp_path / "encore" / "controls.toml"
+    saved.parent.mkdir()
+    saved.write_text('[[knob]]\ncc = 123\ncontrol = "temperature"\nchannel = 1\n\n'
+                     '[[knob]]\ncc = 21\ncontrol = "density"\nchannel = 1\n')
+    loaded = load_knob_map()
+    assert loaded.lookup(0, 21).control == "density" and loaded.lookup(0, 123) is None
+    save_learned(Knob(22, "top_p", 1))  # learning again rewrites the map without it
+    assert [(k.cc, k.control) for k in read_knob_file(saved).knobs] == [(21, "density"), (22, "top_p")]
+    # a map given with --controls is the musician's own: it is refused with a line instead
+    given = write(tmp_path, '[[knob]]\ncc = 123\ncontrol = "temperature"\n')
+    with pytest.raises(KnobMapError, match="120-127 are channel mode messages"):
+        load_knob_map(given)

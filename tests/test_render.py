@@ -171,6 +171,20 @@ def test_an_output_that_cannot_be_written_is_found_before_the_render(stream_mode
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
 
 
+def test_checking_an_output_leaves_nothing_behind_and_knows_home(tmp_path, monkeypatch):
+    from live.outputs import OutputPathError, check_midi_output, check_wav_output
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert check_midi_output("~/sets/take.mid") == tmp_path / "sets" / "take.mid"
+    (tmp_path / "take.mid.part").write_text("the user's own file")
+    assert check_midi_output(tmp_path / "take.mid") == tmp_path / "take.mid"
+    # no probe, and no folder made for it, is left; a file of the user's is not touched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.mid.part"]
+    with pytest.raises(OutputPathError, match="name it x.wav"):
+        check_wav_output(tmp_path / "new" / "x.mp3")
+    assert not (tmp_path / "new").exists()
+
+
 def test_an_unreadable_model_is_one_line(tmp_path):
     bad = tmp_path / "model.onnx"
     bad.write_text("nope")
@@ -183,13 +197,13 @@ def test_an_unreadable_model_is_one_line(tmp_path):
 def test_wav_through_fluidsynth_or_one_clear_line(stream_model_path, tmp_path):
     result = encore("render", "--model", stream_model_path, "--seconds", 5, "--random-seed", 1,
                     "-o", tmp_path / "w.mid", "--wav", tmp_path / "w.wav")
-    assert (tmp_path / "w.mid").is_file()  # the .mid is never lost
     from live.audio import find_soundfont
 
     if os.environ.get("ENCORE_REQUIRE_FLUIDSYNTH"):
         assert shutil.which("fluidsynth") and find_soundfont(), "CI installs FluidSynth"
     if shutil.which("fluidsynth") and find_soundfont():
         assert result.returncode == 0, result.stderr
+        assert (tmp_path / "w.mid").is_file()
         with wave.open(str(tmp_path / "w.wav")) as audio:
             seconds = audio.getnframes() / audio.getframerate()
             samples = np.frombuffer(audio.readframes(audio.getnframes()), "<i2")
@@ -198,7 +212,19 @@ def test_wav_through_fluidsynth_or_one_clear_line(stream_model_path, tmp_path):
         assert not list(tmp_path.glob("*.part"))
     else:
         assert result.returncode == 1 and "Traceback" not in result.stderr
-        assert "--wav needs" in result.stderr and "w.mid was written" in result.stderr
+        assert "--wav needs" in result.stderr and not list(tmp_path.iterdir())
+
+
+def test_without_fluidsynth_wav_is_one_line_before_any_render(stream_model_path, tmp_path):
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))  # no fluidsynth on it
+    result = subprocess.run(
+        [sys.executable, "-m", "live.cli", "render", "--model", str(stream_model_path), "--seconds",
+         "100000", "-o", str(tmp_path / "w.mid"), "--wav", str(tmp_path / "w.wav")],
+        capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("encore: --wav needs FluidSynth: install it (Debian/Ubuntu: apt "
+                                     "install fluidsynth timgm6mb-soundfont), or leave out --wav")
+    assert not list(tmp_path.iterdir())  # nothing rendered, nothing written
 
 
 def test_bench_times_each_model_given_and_sets_them_side_by_side(stream_model_path, window_model_path):
