@@ -278,8 +278,7 @@ def cmd_ports(args) -> int:
 def cmd_play(args) -> int:
     from live.player import play
 
-    generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
-    return play(args, generator, seeded_with)
+    return play(args, lambda: generator_from_args(args, channel=args.channel - 1))
 
 
 def cmd_tui(args) -> int:

@@ -41,7 +41,10 @@ class PortWatch:
         full name."""
         if self.wanted is None:
             return
-        names = [n for n in self.backend.output_names() if self.wanted.lower() in n.lower()]
+        try:
+            names = [n for n in self.backend.output_names() if self.wanted.lower() in n.lower()]
+        except (SystemError, RuntimeError, OSError):
+            return  # a listing cut short (a signal in a system call, a busy server): next round
         if self.output.lost and len(names) == 1:
             try:
                 port, _ = open_output(self.backend, names[0])
@@ -175,13 +178,19 @@ class Session:
                 self.output.close()
 
 
-def play(args, generator, seeded_with: str) -> int:
-    session = Session(args, generator)
+def play(args, make_generator) -> int:
+    """Play until stopped. make_generator() -> (generator, how it was seeded) runs once the
+    signal handlers are in: from the first moment a signal only asks to stop, so neither
+    loading the model nor opening the ports can be cut off halfway with a port open."""
     stop = StopRequest()
-    previous = install_signal_handlers(stop)
+    install_signal_handlers(stop)  # kept to the end: a late second signal must not kill
+    session = None
     try:
-        session.start()
-        say(f"playing, seeded with {seeded_with}; Ctrl-C stops")
+        generator, seeded_with = make_generator()
+        session = Session(args, generator)
+        if not stop.event.is_set():
+            session.start()
+            say(f"playing, seeded with {seeded_with}; Ctrl-C stops")
         started = time.monotonic()
         while not stop.event.is_set():
             stop.event.wait(PORT_CHECK_SECONDS)
@@ -191,12 +200,19 @@ def play(args, generator, seeded_with: str) -> int:
             if args.seconds and time.monotonic() - started >= args.seconds:
                 stop.set("time is up")
     finally:
-        session.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        say(f"stopped ({stop.reason or 'exception'}): {session.engine.sent_notes} notes played, "
-            "none left sounding")
-    return 1 if session.engine.failed else 0
+        if session is not None:
+            session.close()
+            say(f"stopped ({stop.reason or 'exception'}): {session.engine.sent_notes} notes played, "
+                "none left sounding")
+        elif stop.event.is_set():
+            say(f"stopped ({stop.reason}) before playing")
+        # Everything has ended: a signal from now on (a second Ctrl-C, a service manager's
+        # TERM) must not turn the clean stop into a kill while the interpreter winds down,
+        # which gives the default handlers back.
+        for sig in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                signal.signal(sig, signal.SIG_IGN)
+    return 1 if session is not None and session.engine.failed else 0
 
 
 def open_controller_input(args, backend, engine, output, recorder, tempo, log=say, own=frozenset()):

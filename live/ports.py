@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from live.errors import EncoreError
 
@@ -32,18 +32,36 @@ class Backend:
     name: str  # alsa, jack, coremidi, winmm
     mido_backend: object
     note: str = ""  # how it was chosen, for the user
+    # One MIDI client kept for listing ports. mido opens two new clients per listing, and
+    # on JACK each open takes tens of milliseconds: the port watch would do that twice a
+    # second, and a signal landing inside an open fails it ("JACK server not running?").
+    _lister: tuple | None = field(default=None, repr=False)
 
     @property
     def can_make_virtual_ports(self) -> bool:
         return self.name in VIRTUAL_CAPABLE
 
     def output_names(self) -> list[str]:
-        with quiet_stderr():
-            return list(dict.fromkeys(self.mido_backend.get_output_names()))
+        return self._names(1)
 
     def input_names(self) -> list[str]:
+        return self._names(0)
+
+    def _names(self, which: int) -> list[str]:
+        import rtmidi
+
         with quiet_stderr():
-            return list(dict.fromkeys(self.mido_backend.get_input_names()))
+            if self._lister is None:
+                api = getattr(rtmidi, f"API_{RTMIDI_APIS[self.name]}")
+                # named, so they do not take the default client names ports are known by
+                self._lister = (rtmidi.MidiIn(rtapi=api, name="encore-list-in"),
+                                rtmidi.MidiOut(rtapi=api, name="encore-list-out"))
+            names = self._lister[which].get_ports()
+            if not names and not self._lister[1 - which].get_ports():
+                # no port at all, either way, may mean a MIDI server that restarted
+                # under the old clients: ask fresh ones next time
+                self._lister = None
+        return list(dict.fromkeys(names))
 
 
 @contextlib.contextmanager

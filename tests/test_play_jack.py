@@ -103,3 +103,69 @@ def test_encore_own_output_is_refused_as_its_input(backend, stream_model_path):
     assert f":{name}' is encore's own output: it would play encore back into itself" in err
     assert err.strip().splitlines()[-1].startswith("encore: input ")
     assert name not in " ".join(backend.output_names() + backend.input_names())  # closed again
+
+
+def test_a_signal_while_the_model_loads_stops_cleanly_before_a_note(backend, stream_model_path, capsys):
+    import os
+
+    from live.cli import build_parser, generator_from_args
+    from live.player import play
+
+    receiver = Receiver(backend)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        args = build_parser().parse_args(["play", "--backend", "jack", "--port", receiver.name,
+                                          "--model", str(stream_model_path), "--seconds", "5"])
+
+        def load_while_a_signal_arrives():
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of loading
+            return generator_from_args(args, channel=0)
+
+        started = time.monotonic()
+        assert play(args, load_while_a_signal_arrives) == 0  # no KeyboardInterrupt either
+        assert time.monotonic() - started < 4  # it did not play on
+        time.sleep(0.2)
+        assert not [m for _, m in receiver.snapshot() if m.type == "note_on"]
+        assert "stopped (Ctrl-C)" in capsys.readouterr().err
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        receiver.close()
+
+
+def test_a_port_listing_cut_short_by_a_signal_is_tried_again_next_round():
+    from live.engine import Output
+    from live.player import PortWatch
+
+    class Interrupted:
+        calls = 0
+
+        def output_names(self):
+            Interrupted.calls += 1
+            raise SystemError("MidiOutJack::initialize: JACK server not running?")  # EINTR inside
+
+    class Engine:
+        def forget_sounding(self):
+            raise AssertionError("a failed listing is not a vanished port")
+
+    output = Output(port=object())
+    watch = PortWatch(Interrupted(), output, "synth", Engine())
+    watch.check()
+    watch.check()
+    assert Interrupted.calls == 2 and not output.lost
+
+
+def test_listing_ports_keeps_one_client_and_sees_ports_come_and_go(backend):
+    import uuid
+
+    name = f"come-go-{uuid.uuid4().hex[:6]}"
+    port = backend.mido_backend.open_output(name, virtual=True)
+    try:
+        assert any(n.endswith(name) for n in backend.input_names())
+        lister = backend._lister
+        backend.input_names()
+        assert backend._lister is lister  # the same client, not a new one per listing
+    finally:
+        port.close()
+    time.sleep(0.05)
+    assert not any(n.endswith(name) for n in backend.input_names())
