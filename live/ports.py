@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import sys
 from dataclasses import dataclass, field
 
@@ -54,8 +55,10 @@ class Backend:
             if self._lister is None:
                 api = getattr(rtmidi, f"API_{RTMIDI_APIS[self.name]}")
                 # named, so they do not take the default client names ports are known by
-                self._lister = (rtmidi.MidiIn(rtapi=api, name="encore-list-in"),
-                                rtmidi.MidiOut(rtapi=api, name="encore-list-out"))
+                self._lister = (
+                    retry_interrupted(lambda: rtmidi.MidiIn(rtapi=api, name="encore-list-in")),
+                    retry_interrupted(lambda: rtmidi.MidiOut(rtapi=api, name="encore-list-out")),
+                )
             names = self._lister[which].get_ports()
             if not names and not self._lister[1 - which].get_ports():
                 # no port at all, either way, may mean a MIDI server that restarted
@@ -87,7 +90,7 @@ def _try_backend(name: str):
 
     backend = mido.Backend(f"mido.backends.rtmidi/{RTMIDI_APIS[name]}", load=True)
     with quiet_stderr():
-        backend.get_output_names()  # raises when the system is not there
+        retry_interrupted(backend.get_output_names)  # raises when the system is not there
     return backend
 
 
@@ -178,7 +181,8 @@ class PolledInput:
         self.callback = callback
         api = getattr(rtmidi, f"API_{RTMIDI_APIS[backend.name]}")
         with quiet_stderr():
-            self._rt = rtmidi.MidiIn(rtapi=api, name="encore in", queue_size_limit=8192)
+            self._rt = retry_interrupted(
+                lambda: rtmidi.MidiIn(rtapi=api, name="encore in", queue_size_limit=8192))
             self._rt.ignore_types(sysex=True, timing=False, active_sense=True)
             if virtual:
                 self._rt.open_virtual_port(name)
@@ -234,10 +238,26 @@ def open_input(backend: Backend, port: str, callback, own: frozenset[str] = froz
         raise PortError(f"cannot open input port {name!r} ({err})") from None
 
 
+INTERRUPTED_TRIES = 3
+
+
+def retry_interrupted(make):
+    """make() a MIDI client, again if a signal cut its opening short: JACK's client open
+    fails outright ("JACK server not running?") when a system call inside it is
+    interrupted, and a Ctrl-C at that moment must stop encore, not break it."""
+    for attempt in range(INTERRUPTED_TRIES):
+        try:
+            return make()
+        except (SystemError, RuntimeError):
+            if attempt == INTERRUPTED_TRIES - 1:
+                raise
+            time.sleep(0.01)
+
+
 def _open(opener, name: str, virtual: bool, **extra):
     try:
         with quiet_stderr():
-            return opener(name, virtual=virtual, **extra)
+            return retry_interrupted(lambda: opener(name, virtual=virtual, **extra))
     except (OSError, SystemError, RuntimeError) as err:
         what = "create virtual port" if virtual else "open port"
         raise PortError(f"cannot {what} {name!r} ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None

@@ -169,3 +169,26 @@ def test_listing_ports_keeps_one_client_and_sees_ports_come_and_go(backend):
         port.close()
     time.sleep(0.05)
     assert not any(n.endswith(name) for n in backend.input_names())
+
+
+def test_a_midi_client_open_cut_short_by_a_signal_is_opened_again():
+    from live.ports import INTERRUPTED_TRIES, retry_interrupted
+
+    tries = []
+
+    def open_client():
+        tries.append(1)
+        if len(tries) < INTERRUPTED_TRIES:
+            raise SystemError("MidiInJack::initialize: JACK server not running?")
+        return "client"
+
+    assert retry_interrupted(open_client) == "client" and len(tries) == INTERRUPTED_TRIES
+    tries.clear()
+
+    def never():
+        tries.append(1)
+        raise SystemError("MidiInJack::initialize: JACK server not running?")
+
+    with pytest.raises(SystemError):
+        retry_interrupted(never)  # a server that is really not there is still an error
+    assert len(tries) == INTERRUPTED_TRIES
