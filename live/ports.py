@@ -248,7 +248,7 @@ def retry_interrupted(make):
     for attempt in range(INTERRUPTED_TRIES):
         try:
             return make()
-        except (SystemError, RuntimeError):
+        except (OSError, RuntimeError):  # rtmidi's SystemError is an OSError
             if attempt == INTERRUPTED_TRIES - 1:
                 raise
             time.sleep(0.01)

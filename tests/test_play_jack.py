@@ -134,6 +134,8 @@ def test_a_signal_while_the_model_loads_stops_cleanly_before_a_note(backend, str
 
 
 def test_a_port_listing_cut_short_by_a_signal_is_tried_again_next_round():
+    import rtmidi
+
     from live.engine import Output
     from live.player import PortWatch
 
@@ -142,7 +144,7 @@ def test_a_port_listing_cut_short_by_a_signal_is_tried_again_next_round():
 
         def output_names(self):
             Interrupted.calls += 1
-            raise SystemError("MidiOutJack::initialize: JACK server not running?")  # EINTR inside
+            raise rtmidi.SystemError("MidiOutJack::initialize: JACK server not running?")  # EINTR
 
     class Engine:
         def forget_sounding(self):
@@ -172,6 +174,8 @@ def test_listing_ports_keeps_one_client_and_sees_ports_come_and_go(backend):
 
 
 def test_a_midi_client_open_cut_short_by_a_signal_is_opened_again():
+    import rtmidi
+
     from live.ports import INTERRUPTED_TRIES, retry_interrupted
 
     tries = []
@@ -179,7 +183,7 @@ def test_a_midi_client_open_cut_short_by_a_signal_is_opened_again():
     def open_client():
         tries.append(1)
         if len(tries) < INTERRUPTED_TRIES:
-            raise SystemError("MidiInJack::initialize: JACK server not running?")
+            raise rtmidi.SystemError("MidiInJack::initialize: JACK server not running?")
         return "client"
 
     assert retry_interrupted(open_client) == "client" and len(tries) == INTERRUPTED_TRIES
@@ -187,8 +191,8 @@ def test_a_midi_client_open_cut_short_by_a_signal_is_opened_again():
 
     def never():
         tries.append(1)
-        raise SystemError("MidiInJack::initialize: JACK server not running?")
+        raise rtmidi.SystemError("MidiInJack::initialize: JACK server not running?")
 
-    with pytest.raises(SystemError):
+    with pytest.raises(rtmidi.SystemError):
         retry_interrupted(never)  # a server that is really not there is still an error
     assert len(tries) == INTERRUPTED_TRIES
