@@ -22,6 +22,10 @@ async def wait_for(pilot, predicate, timeout=20.0):
     return False
 
 
+def notes_only(messages):
+    return [x for x in messages if x[1].type.startswith("note")]
+
+
 @pytest.fixture
 def receiver():
     backend = jack_backend()
@@ -68,7 +72,6 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
         assert await wait_for(pilot, lambda: app.status["playing"])
 
         # panic: what sounds when p is pressed ends at once on the real port, and says so
-        notes_only = lambda ms: [x for x in ms if x[1].type.startswith("note")]  # noqa: E731
         assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
         pressed = time.perf_counter()
         await pilot.press("p")
@@ -249,7 +252,6 @@ async def test_an_engine_killed_mid_note_is_followed_by_all_notes_off_from_the_s
     app = EncoreApp(args)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.status is not None and app.status["playing"])
-        notes_only = lambda ms: [x for x in ms if x[1].type.startswith("note")]  # noqa: E731
         assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
         killed = time.perf_counter()
         os.kill(app.engine.process.pid, signal.SIGKILL)  # no clean-up of its own can run
