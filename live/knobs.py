@@ -165,7 +165,7 @@ def read_knob_file(path: Path, saved: bool = False) -> KnobMap:
         if unknown:
             raise KnobMapError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         cc, control = entry.get("cc"), entry.get("control")
-        if saved and isinstance(cc, int) and 120 <= cc <= 127:
+        if saved and isinstance(cc, int) and 0 <= cc <= 127 and not is_knob_cc(cc):
             continue
         if not isinstance(cc, int) or not is_knob_cc(cc):
             raise KnobMapError(

@@ -43,7 +43,7 @@ class PortWatch:
             return
         try:
             names = [n for n in self.backend.output_names() if self.wanted.lower() in n.lower()]
-        except (SystemError, RuntimeError, OSError):
+        except (OSError, RuntimeError):  # rtmidi's SystemError is an OSError
             return  # a listing cut short (a signal in a system call, a busy server): next round
         if self.output.lost and len(names) == 1:
             try:
@@ -70,13 +70,10 @@ class StopRequest:
         self.event.set()
 
 
-def install_signal_handlers(stop: StopRequest) -> dict:
-    previous = {}
+def install_signal_handlers(stop: StopRequest) -> None:
     for sig, name in [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C"), (getattr(signal, "SIGHUP", None), "SIGHUP")]:
-        if sig is None:
-            continue
-        previous[sig] = signal.signal(sig, lambda *_ , n=name: stop.set(n))
-    return previous
+        if sig is not None:
+            signal.signal(sig, lambda *_ , n=name: stop.set(n))
 
 
 class Session:
@@ -94,8 +91,9 @@ class Session:
         self.recorder = (
             Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
         )
+        # loaded here, once: a missing or broken map is one clear line before any port
+        self.knob_map = load_knob_map(args.controls)
         if args.controls:
-            load_knob_map(args.controls)  # one clear line for a missing or broken map
             if not args.input:
                 log(f"{args.controls}: knobs come from an input port; without --input PORT "
                     "this map moves nothing")
@@ -124,8 +122,8 @@ class Session:
         try:
             if args.input:
                 self.input_port, self.router = open_controller_input(
-                    args, self.backend, self.engine, self.output, self.recorder, self.tempo, log,
-                    own=self.own_inputs,
+                    args, self.backend, self.engine, self.output, self.recorder, self.tempo,
+                    self.knob_map, log, own=self.own_inputs,
                 )
         except Exception:
             self.output.close()
@@ -215,9 +213,9 @@ def play(args, make_generator) -> int:
     return 1 if session is not None and session.engine.failed else 0
 
 
-def open_controller_input(args, backend, engine, output, recorder, tempo, log=say, own=frozenset()):
+def open_controller_input(args, backend, engine, output, recorder, tempo, knob_map, log=say,
+                          own=frozenset()):
     """Knobs, played notes and clock from the --input port."""
-    knob_map = load_knob_map(args.controls)
     follower = ClockFollower(
         tempo,
         to_performance=lambda at: at - engine._origin,
