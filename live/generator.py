@@ -2,7 +2,7 @@
 
 Everything here runs on the event stream's own time (10 ms steps); render drives it as
 fast as it can, the live scheduler drives it a little ahead of the wall clock. A
-snapshot holds all that generation depends on (model state, performer, random state),
+snapshot holds all that generation depends on (model state, performer, position in the noise),
 so the engine can roll back to the last sent event when a knob turns.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from live import vocab
 from live.controls import Controls
 from live.model import Model, State
+from live.noise import GumbelNoise, NoisePosition
 from live.performer import NoteMessage, Performer
 from live.sampler import sample
 
@@ -23,7 +23,7 @@ from live.sampler import sample
 class Snapshot:
     state: State
     performer: Performer
-    rng_state: dict
+    noise: NoisePosition
     events: int
     notes: int  # finished notes at the time (the list is shared, see Performer.copy)
 
@@ -38,7 +38,7 @@ class Generator:
     ):
         self.model = model
         self.controls = controls or Controls()
-        self.rng = np.random.default_rng(seed)
+        self.noise = GumbelNoise(seed)
         self.channel = channel
         self.state = model.initial_state()
         self.performer = Performer(channel)
@@ -60,7 +60,7 @@ class Generator:
 
     def next(self) -> tuple[int, list[NoteMessage]]:
         """Sample, play and feed back one event."""
-        event = sample(self.state.logits, self.performer, self.controls, self.rng)
+        event = sample(self.state.logits, self.performer, self.controls, self.noise)
         return event, self.force(event)
 
     def hear(self, on: bool, pitch: int, velocity: int = 0) -> None:
@@ -92,7 +92,7 @@ class Generator:
         return Snapshot(
             self.state,
             self.performer.copy(),
-            self.rng.bit_generator.state,
+            self.noise.position(),
             len(self.events),
             len(self.performer.notes),
         )
@@ -101,5 +101,5 @@ class Generator:
         self.state = snapshot.state
         self.performer = snapshot.performer.copy()
         del self.performer.notes[snapshot.notes :]
-        self.rng.bit_generator.state = snapshot.rng_state
+        self.noise.restore(snapshot.noise)
         del self.events[snapshot.events :]

@@ -7,8 +7,8 @@ Masks keep the stream playable and the musician's controls respected:
   - note-ons only for pitches inside the range and scale (as played, after transpose);
   - at max polyphony only re-strikes of held pitches may start;
   - note-offs only for held pitches.
-Then density biases note-ons against time shifts, temperature scales, and top-p keeps
-the likeliest events. A mask never leaves nothing: there is always a time shift (or a
+Then density biases note-ons against time shifts, temperature scales, top-p keeps the
+likeliest events, and one row of Gumbel noise makes the draw (see live/noise.py). A mask never leaves nothing: there is always a time shift (or a
 forced note-off) to take.
 """
 
@@ -21,6 +21,7 @@ import numpy as np
 
 from live import vocab
 from live.controls import Controls
+from live.noise import GumbelNoise
 from live.performer import Performer
 
 DENSITY_SCALE = 3.0  # nats of bias at density +-1
@@ -51,7 +52,7 @@ def _static_bias(controls: Controls) -> np.ndarray:
     pitches = _pitch_mask(
         controls.low, controls.high, controls.root, controls.scale, controls.transpose
     )
-    bias = np.zeros(vocab.VOCAB_SIZE)
+    bias = np.zeros(vocab.VOCAB_SIZE, dtype=np.float32)
     bias[_ON] = np.where(pitches, controls.density * DENSITY_SCALE, -np.inf)
     bias[_OFF] = -np.inf
     bias[_SHIFT] = -controls.density * DENSITY_SCALE
@@ -111,9 +112,7 @@ def allowed_events(performer: Performer, controls: Controls) -> np.ndarray:
     return np.isfinite(event_bias(performer, controls))
 
 
-def sample(
-    logits: np.ndarray, performer: Performer, controls: Controls, rng: np.random.Generator
-) -> int:
+def sample(logits: np.ndarray, performer: Performer, controls: Controls, noise: GumbelNoise) -> int:
     """Draw the next event index."""
     steps_left = performer.steps_left(controls)
     if steps_left is not None and steps_left <= 0:
@@ -121,38 +120,35 @@ def sample(
         return vocab.note_off(performer.overdue(controls)[0])
 
     bias = _event_bias(performer, controls, steps_left)
-    # float64 (float32 logits widen exactly): which event a draw picks depends on every
-    # bit of the cumulative sum below.
+    # Log-space scores in float64 (float32 logits widen exactly).
     if controls.temperature == 1.0:  # x * 1.0 is exactly x: one numpy call fewer
-        scores = np.add(logits, bias, dtype=np.float64)
+        scores = np.add(logits, bias, dtype=np.float32)
     else:
-        scores = np.multiply(logits, 1.0 / controls.temperature, dtype=np.float64)
+        scores = np.multiply(logits, np.float32(1.0 / controls.temperature), dtype=np.float32)
         scores += bias
-    top = float(scores.max())
-    if not math.isfinite(top):
-        # NaN or inf from a broken model, or nothing allowed: sample the allowed
-        # events evenly, and if there are none, take a time shift.
-        allowed = np.flatnonzero(np.isfinite(bias))
-        return int(rng.choice(allowed)) if allowed.size else FALLBACK
-    scores -= top
-    probabilities = np.exp(scores, out=scores)
     if controls.top_p < 1.0:
-        _keep_nucleus(probabilities, controls.top_p)
-
-    # Inverse CDF: one uniform draw per sampled event.
-    cumulative = probabilities.cumsum()
-    index = int(cumulative.searchsorted(rng.random() * cumulative[-1], side="right"))
-    if index >= vocab.VOCAB_SIZE or probabilities[index] == 0.0:
-        # Rounding at the top of the cumulative sum: take the likeliest instead.
-        index = int(np.argmax(probabilities))
+        _drop_outside_nucleus(scores, controls.top_p)
+    # Gumbel-max: the argmax of scores plus Gumbel noise is a draw from softmax(scores).
+    gumbel = noise.next_row()
+    scores += gumbel
+    index = int(scores.argmax())
+    if not math.isfinite(scores[index]):
+        # NaN or inf from a broken model (argmax finds them first), or nothing allowed:
+        # an allowed event, evenly; if there is none, a time shift.
+        allowed = np.isfinite(bias)
+        return int(np.where(allowed, gumbel, -np.inf).argmax()) if allowed.any() else FALLBACK
     return index
 
 
-def _keep_nucleus(probabilities: np.ndarray, top_p: float) -> None:
-    """Normalise in place, then zero all but the likeliest events whose mass first
-    reaches top_p (ties keep the lower index)."""
+def _drop_outside_nucleus(scores: np.ndarray, top_p: float) -> None:
+    """-inf on all but the likeliest events whose probability first reaches top_p (ties
+    keep the lower index). Scores with no finite top are left for sample to handle."""
+    top = float(scores.max())
+    if not math.isfinite(top):
+        return
+    probabilities = np.exp(scores - top)
     probabilities /= probabilities.sum()
     order = (-probabilities).argsort(kind="stable")
     cumulative = probabilities[order].cumsum()
     kept = int(cumulative.searchsorted(top_p)) + 1
-    probabilities[order[kept:]] = 0.0
+    scores[order[kept:]] = -np.inf

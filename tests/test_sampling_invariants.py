@@ -8,6 +8,7 @@ import pytest
 
 from live import vocab
 from live.controls import SCALES, Controls
+from live.noise import GumbelNoise
 from live.performer import Performer, max_steps
 from live.sampler import allowed_events, sample
 
@@ -52,7 +53,8 @@ def random_controls(rng: np.random.Generator, temperature: float) -> Controls:
 def test_no_stuck_notes_and_every_control_respected(kind, temperature):
     # a seed of the case's own name: hash() of a string changes with each process, and a
     # failure must come back the same when it is run again
-    rng = np.random.default_rng(zlib.crc32(f"{kind} {temperature}".encode()))
+    case_seed = zlib.crc32(f"{kind} {temperature}".encode())
+    rng, noise = np.random.default_rng(case_seed), GumbelNoise(case_seed)
     performer = Performer(channel=3)
     controls = random_controls(rng, temperature)
     sounding: dict[int, dict] = {}  # played pitch -> {"on": time, "limit": longest limit}
@@ -84,7 +86,7 @@ def test_no_stuck_notes_and_every_control_respected(kind, temperature):
             note["limit"] = max(note["limit"], controls.max_note_seconds)
         allowed = allowed_events(performer, controls)
         held_before = len(performer.held)
-        event = sample(adversarial_logits(kind, rng), performer, controls, rng)
+        event = sample(adversarial_logits(kind, rng), performer, controls, noise)
         overdue = performer.overdue(controls)
         assert allowed[event] or event == vocab.note_off(overdue[0]), vocab.event_name(event)
         if vocab.is_note_on(event) and vocab.decode_event(event).value not in performer.held:
@@ -117,20 +119,20 @@ def test_the_mask_never_leaves_nothing():
     mask = allowed_events(performer, controls)
     assert not mask[vocab.NOTE_ON_OFFSET : vocab.NOTE_OFF_OFFSET].any()
     assert mask[vocab.time_shift(1)]
-    rng = np.random.default_rng(0)
+    noise = GumbelNoise(0)
     logits = np.full(388, -1e9)
     logits[60] = 1e9
     for _ in range(200):
-        event = sample(logits, performer, controls, rng)
+        event = sample(logits, performer, controls, noise)
         assert not vocab.is_note_on(event)
         performer.apply(event, controls)
 
 
 def test_nan_logits_still_give_an_allowed_event():
     performer, controls = Performer(), Controls()
-    rng = np.random.default_rng(1)
+    noise = GumbelNoise(1)
     for _ in range(50):
-        event = sample(np.full(388, np.nan), performer, controls, rng)
+        event = sample(np.full(388, np.nan), performer, controls, noise)
         assert allowed_events(performer, controls)[event]
         performer.apply(event, controls)
 
@@ -149,28 +151,66 @@ def test_a_transpose_turned_mid_note_still_ends_the_right_note():
 
 
 def test_low_temperature_picks_the_likeliest_and_top_p_cuts_the_tail():
-    performer, rng = Performer(), np.random.default_rng(2)
+    performer, noise = Performer(), GumbelNoise(2)
     logits = np.zeros(388)
     logits[64], logits[65] = 5.0, 4.0
-    cold = [sample(logits, performer, Controls(temperature=0.05), rng) for _ in range(300)]
+    cold = [sample(logits, performer, Controls(temperature=0.05), noise) for _ in range(300)]
     assert set(cold) == {64}
     # p(64) is 0.25 of the mass here, so a nucleus of 0.2 holds 64 alone
-    narrow = [sample(logits, performer, Controls(top_p=0.2), rng) for _ in range(300)]
+    narrow = [sample(logits, performer, Controls(top_p=0.2), noise) for _ in range(300)]
     assert set(narrow) == {64}
-    hot = [sample(logits, performer, Controls(temperature=3.0), rng) for _ in range(300)]
+    hot = [sample(logits, performer, Controls(temperature=3.0), noise) for _ in range(300)]
     assert len(set(hot)) > 50
 
 
 def test_density_tilts_note_ons_against_time_shifts():
-    rng = np.random.default_rng(3)
+    noise = GumbelNoise(3)
     logits = np.zeros(388)
 
     def notes_per_second(density):
         performer = Performer()
         controls = Controls(density=density, max_polyphony=4, max_note_seconds=0.5)
         for _ in range(3000):
-            performer.apply(sample(logits, performer, controls, rng), controls)
+            performer.apply(sample(logits, performer, controls, noise), controls)
         return performer.note_ons / performer.time
 
     sparse, plain, dense = (notes_per_second(d) for d in (-1.0, 0.0, 1.0))
     assert dense > 1.3 * plain and plain > 3 * sparse
+
+
+@pytest.mark.parametrize(
+    "temperature, top_p", [(1.0, 1.0), (0.5, 1.0), (2.0, 1.0), (1.0, 0.7)]
+)
+def test_draws_follow_the_tempered_softmax_and_its_nucleus(temperature, top_p):
+    shifts = [vocab.time_shift(n) for n in (1, 2, 3, 4)]
+    logits = np.full(388, -1e9, dtype=np.float32)
+    logits[shifts] = [0.0, 1.0, 2.0, 0.5]
+    expected = np.exp(logits[shifts] / temperature)
+    expected /= expected.sum()
+    if top_p < 1.0:  # the likeliest events whose mass first reaches top_p, renormalised
+        order = np.argsort(-expected)
+        kept = order[: int(np.searchsorted(np.cumsum(expected[order]), top_p)) + 1]
+        expected = np.where(np.isin(np.arange(4), kept), expected, 0.0)
+        expected /= expected.sum()
+    performer, noise, draws = Performer(), GumbelNoise(4), 40_000
+    controls = Controls(temperature=temperature, top_p=top_p)
+    counts = np.bincount(
+        [shifts.index(sample(logits, performer, controls, noise)) for _ in range(draws)],
+        minlength=4,
+    )
+    tolerance = 4.5 * np.sqrt(expected * (1 - expected) / draws) + 1e-12
+    assert np.all(np.abs(counts / draws - expected) <= tolerance), (counts / draws, expected)
+
+
+def test_the_noise_comes_back_the_same_from_a_saved_position():
+    noise = GumbelNoise(5)
+    for _ in range(30):
+        noise.next_row()
+    saved = noise.position()  # two rows before the end of the first block
+    ahead = [noise.next_row().copy() for _ in range(70)]  # across two more blocks
+    noise.restore(saved)
+    again = [noise.next_row().copy() for _ in range(70)]
+    assert all(np.array_equal(a, b) for a, b in zip(ahead, again))
+    assert not np.array_equal(ahead[0], ahead[1])
+    assert GumbelNoise(5).next_row().tolist() == GumbelNoise(5).next_row().tolist()
+    assert not noise.next_row().flags.writeable  # the sampler adds it, never writes it
