@@ -12,6 +12,7 @@ The file is checked on load, and what is wrong is said precisely.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,6 +233,56 @@ def _direct_run(session):
     return lambda names, feed: inner.run(names, feed, None)
 
 
+class _BoundStep:
+    """A stream model's one-event step through buffers bound to the session once
+    (onnxruntime's IOBinding): no feed dict, no output arrays made per call. A step took
+    13 % less time with the copies below, measured on the default model (interleaved).
+
+    Two binding sets ping-pong: set k reads memory from buffers k and writes it to
+    buffers 1-k, which set 1-k reads next. So stepping on from the state the last step
+    returned copies nothing in; any other state (a rollback, a restore) is copied into
+    the input buffers first. What a step returns is copied out, since a State is
+    immutable and the buffers are written again two steps later. A lock keeps two
+    threads from sharing the buffers."""
+
+    def __init__(self, session, layers: int, hidden: int):
+        self._event = np.zeros((1, 1), dtype=np.int64)
+        self._logits = np.zeros((1, 1, vocab.VOCAB_SIZE), dtype=np.float32)
+        shape = (layers, 1, hidden)
+        self._memory = [(np.zeros(shape, np.float32), np.zeros(shape, np.float32)) for _ in range(2)]
+        self._runs = [self._bind(session, k) for k in range(2)]
+        self._next = 0  # the set whose input buffers hold the last returned state's memory
+        self._last: State | None = None
+        self._lock = threading.Lock()
+
+    def _bind(self, session, k: int):
+        binding = session.io_binding()
+        (h_in, c_in), (h_out, c_out) = self._memory[k], self._memory[1 - k]
+        for name, array in [("events", self._event), ("h", h_in), ("c", c_in)]:
+            binding.bind_input(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
+        for name, array in [("logits", self._logits), ("h_out", h_out), ("c_out", c_out)]:
+            binding.bind_output(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
+        # As in _direct_run: the inner call, without the public one's per-call checks.
+        inner, raw = getattr(session, "_sess", None), getattr(binding, "_iobinding", None)
+        if raw is not None and callable(getattr(inner, "run_with_iobinding", None)):
+            return lambda: inner.run_with_iobinding(raw, None)
+        return lambda: session.run_with_iobinding(binding)
+
+    def step(self, state: State, event: int) -> State:
+        with self._lock:
+            k = self._next
+            if state is not self._last:
+                h_in, c_in = self._memory[k]
+                np.copyto(h_in, state.h)
+                np.copyto(c_in, state.c)
+            self._event[0, 0] = event
+            self._runs[k]()
+            h_out, c_out = self._memory[1 - k]
+            stepped = State(self._logits[0, 0].copy(), h_out.copy(), c_out.copy())
+            self._next, self._last = 1 - k, stepped
+            return stepped
+
+
 class Model:
     """What every kind offers the engine."""
 
@@ -276,6 +327,8 @@ class Model:
 
 
 class StreamModel(Model):
+    _bound: _BoundStep | None = None
+
     def check(self) -> None:
         for name, type_, rank in [
             ("events", "tensor(int64)", 2), ("h", "tensor(float)", 3), ("c", "tensor(float)", 3)
@@ -292,6 +345,14 @@ class StreamModel(Model):
                 f"logits have {state.logits.shape[-1]} classes; the vocabulary has "
                 f"{vocab.VOCAB_SIZE}",
             )
+        for name, memory in [("h_out", state.h), ("c_out", state.c)]:
+            if memory.shape != (layers, 1, hidden):
+                raise ModelError(
+                    self.info.path,
+                    f"{name} is {list(memory.shape)} after a step from h and c of "
+                    f"{[layers, 1, hidden]}; the contract says the same shape out as in",
+                )
+        self._bound = _BoundStep(self.session, layers, hidden)
 
     def _state_shape(self) -> tuple[int, int]:
         shape = self.inputs["h"].shape
@@ -326,7 +387,12 @@ class StreamModel(Model):
     def step(self, state: State, event: int) -> State:
         if not 0 <= event < vocab.VOCAB_SIZE:
             raise ModelError(self.info.path, f"event {event} is outside the vocabulary 0..{vocab.VOCAB_SIZE - 1}")
-        return self._run(state, _ONE_EVENT[event])[1]
+        if self._bound is None:  # check() runs the first steps, before the buffers exist
+            return self._run(state, _ONE_EVENT[event])[1]
+        try:
+            return self._bound.step(state, event)
+        except Exception as err:
+            raise ModelError(self.info.path, f"failed to run ({str(err).splitlines()[0][:200]})") from None
 
     def feed(self, state: State, events: list[int]) -> State:
         """Many events in one call: priming costs one run, not one per event."""

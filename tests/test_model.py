@@ -55,6 +55,33 @@ def test_a_step_gives_exactly_what_the_public_onnxruntime_call_gives(stream_mode
     np.testing.assert_array_equal(stepped.c, c)
 
 
+def test_steps_on_rolled_back_and_interleaved_states_give_what_onnxruntime_gives(stream_model_path):
+    # step() runs through buffers bound once and reused: stepping on from the last state,
+    # going back to an older one, or alternating two histories must not mix them up
+    model = load_model(stream_model_path)
+
+    def public_step(state, event):
+        logits, h, c = model.session.run(
+            None, {"events": np.array([[event]], dtype=np.int64), "h": state.h, "c": state.c})
+        return logits[0, -1], h, c
+
+    start = model.feed(model.initial_state(), PRIMERS[0])
+    other = model.feed(model.initial_state(), PRIMERS[1])
+    states = [start]
+    for i, event in enumerate([60, 300, 260, 61, 380, 188, 300, 62]):
+        before = states[-1] if i % 3 else states[max(0, len(states) - 3)]  # now and then back
+        if i % 4 == 3:
+            other = model.step(other, event)  # another history in between
+        stepped = model.step(before, event)
+        for got, want in zip((stepped.logits, stepped.h, stepped.c), public_step(before, event)):
+            np.testing.assert_array_equal(got, want)
+        states.append(stepped)
+    # what a step returned is never written afterwards
+    again = model.step(start, 60)
+    np.testing.assert_array_equal(again.logits, states[1].logits)
+    np.testing.assert_array_equal(again.h, states[1].h)
+
+
 @pytest.mark.parametrize("event", [-1, vocab.VOCAB_SIZE])
 def test_a_step_outside_the_vocabulary_is_named(stream_model_path, event):
     model = load_model(stream_model_path)
