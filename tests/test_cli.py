@@ -132,3 +132,21 @@ def test_the_console_script_is_installed():
     script = Path(sys.executable).parent / "encore"
     result = subprocess.run([script, "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("encore ")
+
+
+def test_ctrl_c_while_encore_is_still_loading_is_one_line():
+    # a real SIGINT, sent the moment the entry point starts to import the program
+    code = (
+        "import builtins, os, signal, sys\n"
+        "real_import = builtins.__import__\n"
+        "def importing(name, *args, **kwargs):\n"
+        "    if name == 'live.cli':\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = importing\n"
+        "from live.launch import main\n"
+        "sys.exit(main())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130
+    assert result.stderr.strip() == "encore: interrupted while starting"

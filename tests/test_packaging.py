@@ -61,3 +61,8 @@ def test_a_plain_install_finds_the_default_model_from_any_folder(wheel, tmp_path
     assert model_path.endswith("default.onnx")
     kind, primers = summary.split()
     assert kind == "stream" and int(primers) >= 8
+    # the installed command itself, through its entry point
+    command = subprocess.run([str(target / "bin" / "encore"), "info"], cwd=elsewhere, capture_output=True,
+                             text=True, timeout=120, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert command.returncode == 0, command.stderr[-2000:]
+    assert "default.onnx" in command.stdout and "stream" in command.stdout
