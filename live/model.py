@@ -271,8 +271,18 @@ class _BoundStep:
     def step(self, state: State, event: int) -> State:
         with self._lock:
             k = self._next
-            if state is not self._last:
+            in_place = state is self._last
+            # Until this step succeeds no state is known to be in the buffers: one cut
+            # short (an error, a Ctrl-C) must not leave the next step trusting them.
+            self._last = None
+            if not in_place:
                 h_in, c_in = self._memory[k]
+                if state.h.shape != h_in.shape or state.c.shape != c_in.shape:
+                    # copyto would broadcast a wrong shape where onnxruntime refuses it
+                    raise ValueError(
+                        f"a state of h {list(state.h.shape)}, c {list(state.c.shape)} for a "
+                        f"model of {list(h_in.shape)}"
+                    )
                 np.copyto(h_in, state.h)
                 np.copyto(c_in, state.c)
             self._event[0, 0] = event

@@ -120,7 +120,35 @@ def sample(logits: np.ndarray, performer: Performer, controls: Controls, noise: 
         return vocab.note_off(performer.overdue(controls)[0])
 
     bias = _event_bias(performer, controls, steps_left)
-    # Log-space scores in float64 (float32 logits widen exactly).
+    gumbel = noise.next_row()
+    # Gumbel-max: the argmax of scores plus Gumbel noise is a draw from softmax(scores).
+    noisy = _scores(logits, bias, controls)
+    noisy += gumbel
+    index = int(noisy.argmax())
+    best = noisy[index]
+    if abs(best) > PRECISE_SCORES and math.isfinite(best):
+        # Logits far from zero (a low temperature, a model's odd scale): what decides
+        # the draw is their differences, so measure them from the top.
+        noisy = _scores(logits, bias, controls)
+        noisy -= noisy.max()
+        noisy += gumbel
+        index = int(noisy.argmax())
+        best = noisy[index]
+    if not math.isfinite(best):
+        # NaN or inf from a broken model (argmax finds them first), or nothing allowed:
+        # an allowed event, evenly; if there is none, a time shift.
+        allowed = np.isfinite(bias)
+        return int(np.where(allowed, gumbel, -np.inf).argmax()) if allowed.any() else FALLBACK
+    return index
+
+
+# Beyond this a float32 score's spacing (2**-15 here) starts to round the noise: centre first.
+PRECISE_SCORES = 256.0
+
+
+def _scores(logits: np.ndarray, bias: np.ndarray, controls: Controls) -> np.ndarray:
+    """Log-space scores, float32 like the logits and the noise: tempered logits plus the
+    bias, -inf outside the nucleus when top-p is on."""
     if controls.temperature == 1.0:  # x * 1.0 is exactly x: one numpy call fewer
         scores = np.add(logits, bias, dtype=np.float32)
     else:
@@ -128,16 +156,7 @@ def sample(logits: np.ndarray, performer: Performer, controls: Controls, noise: 
         scores += bias
     if controls.top_p < 1.0:
         _drop_outside_nucleus(scores, controls.top_p)
-    # Gumbel-max: the argmax of scores plus Gumbel noise is a draw from softmax(scores).
-    gumbel = noise.next_row()
-    scores += gumbel
-    index = int(scores.argmax())
-    if not math.isfinite(scores[index]):
-        # NaN or inf from a broken model (argmax finds them first), or nothing allowed:
-        # an allowed event, evenly; if there is none, a time shift.
-        allowed = np.isfinite(bias)
-        return int(np.where(allowed, gumbel, -np.inf).argmax()) if allowed.any() else FALLBACK
-    return index
+    return scores
 
 
 def _drop_outside_nucleus(scores: np.ndarray, top_p: float) -> None:
@@ -146,7 +165,8 @@ def _drop_outside_nucleus(scores: np.ndarray, top_p: float) -> None:
     top = float(scores.max())
     if not math.isfinite(top):
         return
-    probabilities = np.exp(scores - top)
+    # float64 here: which events make the nucleus can turn on the last bit of a sum
+    probabilities = np.exp(np.subtract(scores, top, dtype=np.float64))
     probabilities /= probabilities.sum()
     order = (-probabilities).argsort(kind="stable")
     cumulative = probabilities[order].cumsum()

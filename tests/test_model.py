@@ -6,7 +6,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from live import vocab
-from live.model import ModelError, load_model
+from live.model import ModelError, State, load_model
 from live.randmodels import build_stream_model
 from conftest import PRIMERS
 
@@ -55,31 +55,60 @@ def test_a_step_gives_exactly_what_the_public_onnxruntime_call_gives(stream_mode
     np.testing.assert_array_equal(stepped.c, c)
 
 
+def public_step(model, state, event):
+    logits, h, c = model.session.run(
+        None, {"events": np.array([[event]], dtype=np.int64), "h": state.h, "c": state.c})
+    return logits[0, -1], h, c
+
+
+def assert_state_is(state, expected):
+    for got, want in zip((state.logits, state.h, state.c), expected):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_steps_on_rolled_back_and_interleaved_states_give_what_onnxruntime_gives(stream_model_path):
     # step() runs through buffers bound once and reused: stepping on from the last state,
     # going back to an older one, or alternating two histories must not mix them up
     model = load_model(stream_model_path)
-
-    def public_step(state, event):
-        logits, h, c = model.session.run(
-            None, {"events": np.array([[event]], dtype=np.int64), "h": state.h, "c": state.c})
-        return logits[0, -1], h, c
-
     start = model.feed(model.initial_state(), PRIMERS[0])
     other = model.feed(model.initial_state(), PRIMERS[1])
-    states = [start]
+    states, expected = [start], [tuple(np.copy(a) for a in (start.logits, start.h, start.c))]
     for i, event in enumerate([60, 300, 260, 61, 380, 188, 300, 62]):
         before = states[-1] if i % 3 else states[max(0, len(states) - 3)]  # now and then back
         if i % 4 == 3:
             other = model.step(other, event)  # another history in between
         stepped = model.step(before, event)
-        for got, want in zip((stepped.logits, stepped.h, stepped.c), public_step(before, event)):
-            np.testing.assert_array_equal(got, want)
+        assert_state_is(stepped, public_step(model, before, event))
         states.append(stepped)
+        expected.append(tuple(np.copy(a) for a in (stepped.logits, stepped.h, stepped.c)))
     # what a step returned is never written afterwards
-    again = model.step(start, 60)
-    np.testing.assert_array_equal(again.logits, states[1].logits)
-    np.testing.assert_array_equal(again.h, states[1].h)
+    for state, values in zip(states, expected):
+        assert_state_is(state, values)
+
+
+def test_a_step_cut_short_leaves_nothing_stale(stream_model_path, monkeypatch):
+    model = load_model(stream_model_path)
+    last = model.step(model.feed(model.initial_state(), PRIMERS[0]), 60)
+    older = model.feed(model.initial_state(), PRIMERS[1])
+    runs = model._bound._runs
+
+    def interrupted():
+        raise KeyboardInterrupt  # Ctrl-C during the run, after the older state was copied in
+
+    monkeypatch.setattr(model._bound, "_runs", [interrupted, interrupted])
+    with pytest.raises(KeyboardInterrupt):
+        model.step(older, 300)
+    monkeypatch.setattr(model._bound, "_runs", runs)
+    assert_state_is(model.step(last, 61), public_step(model, last, 61))
+
+
+def test_a_state_of_another_shape_is_refused_not_broadcast(stream_model_path):
+    model = load_model(stream_model_path)
+    state = model.initial_state()
+    one_layer = State(state.logits, state.h[:1], state.c[:1])
+    with pytest.raises(ModelError, match=r"failed to run \(a state of h \[1, 1, 32\]"):
+        model.step(one_layer, 60)
+    assert_state_is(model.step(state, 60), public_step(model, state, 60))
 
 
 @pytest.mark.parametrize("event", [-1, vocab.VOCAB_SIZE])

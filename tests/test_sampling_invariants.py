@@ -10,7 +10,7 @@ from live import vocab
 from live.controls import SCALES, Controls
 from live.noise import GumbelNoise
 from live.performer import Performer, max_steps
-from live.sampler import allowed_events, sample
+from live.sampler import DENSITY_SCALE, allowed_events, sample
 
 EVENTS_PER_CASE = 12_500  # x 8 cases = 100,000
 
@@ -179,27 +179,45 @@ def test_density_tilts_note_ons_against_time_shifts():
 
 
 @pytest.mark.parametrize(
-    "temperature, top_p", [(1.0, 1.0), (0.5, 1.0), (2.0, 1.0), (1.0, 0.7)]
+    "temperature, top_p, density, offset",
+    [
+        (1.0, 1.0, 0.0, 0.0),
+        (0.5, 1.0, 0.0, 0.0),
+        (2.0, 1.0, 0.0, 0.0),
+        (1.0, 0.7, 0.0, 0.0),
+        (0.5, 1.0, 0.4, 0.0),  # density tilts the note-on, not divided by the temperature
+        (1.0, 1.0, 0.0, -1e7),  # logits far from zero, where float32 spacing is 1
+    ],
 )
-def test_draws_follow_the_tempered_softmax_and_its_nucleus(temperature, top_p):
-    shifts = [vocab.time_shift(n) for n in (1, 2, 3, 4)]
+def test_draws_follow_the_tempered_softmax_and_its_nucleus(temperature, top_p, density, offset):
+    candidates = [vocab.time_shift(n) for n in (1, 2, 3)] + [vocab.note_on(64)]
     logits = np.full(388, -1e9, dtype=np.float32)
-    logits[shifts] = [0.0, 1.0, 2.0, 0.5]
-    expected = np.exp(logits[shifts] / temperature)
+    logits[candidates] = np.float32(offset) + np.float32([0.0, 1.0, 2.0, 1.0])
+    bias = np.array([-1.0, -1.0, -1.0, 1.0]) * density * DENSITY_SCALE
+    expected = np.exp((logits[candidates].astype(np.float64) - offset) / temperature + bias)
     expected /= expected.sum()
     if top_p < 1.0:  # the likeliest events whose mass first reaches top_p, renormalised
-        order = np.argsort(-expected)
+        order = sorted(range(4), key=lambda i: (-expected[i], candidates[i]))  # ties: lower index
         kept = order[: int(np.searchsorted(np.cumsum(expected[order]), top_p)) + 1]
         expected = np.where(np.isin(np.arange(4), kept), expected, 0.0)
         expected /= expected.sum()
     performer, noise, draws = Performer(), GumbelNoise(4), 40_000
-    controls = Controls(temperature=temperature, top_p=top_p)
+    controls = Controls(temperature=temperature, top_p=top_p, density=density)
     counts = np.bincount(
-        [shifts.index(sample(logits, performer, controls, noise)) for _ in range(draws)],
+        [candidates.index(sample(logits, performer, controls, noise)) for _ in range(draws)],
         minlength=4,
     )
     tolerance = 4.5 * np.sqrt(expected * (1 - expected) / draws) + 1e-12
     assert np.all(np.abs(counts / draws - expected) <= tolerance), (counts / draws, expected)
+
+
+def test_a_nucleus_tie_keeps_the_lower_index():
+    logits = np.full(388, -1e9, dtype=np.float32)
+    low, high = vocab.time_shift(5), vocab.time_shift(9)
+    logits[[low, high]] = 1.0  # half the mass each: a nucleus of 0.3 holds one of them
+    performer, noise = Performer(), GumbelNoise(6)
+    assert {sample(logits, performer, Controls(top_p=0.3), noise) for _ in range(200)} == {low}
+    assert {sample(logits, performer, Controls(top_p=0.6), noise) for _ in range(200)} == {low, high}
 
 
 def test_the_noise_comes_back_the_same_from_a_saved_position():
