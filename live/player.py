@@ -1,7 +1,8 @@
 """`encore play`: the live engine wired to real MIDI ports, with clean-up on every exit.
 
 Stop, Ctrl-C, SIGTERM, SIGHUP, an exception, the end of --seconds: each one ends every
-sounding note, sends CC 123 on each channel used and saves the recording.
+sounding note, sends CC 123 on each channel used and saves the recording. What this
+process cannot see (SIGKILL, a crash in native code) its guardian covers on a device port.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from live.engine import LiveEngine, Output
+from live.guardian import Guardian
 from live.inputs import InputRouter
 from live.knobs import is_knob_cc, load_knob_map, save_learned
 from live.midiclock import ClockFollower, ClockSender, Quantizer, Tempo
@@ -182,10 +184,16 @@ def play(args, make_generator) -> int:
     loading the model nor opening the ports can be cut off halfway with a port open."""
     stop = StopRequest()
     install_signal_handlers(stop)  # kept to the end: a late second signal must not kill
-    session = None
+    session = guardian = None
     try:
         generator, seeded_with = make_generator()
         session = Session(args, generator)
+        if not session.output_virtual:
+            # a device port outlives this process: if it dies unseen, the guardian ends the notes
+            try:
+                guardian = Guardian(session.backend.name, args.port or session.output.port.name)
+            except OSError as err:  # no process to spare: play on, as before there was one
+                say(f"playing without a guardian for the notes ({err})")
         if not stop.event.is_set():
             session.start()
             say(f"playing, seeded with {seeded_with}; Ctrl-C stops")
@@ -199,7 +207,9 @@ def play(args, make_generator) -> int:
                 stop.set("time is up")
     finally:
         if session is not None:
-            session.close()
+            session.close()  # if this fails, the guardian is not released: it ends the notes
+            if guardian is not None:
+                guardian.release()
             say(f"stopped ({stop.reason or 'exception'}): {session.engine.sent_notes} notes played, "
                 "none left sounding")
         elif stop.event.is_set():

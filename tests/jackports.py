@@ -92,6 +92,15 @@ class Receiver:
         return False
 
 
+def wait_until(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def sounding_after(messages) -> set:
     """Replay note messages; what is left sounding (and check no off without an on)."""
     sounding = set()

@@ -10,7 +10,7 @@ import uuid
 import mido
 import pytest
 
-from jackports import Receiver, jack_backend, sounding_after
+from jackports import Receiver, jack_backend, sounding_after, wait_until
 from live.controls import Controls
 from live.engine import LiveEngine, Output
 from live.generator import Generator
@@ -41,15 +41,6 @@ def rig(stream_model_path):
     for port in (in_port, out_port, controller):
         port.close()
     receiver.close()
-
-
-def wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_a_cc_knob_moves_temperature_at_once(rig):

@@ -2,10 +2,11 @@
 
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
-from jackports import Receiver, jack_backend, sounding_after, start_play
+from jackports import Receiver, jack_backend, sounding_after, start_play, wait_until
 
 
 @pytest.fixture
@@ -54,6 +55,47 @@ def test_sigterm_mid_note_leaves_nothing_sounding(backend, stream_model_path, tm
         assert sounding_after(receiver.notes()) == set()
         assert any(m.type == "control_change" and m.control == 123 for _, m in receiver.snapshot())
         assert record.is_file()
+        # a clean stop releases the guardian: it leaves without sending anything
+        assert wait_until(lambda: not guardians_of(receiver.name), timeout=10)
+        assert not any(m.type == "control_change" and m.control == 120 for _, m in receiver.snapshot())
+    finally:
+        receiver.close()
+
+
+def guardians_of(port_name: str) -> list[int]:
+    """Process ids of encore guardians watching this port (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"live.guardian" in command and port_name.encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_killed_encore_has_its_notes_ended_by_its_guardian(backend, stream_model_path):
+    # SIGKILL: encore runs no clean-up at all; the synth must not be left holding notes
+    receiver = Receiver(backend)
+    try:
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--random-seed", 5,
+                          "--density", 1.0, "--max-note", 4)
+        assert receiver.wait_for(lambda ms: sounding_after([x for x in ms if x[1].type.startswith("note")])), \
+            "no note started"
+        assert guardians_of(receiver.name), "no guardian beside encore"
+        play.kill()
+        play.communicate(timeout=30)
+
+        def panic_heard(messages):
+            for control in (123, 120):
+                channels = {m.channel for _, m in messages if m.type == "control_change" and m.control == control}
+                if channels != set(range(16)):
+                    return False
+            return True
+
+        assert receiver.wait_for(panic_heard, timeout=10), "no all-notes-off on every channel"
+        assert wait_until(lambda: not guardians_of(receiver.name), timeout=10)
     finally:
         receiver.close()
 
