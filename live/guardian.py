@@ -14,6 +14,7 @@ reaches encore, which stops cleanly and then releases the guardian.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -50,20 +51,21 @@ def watch(backend_name: str, port_name: str) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             signal.signal(sig, signal.SIG_IGN)
+    player = os.getppid()
     heard = sys.stdin.buffer.read()  # until encore closes the pipe, or dies
     if heard.endswith(CLEAN):
         return 0
     from live.errors import EncoreError
     from live.ports import panic_port
 
+    head = f"encore (process {player}) ended without its clean-up (killed or crashed)"
     try:
         panic_port(backend_name, port_name)
     except EncoreError as err:
-        print(f"encore: it ended without its clean-up, and all notes off could not reach "
-              f"{port_name!r} ({err})", file=sys.stderr, flush=True)
+        print(f"encore: {head}, and all notes off could not reach {port_name!r}: {err}",
+              file=sys.stderr, flush=True)
         return 1
-    print(f"encore: it ended without its clean-up; all notes off sent to {port_name!r}",
-          file=sys.stderr, flush=True)
+    print(f"encore: {head}; all notes off sent to {port_name!r}", file=sys.stderr, flush=True)
     return 0
 
 

@@ -84,8 +84,9 @@ def test_a_killed_encore_has_its_notes_ended_by_its_guardian(backend, stream_mod
         assert receiver.wait_for(lambda ms: sounding_after([x for x in ms if x[1].type.startswith("note")])), \
             "no note started"
         assert guardians_of(receiver.name), "no guardian beside encore"
+        pid = play.pid
         play.kill()
-        play.communicate(timeout=30)
+        _, err = play.communicate(timeout=30)
 
         def panic_heard(messages):
             for control in (123, 120):
@@ -96,6 +97,9 @@ def test_a_killed_encore_has_its_notes_ended_by_its_guardian(backend, stream_mod
 
         assert receiver.wait_for(panic_heard, timeout=10), "no all-notes-off on every channel"
         assert wait_until(lambda: not guardians_of(receiver.name), timeout=10)
+        # the guardian's one line goes where encore's went (it shares encore's stderr)
+        assert f"encore (process {pid}) ended without its clean-up" in err, err
+        assert "all notes off sent to" in err and "Traceback" not in err
     finally:
         receiver.close()
 
