@@ -63,9 +63,9 @@ class ModelFile:
 
 def open_model(path: str | Path, threads: int | None = None) -> ModelFile:
     """Load and check a model file; anything wrong is one ModelFileError naming it."""
-    import onnxruntime
+    from live.model import import_onnxruntime, load_failure, model_path
 
-    from live.model import load_failure, model_path
+    onnxruntime = import_onnxruntime()
 
     path = model_path(path)
     if not path.is_file():

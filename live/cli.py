@@ -177,8 +177,8 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return args.handler(args) or 0
     except EncoreError as err:
         print(f"encore: {err}", file=sys.stderr)

@@ -28,7 +28,7 @@ class Guardian:
 
     def __init__(self, backend_name: str, port_name: str):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "live.guardian", backend_name, port_name],
+            [sys.executable, "-m", "live.guardian", backend_name, port_name, str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             start_new_session=True,  # no terminal signal for it: it ends when encore has
@@ -47,18 +47,18 @@ class Guardian:
             self.process.kill()
 
 
-def watch(backend_name: str, port_name: str) -> int:
+def watch(backend_name: str, port_name: str, player: str) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             signal.signal(sig, signal.SIG_IGN)
-    player = os.getppid()
     heard = sys.stdin.buffer.read()  # until encore closes the pipe, or dies
     if heard.endswith(CLEAN):
         return 0
     from live.errors import EncoreError
     from live.ports import panic_port
 
-    head = f"encore (process {player}) ended without its clean-up (killed or crashed)"
+    # encore's pid from its command line: once it is gone, getppid() names init instead
+    head = f"the encore process {player} ended without its clean-up (killed or crashed)"
     try:
         panic_port(backend_name, port_name)
     except EncoreError as err:
@@ -70,4 +70,4 @@ def watch(backend_name: str, port_name: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(watch(*sys.argv[1:3]))
+    sys.exit(watch(*sys.argv[1:4]))

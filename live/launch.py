@@ -6,8 +6,11 @@ import sys
 
 
 def main() -> int:
+    from live.interrupts import interrupts_held
+
     try:
-        from live.cli import main as run
+        with interrupts_held():  # numpy's and onnxruntime's own start-up cannot take one
+            from live.cli import main as run
     except KeyboardInterrupt:
         print("encore: interrupted while starting", file=sys.stderr)
         return 130

@@ -143,8 +143,17 @@ def describe_model_file(path: str | Path) -> str:
     return line
 
 
+def import_onnxruntime():
+    """onnxruntime, imported with Ctrl-C held back until it is done (see live.interrupts)."""
+    from live.interrupts import interrupts_held
+
+    with interrupts_held():
+        import onnxruntime
+    return onnxruntime
+
+
 def _open_session(path: Path, threads: int):
-    import onnxruntime as ort
+    ort = import_onnxruntime()
 
     options = ort.SessionOptions()
     # One thread: a batch-1 step is too small to share, and the other core belongs

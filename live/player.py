@@ -100,9 +100,9 @@ class Session:
                 log(f"{args.controls}: knobs come from an input port; without --input PORT "
                     "this map moves nothing")
         self.backend = open_backend(args.backend)
-        log(self.backend.note)
         inputs_before = set(self.backend.input_names())
         port, described = open_output(self.backend, args.port, args.virtual)
+        log(self.backend.note)  # after the port: a port that will not open is one line
         log(described)
         self.output = Output(port)
         # a virtual port lives and dies with this process; a device port outlives it
@@ -203,6 +203,10 @@ def play(args, make_generator) -> int:
             session.watch.check()
             if session.engine.failed:
                 stop.set("engine error")
+            if guardian is not None and guardian.process.poll() is not None:
+                say("the guardian process has ended: from now on a kill -9 or a crash "
+                    "would leave notes sounding (a clean stop still ends them)")
+                guardian = None
             if args.seconds and time.monotonic() - started >= args.seconds:
                 stop.set("time is up")
     finally:

@@ -150,3 +150,43 @@ def test_ctrl_c_while_encore_is_still_loading_is_one_line():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 130
     assert result.stderr.strip() == "encore: interrupted while starting"
+
+
+def run_python(code: str):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_ctrl_c_inside_onnxruntime_start_up_arrives_after_it_as_a_plain_interrupt():
+    # onnxruntime turns an interrupt inside its own initialisation into an ImportError
+    code = (
+        "import builtins, os, signal, sys\n"
+        "real_import = builtins.__import__\n"
+        "def importing(name, *args, **kwargs):\n"
+        "    if name == 'onnxruntime' and 'onnxruntime' not in sys.modules:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = importing\n"
+        "from live.model import import_onnxruntime\n"
+        "try:\n"
+        "    import_onnxruntime()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', 'onnxruntime' in sys.modules and hasattr(sys.modules['onnxruntime'], 'InferenceSession'))\n"
+    )
+    result = run_python(code)
+    assert result.stdout.strip() == "interrupted True", result.stdout + result.stderr
+
+
+def test_ctrl_c_while_the_arguments_are_read_is_one_line():
+    code = (
+        "import os, signal, sys\n"
+        "import live.cli as cli\n"
+        "real_build = cli.build_parser\n"
+        "def build():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real_build()\n"
+        "cli.build_parser = build\n"
+        "sys.exit(cli.main(['info']))\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 130
+    assert result.stderr.strip() == "encore: interrupted"

@@ -1,5 +1,6 @@
 """`encore play` on real JACK MIDI ports: notes arrive, end, and clean up on every exit."""
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -98,7 +99,7 @@ def test_a_killed_encore_has_its_notes_ended_by_its_guardian(backend, stream_mod
         assert receiver.wait_for(panic_heard, timeout=10), "no all-notes-off on every channel"
         assert wait_until(lambda: not guardians_of(receiver.name), timeout=10)
         # the guardian's one line goes where encore's went (it shares encore's stderr)
-        assert f"encore (process {pid}) ended without its clean-up" in err, err
+        assert f"the encore process {pid} ended without its clean-up" in err, err
         assert "all notes off sent to" in err and "Traceback" not in err
     finally:
         receiver.close()
@@ -242,3 +243,32 @@ def test_a_midi_client_open_cut_short_by_a_signal_is_opened_again():
     with pytest.raises(rtmidi.SystemError):
         retry_interrupted(never)  # a server that is really not there is still an error
     assert len(tries) == INTERRUPTED_TRIES
+
+
+def test_a_guardian_that_dies_is_reported_and_the_set_plays_on(backend, stream_model_path):
+    receiver = Receiver(backend)
+    try:
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--random-seed", 6,
+                          "--density", 1.0)
+        assert wait_until(lambda: guardians_of(receiver.name), timeout=20)
+        for pid in guardians_of(receiver.name):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(1.5)  # the play loop looks twice a second
+        before = len(receiver.notes())
+        assert receiver.wait_for(lambda ms: len([m for _, m in ms if m.type == "note_on"]) > before, timeout=10)
+        play.send_signal(signal.SIGTERM)
+        _, err = play.communicate(timeout=30)
+        assert play.returncode == 0, err
+        assert "the guardian process has ended" in err and "Traceback" not in err
+        assert sounding_after(receiver.notes()) == set()
+    finally:
+        receiver.close()
+
+
+def test_a_port_that_does_not_exist_is_one_line_and_leaves_no_guardian(backend, stream_model_path):
+    name = f"nosuch-{time.monotonic_ns()}"
+    play = start_play("--model", stream_model_path, "--port", name, "--seconds", 1)
+    _, err = play.communicate(timeout=60)
+    assert play.returncode != 0
+    assert len(err.strip().splitlines()) == 1 and name in err, err
+    assert not guardians_of(name)
