@@ -2,14 +2,13 @@
 
 Everything here runs on the event stream's own time (10 ms steps); render drives it as
 fast as it can, the live scheduler drives it a little ahead of the wall clock. A
-snapshot holds all that generation depends on (model state, performer, position in the noise),
-so the engine can roll back to the last sent event when a knob turns.
+snapshot holds all that generation depends on (model state, performer, position in
+the noise), so the engine can roll back to the last sent event when a knob turns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 
 from live import vocab
 from live.controls import Controls

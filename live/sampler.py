@@ -8,8 +8,8 @@ Masks keep the stream playable and the musician's controls respected:
   - at max polyphony only re-strikes of held pitches may start;
   - note-offs only for held pitches.
 Then density biases note-ons against time shifts, temperature scales, top-p keeps the
-likeliest events, and one row of Gumbel noise makes the draw (see live/noise.py). A mask never leaves nothing: there is always a time shift (or a
-forced note-off) to take.
+likeliest events, and one row of Gumbel noise makes the draw (see live/noise.py). A
+mask never leaves nothing: there is always a time shift (or a forced note-off) to take.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from live.noise import GumbelNoise
 from live.performer import Performer
 
 DENSITY_SCALE = 3.0  # nats of bias at density +-1
+# Beyond this a float32 score's spacing (2**-15 here) starts to round the noise: centre first.
+PRECISE_SCORES = 256.0
 FALLBACK = vocab.time_shift(1)
 
 _ON = slice(vocab.NOTE_ON_OFFSET, vocab.NOTE_OFF_OFFSET)
@@ -140,10 +142,6 @@ def sample(logits: np.ndarray, performer: Performer, controls: Controls, noise: 
         allowed = np.isfinite(bias)
         return int(np.where(allowed, gumbel, -np.inf).argmax()) if allowed.any() else FALLBACK
     return index
-
-
-# Beyond this a float32 score's spacing (2**-15 here) starts to round the noise: centre first.
-PRECISE_SCORES = 256.0
 
 
 def _scores(logits: np.ndarray, bias: np.ndarray, controls: Controls) -> np.ndarray:
