@@ -18,8 +18,8 @@ def require(module: str, extra: str, command: str) -> None:
 
 
 def cmd_corpus_build(args) -> int:
-    from export.corpus import build_corpus, save_corpus
-    from export.progress import progress_bars
+    from export.corpus.building import build_corpus, save_corpus
+    from export.training.progress import progress_bars
 
     with progress_bars(args.quiet) as start_bar:
         def progress(label, total):
@@ -40,7 +40,7 @@ def cmd_corpus_build(args) -> int:
 
 def cmd_train(args) -> int:
     require("torch", "train", "encore train")
-    from export.train import default_config, train
+    from export.training.train import default_config, train
 
     # Resuming without --arch takes the run's own; with it, train() checks they agree.
     config = None if args.resume and args.arch is None else default_config(
@@ -65,7 +65,7 @@ def cmd_train(args) -> int:
 def cmd_export(args) -> int:
     require("torch", "train", "encore export")
     require("onnx", "train", "encore export")
-    from export.onnx_export import export_run
+    from export.model_files.onnx_export import export_run
 
     result = export_run(args.run, args.output)
     primers = len(json.loads(result.meta["encore.primers"]))
@@ -77,14 +77,14 @@ def cmd_export(args) -> int:
 
 def cmd_quantize(args) -> int:
     require("onnx", "train", "encore quantize")
-    from export.quantize import format_result, quantize_model
+    from export.model_files.quantize import format_result, quantize_model
 
     print(format_result(quantize_model(args.model, args.output)))
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from export.evaluate import evaluate, format_evaluation
+    from export.evaluation.evaluate import evaluate, format_evaluation
 
     result = evaluate(args.model, args.corpus, split=args.split, baseline=args.baseline,
                       max_order=args.max_order, threads=args.threads, max_events=args.max_events)
@@ -93,7 +93,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from export.info import corpus_info, format_corpus_info, format_info, model_info
+    from export.evaluation.info import corpus_info, format_corpus_info, format_info, model_info
 
     if str(args.model).endswith(".npz"):
         info = corpus_info(args.model)

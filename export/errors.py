@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from live.errors import EncoreError
+from live.core.errors import EncoreError
 
 
 class CorpusError(EncoreError):

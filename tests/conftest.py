@@ -5,9 +5,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the tests' own helper modules
 
-from live import codec  # noqa: E402
-from live.notes import Note  # noqa: E402
-from live.randmodels import build_stream_model, build_window_model  # noqa: E402
+from live.core import codec  # noqa: E402
+from live.core.notes import Note  # noqa: E402
+from live.model.randmodels import build_stream_model, build_window_model  # noqa: E402
 
 
 def scale_primer(start: int) -> list[int]:

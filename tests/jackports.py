@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from live.ports import PortError, open_backend
+from live.engine.ports import PortError, open_backend
 
 
 def jack_backend():
@@ -118,7 +118,7 @@ def sounding_after(messages) -> set:
 def start_play(*args) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "live.cli", "play", "--backend", "jack", *map(str, args)],
+        [sys.executable, "-m", "live.app.cli", "play", "--backend", "jack", *map(str, args)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         cwd=Path(__file__).parents[1],
     )

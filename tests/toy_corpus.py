@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from export.corpus import Corpus, Piece, assign_splits
+from export.corpus.building import Corpus, Piece, assign_splits
 
 SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
 RHYTHM = [0.25, 0.25, 0.5]  # seconds between onsets, cycling

@@ -14,9 +14,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from live import codec, vocab
-from live.melody import all_pitched_notes
-from live.midifile import read_midi
+from live.core import codec, vocab
+from live.files.melody import all_pitched_notes
+from live.files.midifile import read_midi
 
 
 def onsets(events: list[int]) -> list[tuple[int, int, int]]:

@@ -7,8 +7,8 @@ to tell apart. Run from the repository root: python tools/make_example.py
 
 from pathlib import Path
 
-from live.midifile import Part, write_midi
-from live.notes import Note
+from live.files.midifile import Part, write_midi
+from live.core.notes import Note
 
 BPM = 128
 BEAT = 60 / BPM

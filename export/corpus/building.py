@@ -1,0 +1,307 @@
+"""A training corpus: melodies as notes, split by piece, with where they came from.
+
+Notes are stored rather than events so that augmentation can transpose and stretch
+them before encoding, as Performance RNN does. The file is a plain .npz (no pickle):
+
+    format       "encore-corpus-v1"
+    notes        float64 [N, 4]: pitch, start s, end s, velocity, every piece one after another
+    offsets      int64 [P + 1]: piece i is notes[offsets[i]:offsets[i + 1]]
+    names        str [P]: unique piece names (file path relative to its folder, or
+                 collection/file#tune)
+    sources      str [P]: the source each piece came from, as given on the command line
+    split        str [P]: train | val | test
+    provenance   str: JSON with sources, licence notes, counts and skipped pieces
+
+The split is by piece and depends only on the piece's name and the seed (a hash rank),
+so adding files to a folder does not move the others between splits.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from live.core import codec, vocab
+from live.files.melody import melody_notes
+from live.files.midifile import read_midi
+from live.files.midiscan import ScanReport, find_midi_files, process_each
+from live.core.notes import Note
+
+from export.errors import CorpusError
+
+FORMAT = "encore-corpus-v1"
+SPLITS = ("train", "val", "test")
+DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
+MIN_NOTES = 8  # fewer notes than this is a fragment, not a melody
+MUSIC21_PREFIX = "music21:"
+
+USER_FILES_LICENCE = (
+    "user-supplied MIDI files; licence unknown: check it before sharing a model trained on them"
+)
+
+
+@dataclass
+class Piece:
+    name: str
+    source: str
+    notes: np.ndarray  # float64 [n, 4]: pitch, start, end, velocity
+    split: str = "train"
+
+    @property
+    def events(self) -> np.ndarray:
+        """The piece as the model reads it, unaugmented."""
+        return notes_to_events(self.notes)
+
+
+@dataclass
+class Corpus:
+    pieces: list[Piece]
+    provenance: dict = field(default_factory=dict)
+
+    def split(self, name: str) -> list[Piece]:
+        if name not in SPLITS:
+            raise CorpusError(f"unknown split '{name}'; choose one of {', '.join(SPLITS)}")
+        return [p for p in self.pieces if p.split == name]
+
+    def describe(self) -> str:
+        """One line for a model's metadata: what it learned from."""
+        sources = ", ".join(s["name"] for s in self.provenance.get("sources", [])) or "unknown"
+        notes = sum(len(p.notes) for p in self.pieces)
+        return f"{sources}: {len(self.pieces)} pieces, {notes} notes"
+
+
+# ---------------------------------------------------------------- notes <-> arrays
+
+
+def notes_to_array(notes: Iterable[Note]) -> np.ndarray:
+    rows = [(n.pitch, n.start, n.end, n.velocity) for n in notes]
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def array_to_notes(array: np.ndarray) -> list[Note]:
+    return [Note(int(p), float(s), float(e), int(v)) for p, s, e, v in array]
+
+
+def notes_to_events(array: np.ndarray) -> np.ndarray:
+    return np.asarray(codec.encode(array_to_notes(array)), dtype=np.int64)
+
+
+# ---------------------------------------------------------------- splits
+
+
+def assign_splits(names: list[str], seed: int, fractions=DEFAULT_FRACTIONS) -> list[str]:
+    """train/val/test per piece: rank the pieces by a seeded hash of their names and
+    give the first share to val, the next to test, the rest to train. With 3 or more
+    pieces val and test each get at least one."""
+    count = len(names)
+    ranked = sorted(range(count), key=lambda i: _name_hash(names[i], seed))
+    n_val = _share(count, fractions[1])
+    n_test = _share(count - n_val, fractions[2]) if count - n_val > 1 else 0
+    labels = ["train"] * count
+    for rank, index in enumerate(ranked):
+        if rank < n_val:
+            labels[index] = "val"
+        elif rank < n_val + n_test:
+            labels[index] = "test"
+    return labels
+
+
+def _share(count: int, fraction: float) -> int:
+    if count < 2 or fraction <= 0:
+        return 0
+    return min(count - 1, max(1, round(count * fraction)))
+
+
+def _name_hash(name: str, seed: int) -> str:
+    return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclass
+class SourcePieces:
+    """What one source gave: its pieces, its licence note and the report of its files."""
+
+    name: str
+    kind: str
+    licence: str
+    pieces: list[Piece]
+    report: ScanReport
+
+
+def build_corpus(
+    sources: list[str],
+    seed: int = 0,
+    bpm: tuple[float, float] = (120.0, 120.0),
+    limit: int | None = None,
+    skyline: bool = True,
+    fractions=DEFAULT_FRACTIONS,
+    progress: Callable | None = None,
+    jobs: int = 1,
+) -> Corpus:
+    """Read every source into pieces, split them, record where they came from.
+
+    progress(label, total) returns a callback advance(skipped_so_far) per item.
+    """
+    if not sources:
+        raise CorpusError("no sources given; name MIDI folders or music21:COLLECTION")
+    gathered = []
+    for source in sources:
+        if source.startswith(MUSIC21_PREFIX):
+            from export.corpus import music21_sources  # music21 is optional and slow to import
+
+            gathered.append(
+                music21_sources.read_collection(
+                    source[len(MUSIC21_PREFIX):], seed=seed, bpm=bpm, limit=limit, progress=progress,
+                    jobs=jobs,
+                )
+            )
+        else:
+            gathered.append(read_midi_source(source, skyline=skyline, limit=limit, progress=progress))
+
+    pieces = [p for g in gathered for p in g.pieces]
+    skipped = [str(err) for g in gathered for err in g.report.skipped]
+    if not pieces:
+        where = ", ".join(sources)
+        if skipped:
+            raise CorpusError(
+                f"no usable melody in {where}: all {len(skipped)} pieces were skipped "
+                f"(first: {skipped[0]})"
+            )
+        raise CorpusError(f"no pieces found in {where}; give folders of .mid files or music21:NAME")
+    _make_names_unique(pieces)
+    for piece, label in zip(pieces, assign_splits([p.name for p in pieces], seed, fractions)):
+        piece.split = label
+
+    corpus = Corpus(pieces)
+    corpus.provenance = {
+        "format": FORMAT,
+        "vocab": vocab.VOCAB_NAME,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "bpm_for_scores_without_tempo": list(bpm),
+        "skyline": skyline,
+        "limit_per_source": limit,
+        "split_fractions": list(fractions),
+        "sources": [
+            {
+                "name": g.name,
+                "kind": g.kind,
+                "licence": g.licence,
+                "pieces": len(g.pieces),
+                "notes": int(sum(len(p.notes) for p in g.pieces)),
+                "skipped": len(g.report.skipped),
+            }
+            for g in gathered
+        ],
+        "counts": {
+            "pieces": len(pieces),
+            "notes": int(sum(len(p.notes) for p in pieces)),
+            "events": int(sum(len(p.events) for p in pieces)),
+            **{s: sum(p.split == s for p in pieces) for s in SPLITS},
+            "skipped": len(skipped),
+        },
+        "skipped": skipped,
+    }
+    return corpus
+
+
+def read_midi_source(
+    source: str, skyline: bool = True, limit: int | None = None, progress: Callable | None = None
+) -> SourcePieces:
+    """A MIDI file or folder (recursive): each file's melody part becomes one piece."""
+    root = Path(source)
+    if not root.exists():
+        raise CorpusError(f"{source}: no such file or folder; check the path")
+    files = find_midi_files([root])[:limit]
+    report = ScanReport()
+    advance = progress(f"reading {source}", len(files)) if progress else None
+
+    def melody_of(path: Path) -> np.ndarray:
+        try:
+            return usable_melody(path, melody_notes(read_midi(path), skyline=skyline))
+        finally:
+            if advance:
+                advance(len(report.skipped))
+
+    pieces = [
+        Piece(_relative_name(path, root), source, notes)
+        for path, notes in process_each(files, melody_of, report)
+    ]
+    return SourcePieces(source, "midi", USER_FILES_LICENCE, pieces, report)
+
+
+def usable_melody(where, notes: list[Note]) -> np.ndarray:
+    """The notes as an array, or an EncoreError naming the piece when too few to learn from."""
+    if len(notes) < MIN_NOTES:
+        raise CorpusError(f"{where}: only {len(notes)} melody notes; a piece needs at least {MIN_NOTES}")
+    return notes_to_array(notes)
+
+
+def _relative_name(path: Path, root: Path) -> str:
+    return path.name if root.is_file() else str(path.relative_to(root))
+
+
+def _make_names_unique(pieces: list[Piece]) -> None:
+    """The same file name from two sources must not share a split hash."""
+    seen: dict[str, int] = {}
+    for piece in pieces:
+        if piece.name in seen:
+            seen[piece.name] += 1
+            piece.name = f"{piece.source}/{piece.name}"
+        else:
+            seen[piece.name] = 1
+
+
+# ---------------------------------------------------------------- the file
+
+
+def save_corpus(corpus: Corpus, path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise CorpusError(f"{path}: a corpus file ends in .npz; name it like corpus.npz")
+    lengths = [len(p.notes) for p in corpus.pieces]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path,
+        format=np.array(FORMAT),
+        notes=np.concatenate([p.notes for p in corpus.pieces]) if corpus.pieces else np.zeros((0, 4)),
+        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        names=np.array([p.name for p in corpus.pieces], dtype=str),
+        sources=np.array([p.source for p in corpus.pieces], dtype=str),
+        split=np.array([p.split for p in corpus.pieces], dtype=str),
+        provenance=np.array(json.dumps(corpus.provenance)),
+    )
+    return path
+
+
+def load_corpus(path: str | Path) -> Corpus:
+    """Read a corpus file; every way it can be wrong is one CorpusError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"{path}: no such corpus file; build one with: encore corpus build SOURCE -o {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "format" not in data or str(data["format"]) != FORMAT:
+                raise CorpusError(f"{path}: not an encore corpus ({FORMAT}); build one with: encore corpus build")
+            notes, offsets = data["notes"], data["offsets"]
+            names, sources, split = data["names"], data["sources"], data["split"]
+            provenance = json.loads(str(data["provenance"]))
+    except CorpusError:
+        raise
+    except (OSError, ValueError, KeyError) as err:
+        raise CorpusError(f"{path}: cannot be read as a corpus ({err}); rebuild it with: encore corpus build") from None
+    pieces = [
+        Piece(str(names[i]), str(sources[i]), notes[offsets[i]:offsets[i + 1]], str(split[i]))
+        for i in range(len(names))
+    ]
+    if not pieces:
+        raise CorpusError(f"{path}: the corpus is empty (0 pieces); rebuild it from sources with melodies")
+    return Corpus(pieces, provenance)

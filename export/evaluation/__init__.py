@@ -1,0 +1,1 @@
+"""encore evaluation: scoring model files: NLL, n-gram baselines, music statistics, info."""

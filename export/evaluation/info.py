@@ -1,0 +1,83 @@
+"""What a model file is, read from its metadata through onnxruntime (no torch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from export.model_files.modelfile import open_model
+
+
+def model_info(path: str | Path) -> dict:
+    model = open_model(path)
+    meta = model.meta
+    return {
+        "path": str(model.path),
+        "kind": model.kind,
+        "bytes": model.path.stat().st_size,
+        "layers": meta.get("encore.layers"),
+        "hidden": meta.get("encore.hidden"),
+        "window": meta.get("encore.window"),
+        "arch": meta.get("encore.arch"),
+        "params": meta.get("encore.params"),
+        "corpus": meta.get("encore.corpus"),
+        "val_nll": meta.get("encore.val_nll"),
+        "primers": len(model.primers),
+        "train_events": meta.get("encore.train_events"),
+        "created": meta.get("encore.created"),
+        "vocab": meta.get("encore.vocab"),
+        "weights": meta.get("encore.weights", "float32"),
+        "inputs": {i.name: i.shape for i in model.session.get_inputs()},
+        "outputs": {o.name: o.shape for o in model.session.get_outputs()},
+    }
+
+
+def format_info(info: dict) -> str:
+    size = info["bytes"] / 1e6
+    params = f", {int(info['params']):,} parameters" if info.get("params") else ""
+    lines = [
+        f"{info['path']}: {info['kind']} model, {size:.1f} MB{params}",
+        f"  layers {info['layers']}, hidden {info['hidden']}, window {info['window']}, "
+        f"weights {info['weights']}",
+    ]
+    if info.get("arch"):
+        lines.append(f"  arch: {info['arch']}")
+    lines += [
+        f"  corpus: {info.get('corpus') or 'unknown'}",
+        f"  validation NLL: {info.get('val_nll') or 'unknown'} nats/event",
+        f"  primers: {info['primers']}",
+        f"  vocabulary: {info['vocab']}",
+    ]
+    if info.get("train_events"):
+        lines.append(f"  trained on {int(info['train_events']):,} events, created {info.get('created')}")
+    return "\n".join(lines)
+
+
+def corpus_info(path: str | Path) -> dict:
+    """A built corpus: its sources with licences, and pieces/notes/events per split."""
+    from export.corpus.building import SPLITS, load_corpus
+
+    corpus = load_corpus(path)
+    splits = {}
+    for name in SPLITS:
+        pieces = corpus.split(name)
+        splits[name] = {"pieces": len(pieces), "notes": int(sum(len(p.notes) for p in pieces)),
+                        "events": int(sum(len(p.events) for p in pieces)),
+                        "seconds": float(sum(p.notes[:, 2].max() - p.notes[:, 1].min() for p in pieces if len(p.notes)))}
+    provenance = corpus.provenance
+    return {"path": str(path), "sources": provenance.get("sources", []), "splits": splits,
+            "bpm": provenance.get("bpm_for_scores_without_tempo"), "seed": provenance.get("seed"),
+            "skyline": provenance.get("skyline"), "skipped": len(provenance.get("skipped", [])),
+            "created": provenance.get("created")}
+
+
+def format_corpus_info(info: dict) -> str:
+    lines = [f"{info['path']}: corpus built {info.get('created') or '?'} (split seed {info.get('seed')}, "
+             f"tempo for scores without one {info.get('bpm')}, skyline {info.get('skyline')})"]
+    for source in info["sources"]:
+        lines.append(f"  source {source['name']}: {source['pieces']} pieces, {source['notes']:,} notes, "
+                     f"{source['skipped']} skipped; licence: {source['licence']}")
+    lines.append(f"  {'split':<6} {'pieces':>7} {'notes':>9} {'events':>10} {'hours':>7}")
+    for name, split in info["splits"].items():
+        lines.append(f"  {name:<6} {split['pieces']:>7,} {split['notes']:>9,} {split['events']:>10,} "
+                     f"{split['seconds'] / 3600:>7.1f}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""encore model_files: ONNX files: export from a checkpoint, import for fine-tuning, int8 quantisation."""

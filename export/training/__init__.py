@@ -1,0 +1,1 @@
+"""encore training: training: networks, the loop, checkpoints, progress."""

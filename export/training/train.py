@@ -1,0 +1,441 @@
+"""The training loop: epochs of augmented batches, validation, checkpoints, resume.
+
+A run folder holds:
+    last.pt     where training stands (resume from it): weights, optimizer, position
+                inside the epoch, carried LSTM state, torch RNG
+    best.pt     the weights with the best validation NLL so far (export reads it)
+    curve.png   training loss and validation NLL against events seen
+    log.jsonl   one JSON line per validation
+
+Checkpoints are plain dicts of tensors and Python values, loaded with
+torch.load(weights_only=True), so a checkpoint from elsewhere cannot run code.
+Each epoch's batches come from a generator seeded with (seed, epoch), so resuming
+in the middle of an epoch replays exactly the batches it had not yet seen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from live.core import vocab
+
+from export.corpus import batches
+from export.corpus.augment import DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment
+from export.corpus.building import Corpus, load_corpus, notes_to_events
+from export.errors import CheckpointError, CorpusError, TrainConfigError
+from export.training.primers import choose_primers
+from export.training.progress import progress_bars
+from export.evaluation.scoring import cap_events, score_stream, score_windows
+
+CHECKPOINT_FORMAT = "encore-checkpoint-v1"
+LAST, BEST = "last.pt", "best.pt"
+PARITY_EVENTS = 512
+CLIP_NORM = 1.0
+# last.pt is also saved this often inside an epoch: a slow arch (seed) or a killed job
+# loses at most this much training.
+SAVE_EVERY_SECONDS = 600
+# Halving the learning rate on a plateau stops at this fraction of the starting rate:
+# a fine-tune on 59 songs halved it to ~1e-15 in 40 epochs that then changed nothing.
+LR_FLOOR = 0.01
+
+
+def default_config(arch: str = "stream", **overrides) -> dict:
+    from export.training.networks import DEFAULTS
+
+    if arch not in DEFAULTS:
+        raise TrainConfigError(f"unknown arch '{arch}'; choose stream or seed")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if arch == "seed":
+        fixed = {k: given[k] for k in ("layers", "embed") if k in given and given[k] != DEFAULTS["seed"][k]}
+        if fixed:
+            raise TrainConfigError(f"the seed arch is the study's (two BiLSTM layers on one-hot input); "
+                                  f"--{'/--'.join(fixed)} apply to --arch stream only")
+    config = {"arch": arch, **DEFAULTS[arch], "seed": 0, "transpose": DEFAULT_TRANSPOSE,
+              "stretch": DEFAULT_STRETCH, "clip": CLIP_NORM}
+    config.update(given)
+    return config
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    stopped: str  # "epochs", "minutes", "patience" or "interrupted"
+    epoch: int
+    steps: int
+    events: int
+    best_val_nll: float | None
+    seconds: float
+    events_per_second: float  # over the session, validation and data preparation included
+    step_events_per_second: float  # over optimisation steps only: the training speed
+
+    def resume_hint(self, corpus: str) -> str:
+        return f"interrupted; checkpoint saved, resume with: encore train {corpus} -o {self.run_dir} --resume"
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    import torch
+
+    path = Path(path)
+    if path.is_dir():
+        for name in (BEST, LAST):
+            if (path / name).is_file():
+                path = path / name
+                break
+        else:
+            raise CheckpointError(f"{path}: holds no checkpoint ({BEST} or {LAST}); train into it first")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such run folder or checkpoint; check the path")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle refusals, truncation, not a zip: all one message
+        raise CheckpointError(f"{path}: not a loadable encore checkpoint ({type(err).__name__}); "
+                              "train again or pick another file") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not an encore checkpoint ({CHECKPOINT_FORMAT})")
+    if state.get("vocab") != vocab.VOCAB_NAME:
+        raise CheckpointError(f"{path}: vocabulary {state.get('vocab')!r} is not {vocab.VOCAB_NAME}")
+    return state
+
+
+def model_from_checkpoint(state: dict, where: str | Path):
+    """The checkpoint's network with its weights; weights that do not fit its own
+    config (a hand-edited or foreign file) are one CheckpointError."""
+    from export.training.networks import build_model
+
+    try:
+        model = build_model(state["config"])
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError) as err:
+        first = str(err).splitlines()[0][:160]
+        raise CheckpointError(f"{where}: its weights do not fit its own config ({first}); "
+                              "train again or pick another file") from None
+    return model
+
+
+def _save(path: Path, state: dict) -> None:
+    import torch
+
+    partial = path.with_suffix(".tmp")
+    torch.save(state, partial)
+    partial.replace(path)  # a crash mid-write never leaves a broken checkpoint
+
+
+# ---------------------------------------------------------------- the loop
+
+
+class _Run:
+    """Everything one training session holds; the loop below drives it."""
+
+    def __init__(self, corpus: Corpus, corpus_path: str, run_dir: Path, config: dict, state: dict | None):
+        import torch
+
+        from export.training.networks import build_model, make_optimizer
+
+        self.torch = torch
+        self.config, self.run_dir = config, run_dir
+        self.train_pieces = corpus.split("train")
+        val = [p.events for p in corpus.split("val")]
+        if not self.train_pieces:
+            raise CorpusError(f"{corpus_path}: no training pieces; build the corpus from more pieces")
+        if not val:
+            raise CorpusError(f"{corpus_path}: no validation pieces (needs 3 or more pieces); "
+                              "add pieces and rebuild the corpus")
+        self.val = cap_events(val, config["val_events"])
+        torch.manual_seed(config["seed"])
+        self.model = build_model(config)
+        self.optimizer = make_optimizer(self.model, config)
+        self.loss_fn = torch.nn.CrossEntropyLoss(ignore_index=batches.IGNORE)
+        self.position = {"epoch": 0, "batch": 0, "steps": 0, "events": 0}
+        self.best: float | None = None
+        self.history: dict = {"train": [], "val": []}
+        self.carry = None
+        self.elapsed = 0.0  # training seconds over all sessions
+        self.mark = time.monotonic()
+        self.corpus_info = {"path": str(corpus_path), "description": corpus.describe(),
+                            "train_events_per_epoch": int(sum(len(p.events) for p in self.train_pieces))}
+        self.primers = choose_primers(val, config["seed"])
+        joined = np.concatenate([np.append(v, batches.PAD_EVENT) for v in val])
+        self.parity_events = [int(e) for e in np.resize(joined, PARITY_EVENTS)]
+        if state is not None:
+            self._restore(state)
+
+    # ---- state
+
+    def _restore(self, state: dict) -> None:
+        from export.training.networks import make_optimizer
+
+        self.model = model_from_checkpoint(state, self.run_dir / LAST)
+        self.optimizer = make_optimizer(self.model, self.config)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.position = dict(state["position"])
+        self.best = state["best_val_nll"]
+        self.history = state["history"]
+        self.carry = tuple(state["carry"]) if state.get("carry") is not None else None
+        self.elapsed = state.get("elapsed", 0.0)
+        self.primers = state["primers"]
+        self.parity_events = state["parity_events"]
+        self.torch.set_rng_state(state["torch_rng"])
+
+    def checkpoint(self) -> dict:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "vocab": vocab.VOCAB_NAME,
+            "config": self.config,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "position": dict(self.position),
+            "carry": list(self.carry) if self.carry is not None else None,
+            "torch_rng": self.torch.get_rng_state(),
+            "best_val_nll": self.best,
+            "history": self.history,
+            "corpus": self.corpus_info,
+            "primers": self.primers,
+            "parity_events": self.parity_events,
+            "elapsed": self.elapsed,
+        }
+
+    # ---- data
+
+    def epoch_batches(self, epoch: int) -> tuple[list, int]:
+        """This epoch's batches (a list or a generator) and how many there are."""
+        config = self.config
+        rng = np.random.default_rng([config["seed"], epoch])
+        pieces = [notes_to_events(augment(p.notes, rng, config["transpose"], config["stretch"]))
+                  for p in self.train_pieces]
+        if config["arch"] == "stream":
+            plan = batches.stream_windows(batches.lanes(pieces, config["batch"], rng), config["window"])
+            return plan, len(plan)
+        return (batches.seed_batches(pieces, config["window"], config["batch"], rng),
+                batches.seed_batch_count(pieces, config["batch"]))
+
+    # ---- steps
+
+    def step(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, int]:
+        torch = self.torch
+        self.model.train()
+        x, y = torch.from_numpy(inputs), torch.from_numpy(targets)
+        if self.config["arch"] == "stream":
+            if self.carry is None or self.carry[0].shape[1] != x.shape[0]:
+                self.carry = self.model.zero_state(x.shape[0])
+            logits, h, c = self.model(x, *self.carry)
+            self.carry = (h.detach(), c.detach())
+            loss = self.loss_fn(logits.reshape(-1, vocab.VOCAB_SIZE), y.reshape(-1))
+        else:
+            loss = self.loss_fn(self.model(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config["clip"])
+        self.optimizer.step()
+        return loss.item(), int((y != batches.IGNORE).sum())
+
+    def validate(self) -> float:
+        torch = self.torch
+        self.model.eval()
+        with torch.no_grad():
+            if self.config["arch"] == "stream":
+                def run(batch):
+                    return self.model(torch.from_numpy(batch), *self.model.zero_state(len(batch)))[0].numpy()
+                scores = score_stream(self.val, run)
+            else:
+                scores = score_windows(self.val, self.config["window"],
+                                       lambda batch: self.model(torch.from_numpy(batch)).numpy())
+        return scores.nll_per_event
+
+    # ---- records
+
+    def clock(self) -> None:
+        now = time.monotonic()
+        self.elapsed += now - self.mark
+        self.mark = now
+
+    def record_validation(self, nll: float) -> bool:
+        epoch, events = self.position["epoch"], self.position["events"]
+        self.history["val"].append([events, epoch, nll])
+        improved = self.best is None or nll < self.best
+        if improved:
+            self.best = nll
+        with (self.run_dir / "log.jsonl").open("a") as log:
+            log.write(json.dumps({"epoch": epoch, "steps": self.position["steps"], "events": events,
+                                  "val_nll": nll, "best": self.best, "seconds": round(self.elapsed, 1)}) + "\n")
+        return improved
+
+    def validations_since_best(self) -> int:
+        """How many validations in a row have not improved on the best."""
+        since = 0
+        for _, _, nll in reversed(self.history["val"]):
+            if nll <= self.best:
+                break
+            since += 1
+        return since
+
+
+def train(
+    corpus_path: str | Path,
+    run_dir: str | Path,
+    config: dict | None = None,
+    *,
+    resume: bool = False,
+    minutes: float | None = None,
+    epochs: int | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+    quiet: bool = False,
+    threads: int | None = None,
+    init: str | Path | None = None,
+) -> TrainResult:
+    """Train until `epochs` epochs are done or `minutes` pass (whichever is first);
+    Ctrl-C (KeyboardInterrupt, also from on_step) saves last.pt and returns.
+    Resuming takes the checkpoint's config; a config given too must be of its arch.
+    `init` (a run folder, a checkpoint, a stream .onnx file or "default" for the shipped
+    model) starts from trained weights instead of random ones: fine-tuning. The
+    network's shape comes from it; the rest from `config`."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir}: is a file; -o names a run folder (created if missing)")
+    state = None
+    if resume:
+        state = load_checkpoint(run_dir / LAST)
+        config = config or state["config"]
+        if state["config"]["arch"] != config["arch"]:
+            raise CheckpointError(f"{run_dir / LAST}: a checkpoint of arch '{state['config']['arch']}', "
+                                  f"not '{config['arch']}'; resume with --arch {state['config']['arch']}")
+        config = state["config"]
+    elif (run_dir / LAST).exists():
+        raise CheckpointError(f"{run_dir}: already holds a run; add --resume to continue it, or choose another -o")
+    config = dict(config or default_config())
+    start_weights = None
+    if init is not None and not resume:
+        from export.model_files import onnx_import
+
+        start = onnx_import.checkpoint_from_onnx(init) if onnx_import.is_model_file(init) else load_checkpoint(init)
+        shape = {k: start["config"][k] for k in ("arch", "layers", "hidden", "embed", "window")
+                 if k in start["config"]}
+        if shape["arch"] != config["arch"]:
+            raise CheckpointError(f"{init}: a checkpoint of arch '{shape['arch']}'; fine-tune it with "
+                                  f"--arch {shape['arch']}")
+        config.update(shape)
+        start_weights = start["model"]
+    if epochs is None and minutes is None and not config.get("patience"):
+        raise TrainConfigError("give --epochs, --minutes or --patience (or several) so training knows "
+                               "when to stop")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run = _Run(load_corpus(corpus_path), str(corpus_path), run_dir, config, state)
+    if start_weights is not None:
+        try:
+            run.model.load_state_dict(start_weights)
+        except RuntimeError as err:
+            raise CheckpointError(f"{init}: its weights do not fit ({str(err).splitlines()[0][:120]})") from None
+        run.corpus_info["init"] = str(init)
+
+    deadline = time.monotonic() + minutes * 60 if minutes is not None else math.inf
+    next_save = time.monotonic() + SAVE_EVERY_SECONDS
+    session_start, session_events, step_seconds = time.monotonic(), 0, 0.0
+    stopped = "epochs"
+    with progress_bars(quiet, log_lines=True) as start_bar, _terminate_as_interrupt():
+        try:
+            while epochs is None or run.position["epoch"] < epochs:
+                plan, total = run.epoch_batches(run.position["epoch"])
+                bar = start_bar(f"epoch {run.position['epoch'] + 1}", total)
+                bar.update(completed=run.position["batch"])
+                tick, tick_events = time.monotonic(), 0
+                for index, (inputs, targets) in enumerate(plan):
+                    if index < run.position["batch"]:
+                        continue  # replaying a resumed epoch up to where it stopped
+                    began = time.monotonic()
+                    loss, count = run.step(inputs, targets)
+                    step_seconds += time.monotonic() - began
+                    run.position["batch"] = index + 1
+                    run.position["steps"] += 1
+                    run.position["events"] += count
+                    session_events += count
+                    tick_events += count
+                    run.history["train"].append([run.position["events"], loss])
+                    now = time.monotonic()
+                    best = f"{run.best:.3f}" if run.best is not None else "-"
+                    bar.update(status=f"loss {loss:.3f} {tick_events / max(now - tick, 1e-9):,.0f} ev/s val {best}")
+                    if on_step:
+                        on_step(run.position["steps"], loss)
+                    if now >= deadline:
+                        stopped = "minutes"
+                        break
+                    if now >= next_save:
+                        run.clock()
+                        _save(run_dir / LAST, run.checkpoint())
+                        next_save = now + SAVE_EVERY_SECONDS
+                else:
+                    run.position["epoch"] += 1
+                    run.position["batch"] = 0
+                    run.carry = None
+                _finish_segment(run, bar)
+                if stopped == "minutes":
+                    break
+                patience = run.config.get("patience")
+                if patience and run.validations_since_best() >= patience:
+                    stopped = "patience"
+                    bar.note(f"{patience} validations without a better one: stopping (best {run.best:.3f})")
+                    break
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            run.clock()
+            _save(run_dir / LAST, run.checkpoint())
+    seconds = time.monotonic() - session_start
+    return TrainResult(run_dir, stopped, run.position["epoch"], run.position["steps"], run.position["events"],
+                       run.best, seconds, session_events / max(seconds, 1e-9),
+                       session_events / max(step_seconds, 1e-9))
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a job killed politely) saves a checkpoint exactly as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _finish_segment(run: _Run, bar) -> None:
+    """After an epoch (or the time budget): validate, keep the best, save, plot."""
+    nll = run.validate()
+    run.clock()
+    improved = run.record_validation(nll)
+    if not improved and run.config.get("lr_decay", 1.0) < 1.0:
+        # A plateau: smaller steps. The rate lives in the optimizer's state, so a
+        # resumed run keeps it.
+        floor = run.config["lr"] * LR_FLOOR
+        for group in run.optimizer.param_groups:
+            group["lr"] = max(floor, group["lr"] * run.config["lr_decay"])
+        bar.note(f"no better: learning rate now {run.optimizer.param_groups[0]['lr']:.2e}")
+    state = run.checkpoint()
+    if improved:
+        _save(run.run_dir / BEST, state)
+    _save(run.run_dir / LAST, state)
+    position = run.position
+    bar.note(f"val NLL {nll:.3f} (best {run.best:.3f})",
+             f"after {position['steps']:,} steps, {position['events']:,} events, {run.elapsed / 60:.1f} min")
+    from export.training.curve import plot_curve
+
+    plot_curve(run.history, run.run_dir / "curve.png", run.config)

@@ -1,0 +1,579 @@
+"""The `encore` command line: argument parsing and one-line errors; the work is elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from live import __version__
+
+from live.core import codec, vocab
+from live.core.errors import EncoreError, EventFileError
+from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
+from live.files.midifile import Part, Song, read_midi, write_midi
+from live.files.midiscan import ScanReport, find_midi_files, process_each
+from live.app.options import add_generation_options, generator_from_args
+from live.engine.knobs import KNOB_CONTROLS
+from live.engine.ports import RTMIDI_APIS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line naming the fix, not a usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="encore",
+        description="A real-time MIDI performance instrument driven by a recurrent network.",
+    )
+    parser.add_argument("--version", action="version", version=f"encore {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    corpus = commands.add_parser("corpus", help="work with MIDI collections")
+    corpus_commands = corpus.add_subparsers(dest="corpus_command", metavar="ACTION")
+    corpus_commands.required = True
+    inspect = corpus_commands.add_parser(
+        "inspect", help="show each part of MIDI files and which is taken as the melody"
+    )
+    inspect.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    inspect.set_defaults(handler=cmd_inspect)
+
+    encode = commands.add_parser(
+        "encode", help="print the performance-388 event indices of MIDI files"
+    )
+    encode.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    encode.add_argument(
+        "--all", action="store_true", help="every non-drum note merged, not just the melody"
+    )
+    encode.add_argument("--skyline", action="store_true", help="reduce to one voice first")
+    encode.add_argument("--json", action="store_true", help="one JSON object per file")
+    encode.add_argument("--names", action="store_true", help="event names, not indices")
+    encode.set_defaults(handler=cmd_encode)
+
+    decode = commands.add_parser("decode", help="write an event list (JSON) as a MIDI file")
+    decode.add_argument("events_file", metavar="EVENTS.json")
+    decode.add_argument("-o", "--output", required=True, metavar="OUT.mid")
+    decode.add_argument("--bpm", type=_bpm, default=120.0)
+    decode.add_argument("--program", type=_int_in(0, 127, "program"), default=0)
+    decode.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
+    decode.add_argument(
+        "--max-note-seconds",
+        type=_positive_float,
+        default=codec.DEFAULT_MAX_NOTE_SECONDS,
+        help="notes never closed end after this long (default %(default)s)",
+    )
+    decode.set_defaults(handler=cmd_decode)
+
+    render_cmd = commands.add_parser(
+        "render", help="render a performance to a .mid file (and a .wav through FluidSynth)"
+    )
+    render_cmd.add_argument("-o", "--output", required=True, metavar="OUT.mid")
+    length = render_cmd.add_mutually_exclusive_group()
+    length.add_argument("--seconds", type=_positive_float, help="music to render (default 60)")
+    length.add_argument("--events", type=_int_in(1, 10_000_000, "events"), help="events to render")
+    render_cmd.add_argument("--bpm", type=_bpm, default=120.0, help="tempo written to the file")
+    render_cmd.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
+    render_cmd.add_argument("--program", type=_int_in(0, 127, "program"), default=0,
+                            help="General MIDI program (instrument) 0-127 written to the file")
+    render_cmd.add_argument("--wav", metavar="OUT.wav", help="also render audio (needs FluidSynth)")
+    render_cmd.add_argument("--soundfont", metavar="FILE.sf2", help="soundfont for --wav")
+    add_generation_options(render_cmd)
+    render_cmd.set_defaults(handler=cmd_render)
+
+    ports_cmd = commands.add_parser("ports", help="list MIDI input and output ports")
+    ports_cmd.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
+    ports_cmd.set_defaults(handler=cmd_ports)
+
+    play_cmd = commands.add_parser("play", help="play live through a MIDI port (the main job)")
+    add_play_options(play_cmd)
+    play_cmd.set_defaults(handler=cmd_play)
+
+    tui_cmd = commands.add_parser(
+        "tui", help="the performer's screen: play with knobs, seeds and a piano roll"
+    )
+    add_play_options(tui_cmd)
+    tui_cmd.set_defaults(handler=cmd_tui)
+
+    learn_cmd = commands.add_parser("learn", help="MIDI-learn: move a knob to map it to a control")
+    learn_cmd.add_argument("control", choices=list(KNOB_CONTROLS))
+    learn_cmd.add_argument("--input", required=True, metavar="NAME")
+    learn_cmd.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
+    learn_cmd.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS")
+    learn_cmd.set_defaults(handler=cmd_learn)
+
+    bench = commands.add_parser("bench", help="measure encore's speed on this machine")
+    bench.add_argument(
+        "--model", action="append", metavar="FILE.onnx",
+        help="a model to time (repeatable; default: the shipped model beside a study-sized "
+        "window model)",
+    )
+    bench.add_argument("--steps", type=_int_in(10, 1_000_000, "steps"), default=2000,
+                       help="model steps to time per stream model (default 2000)")
+    bench.add_argument("--json", action="store_true", help="figures as one JSON object")
+    bench.add_argument("--live", action="store_true",
+                       help="play through a real MIDI port and measure send-time error")
+    bench.add_argument("--seconds", type=_positive_float, default=60.0,
+                       help="how long --live plays (default 60)")
+    bench.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
+    bench.set_defaults(handler=cmd_bench)
+
+    _add_training_commands(commands, corpus_commands)
+
+    music = commands.add_parser(
+        "musicstats", help="what a model renders beside a corpus split: rates, ranges, histograms"
+    )
+    music.add_argument("model", metavar="MODEL.onnx")
+    music.add_argument("corpus", metavar="CORPUS.npz")
+    music.add_argument("--split", choices=["val", "test"], default="test")
+    music.add_argument("--minutes", type=_positive_float, default=3.0)
+    music.add_argument("--temperature", type=_positive_float, default=1.0)
+    music.add_argument("--random-seed", type=int, default=0)
+    music.add_argument("--renders", type=_int_in(1, 100, "renders"), default=1,
+                       help="render it this many times with fresh seeds: figures of them all, "
+                            "and each one's range over the renders")
+    music.add_argument("--json", action="store_true")
+    music.set_defaults(handler=cmd_musicstats)
+    return parser
+
+
+CHANNEL_HELP = "MIDI channel 1-16 (10 is drums on General MIDI synths)"
+
+
+def add_play_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a live performance, shared by `play` and `tui`."""
+    parser.add_argument("--port", metavar="NAME", help="output port (a unique part of its name)")
+    parser.add_argument("--virtual", metavar="NAME", help="open a virtual output port of this name")
+    parser.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
+    parser.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
+    parser.add_argument("--program", type=_int_in(0, 127, "program"), help="send this program change first")
+    parser.add_argument("--seconds", type=_positive_float, help="stop after this long (default: until Ctrl-C)")
+    parser.add_argument("--record", metavar="OUT.mid", help="record what is sent (and played in)")
+    parser.add_argument("--bpm", type=_bpm, default=120.0,
+                          help="internal tempo: recording, quantise grid, sent clock (default 120)")
+    parser.add_argument("--lookahead", type=_positive_float, default=100.0, metavar="MS",
+                          help="how far generation runs ahead of playback (default 100 ms)")
+    live_input = parser.add_argument_group("controller input")
+    live_input.add_argument("--input", metavar="NAME", help="controller/keyboard input port")
+    live_input.add_argument("--controls", metavar="MAP.toml", help="knob map (CC -> control)")
+    live_input.add_argument("--listen", choices=["continue", "call", "off"], default="continue",
+                            help="played notes: continue the phrase (default), call and "
+                            "response, or off (passed through only)")
+    live_input.add_argument("--respond-after", type=_positive_float, default=1.0, metavar="SECONDS",
+                            help="call and response: answer after this pause (default 1 s)")
+    live_input.add_argument("--no-thru", action="store_true", help="do not pass played notes to the output")
+    clock = parser.add_argument_group("clock")
+    clock.add_argument("--follow-clock", action="store_true",
+                       help="start and stop with MIDI clock Start/Stop on the input")
+    clock.add_argument("--quantize", choices=["off", "1/8", "1/16", "1/32"], default="off",
+                       help="pull note-ons to this grid of the tempo")
+    clock.add_argument("--quantize-strength", type=_int_in(0, 100, "quantize strength"), default=100,
+                       metavar="PERCENT")
+    clock.add_argument("--send-clock", action="store_true", help="send MIDI clock at --bpm")
+    add_generation_options(parser)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args) or 0
+    except EncoreError as err:
+        print(f"encore: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as stop:
+        # raised with a text where there is more to say (what was kept, what was not)
+        print(f"encore: interrupted{': ' + str(stop) if str(stop) else ''}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `encore encode ... | head` closed the pipe: not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_inspect(args) -> int:
+    report = ScanReport()
+    for _, song in process_each(find_midi_files(args.paths), read_midi, report):
+        print(_describe_song(song))
+    return _finish(report)
+
+
+def cmd_encode(args) -> int:
+    report = ScanReport()
+    files = find_midi_files(args.paths)
+    many = len(files) > 1
+
+    def events_of(path: Path):
+        song = read_midi(path)
+        if args.all:
+            notes, part = all_pitched_notes(song), "all non-drum parts"
+        else:
+            choice = choose_melody(song)
+            notes, part = choice.part.notes, choice.part.label
+        if args.skyline:
+            notes = skyline_notes(notes)
+        return part, codec.encode(notes)
+
+    for path, (part, events) in process_each(files, events_of, report):
+        shown = [vocab.event_name(e) for e in events] if args.names else events
+        if args.json:
+            record = {"file": str(path), "part": part, "vocab": vocab.VOCAB_NAME, "events": shown}
+            print(json.dumps(record))
+        else:
+            text = ", ".join(shown) if args.names else " ".join(map(str, shown))
+            print(f"{path}: {text}" if many else text)
+    return _finish(report)
+
+
+def cmd_decode(args) -> int:
+    events = read_event_file(Path(args.events_file))
+    notes = codec.decode(events, args.max_note_seconds)
+    part = Part(name="encore", channel=args.channel - 1, program=args.program, notes=notes)
+    write_midi(args.output, [part], bpm=args.bpm)
+    length = max((n.end for n in notes), default=0.0)
+    print(f"wrote {args.output}: {len(notes)} notes, {length:.2f} s")
+    return 0
+
+
+def cmd_render(args) -> int:
+    from live.files.audio import check_audio_tools, render_wav
+    from live.files.output_paths import check_midi_output, check_wav_output
+    from live.core.render import render, terminal_progress, write_rendered
+
+    # every path, file and tool checked before the render, not after it
+    args.output = check_midi_output(args.output, audio_hint=" and add --wav FILE.wav for audio")
+    if args.wav:
+        args.wav = check_wav_output(args.wav)
+        check_audio_tools(args.soundfont)
+    generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
+    seconds = args.seconds if args.events is None and args.seconds else None
+    if args.events is None and seconds is None:
+        seconds = 60.0
+    result = render(generator, seconds=seconds, events=args.events,
+                    progress=terminal_progress("rendering"))
+    title = f"encore ({Path(generator.model.info.path).stem})"
+    write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title)
+    print(
+        f"wrote {args.output}: {len(result.notes)} notes in {result.seconds:.1f} s "
+        f"({len(result.events)} events), seeded with {seeded_with}"
+    )
+    if args.wav:
+        render_wav(args.output, args.wav, args.soundfont)
+        print(f"wrote {args.wav}")
+    return 0
+
+
+def cmd_ports(args) -> int:
+    from live.app.play import list_ports
+
+    print(list_ports(args.backend))
+    return 0
+
+
+def cmd_play(args) -> int:
+    from live.app.play import play
+
+    return play(args, lambda: generator_from_args(args, channel=args.channel - 1))
+
+
+def cmd_tui(args) -> int:
+    from live.app.tui.app import run_tui
+
+    return run_tui(args)
+
+
+def cmd_musicstats(args) -> int:
+    from export.evaluation.musicstats import compare
+
+    figures = compare(args.model, args.corpus, args.split, args.minutes, args.temperature, args.random_seed,
+                      args.renders)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    for name in ("rendered", args.split):
+        f = figures[name]
+        print(f"{name:>9}: {f['notes']} notes in {f['seconds']:.0f} s = {f['notes_per_second']:.2f} notes/s, "
+              f"pitch {f['pitch_range'][0]}..{f['pitch_range'][1]} (90 % in {f['pitch_p5_p95'][0]:.0f}.."
+              f"{f['pitch_p5_p95'][1]:.0f}), longest silence {f['longest_silence']:.2f} s, "
+              f"longest repeat {f['longest_repeat']}")
+    print(f"distance to {args.split} (0 = same, 1 = disjoint): pitch classes "
+          f"{figures['pitch_class_distance']:.3f} (key-aligned {figures['aligned_pitch_class_distance']:.3f}), "
+          f"inter-onset intervals {figures['ioi_distance']:.3f}")
+    if "spread" in figures:
+        spread = figures["spread"]
+
+        def span(key: str, digits: int) -> str:
+            low, high = spread[key]
+            return f"{low:.{digits}f}..{high:.{digits}f}"
+
+        print(f"over {figures['renders']} renders of {args.minutes:g} min (random seeds "
+              f"{args.random_seed} up): notes/s {span('notes_per_second', 2)}, pitch classes "
+              f"{span('pitch_class_distance', 3)} (key-aligned {span('aligned_pitch_class_distance', 3)}), "
+              f"inter-onset intervals {span('ioi_distance', 3)}")
+    print("degenerate: " + (", ".join(figures["degenerate"]) or "none"))
+    return 0
+
+
+def cmd_learn(args) -> int:
+    from live.app.play import learn
+
+    return learn(args)
+
+
+def cmd_bench(args) -> int:
+    from live.app import bench
+
+    if args.live:
+        from live.model.runtime import default_model_path
+        from live.model import randmodels
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            model = (args.model or [None])[0]
+            if model is None:
+                model = default_model_path()
+                if not model.is_file():
+                    model = randmodels.build_stream_model(Path(folder) / "stand_in.onnx", layers=2,
+                                                          hidden=256, embedding=64)
+                    print("no default model yet: a random-weight 2x256 stream model stands in")
+            figures = bench.bench_live(model, args.seconds, args.backend)
+        print(json.dumps(figures, indent=2) if args.json else bench.format_live(figures))
+        return 0
+    figures = {"codec": bench.bench_codec(), "models": bench.bench_models(args.model, args.steps)}
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print(bench.format_codec(figures["codec"]))
+        print(bench.format_models(figures["models"]))
+    return 0
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def read_event_file(path: Path) -> list[int]:
+    """Events as a JSON list, a JSON object with "events" (what encode --json prints),
+    or plain whitespace- or comma-separated integers."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise EventFileError(path, "no such file; check the path") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise EventFileError(path, f"cannot be read ({err})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = text.replace(",", " ").split()
+    if isinstance(data, dict):
+        data = data.get("events")
+    if not isinstance(data, list):
+        raise EventFileError(path, 'expected a JSON list of event indices or {"events": [...]}')
+    events = []
+    for position, item in enumerate(data):
+        try:
+            index = int(item)
+            if isinstance(item, float) or not 0 <= index < vocab.VOCAB_SIZE:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise EventFileError(
+                path, f"event {position} is {item!r}; events are integers 0..{vocab.VOCAB_SIZE - 1}"
+            ) from None
+        events.append(index)
+    return events
+
+
+def _describe_song(song: Song) -> str:
+    minutes, seconds = divmod(int(round(song.duration)), 60)
+    numerator, denominator = song.time_signature
+    lines = [
+        f"{song.path}: format {song.format}, {song.bpm:.0f} BPM, "
+        f"{numerator}/{denominator}, {minutes}:{seconds:02d}, {len(song.parts)} part{'s' if len(song.parts) != 1 else ''}"
+    ]
+    drums = [p for p in song.parts if p.is_drum]
+    if not song.pitched_parts():
+        lines.append("  no pitched notes: nothing to take as a melody")
+    else:
+        choice = choose_melody(song)
+        lines.append(
+            f"  {'#':>2}  {'part':<28} {'prog':>4} {'notes':>6} {'mono':>5} "
+            f"{'pitch':>5} {'cover':>5} {'score':>5}"
+        )
+        for number, s in enumerate(choice.scores, 1):
+            mark = "  <- melody" if s.part is choice.part else ""
+            lines.append(
+                f"  {number:>2}  {s.part.label[:28]:<28} {s.part.program:>4} {s.notes:>6} "
+                f"{s.monophony:>5.0%} {s.mean_pitch:>5.1f} {s.coverage:>5.0%} "
+                f"{s.score:>5.2f}{mark}"
+            )
+        lines.append(f"  melody: {choice.part.label}: {choice.reason}")
+    for part in drums:
+        lines.append(f"  drums kept apart: {part.label}, {len(part.notes)} notes")
+    return "\n".join(lines)
+
+
+def _finish(report: ScanReport) -> int:
+    """Report skipped files; fail only when nothing could be processed."""
+    total = report.done + len(report.skipped)
+    if total == 1 and report.skipped:
+        raise report.skipped[0]
+    if report.skipped:
+        print(report.summary(), file=sys.stderr)
+    if total == 0:
+        raise EncoreError("no MIDI files found (.mid or .midi); check the path")
+    return 0 if report.done else 1
+
+
+def _int_in(low: int, high: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} {value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be above 0")
+    return value
+
+
+def _bpm(text: str) -> float:
+    value = _positive_float(text)
+    if not 20 <= value <= 400:
+        raise argparse.ArgumentTypeError(f"BPM {value:g} is outside 20..400")
+    return value
+
+
+# ---------------------------------------------------------------- training side (export/)
+# Parsers here; the work in export.commands, imported only when such a command runs,
+# so `encore --help` and the instrument never load torch.
+
+
+def _add_training_commands(commands, corpus_commands) -> None:
+    build = corpus_commands.add_parser(
+        "build", help="build a training corpus (.npz) from MIDI folders and music21 collections"
+    )
+    build.add_argument("sources", nargs="+", metavar="SOURCE",
+                       help="MIDI file or folder (recursive), or music21:oneills1850 | airdsAirs | "
+                            "ryansMammoth | essenFolksong | bach")
+    build.add_argument("-o", "--output", required=True, metavar="CORPUS.npz")
+    build.add_argument("--bpm", type=_bpm_range, default=(120.0, 120.0), metavar="BPM|LOW-HIGH",
+                       help="tempo for scores without one: a value or a range drawn per piece (default 120)")
+    build.add_argument("--seed", type=int, default=0, help="split and tempo draws (default 0)")
+    build.add_argument("--limit", type=_int_in(1, 10**9, "limit"), help="at most N pieces per source")
+    build.add_argument("--skyline", action=argparse.BooleanOptionalAction, default=True,
+                       help="reduce each melody to one voice (default on)")
+    build.add_argument("--jobs", type=_int_in(1, 64, "jobs"), default=1,
+                       help="processes parsing music21 scores (default 1)")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.set_defaults(handler=_training_handler("cmd_corpus_build"))
+
+    train = commands.add_parser("train", help="train a network on a corpus (needs the train extra)")
+    train.add_argument("corpus", metavar="CORPUS.npz")
+    train.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
+    train.add_argument("--arch", choices=["stream", "seed"],
+                       help="stream: LSTM that carries its state (default); seed: the study's BiLSTM")
+    train.add_argument("--minutes", type=_positive_float, help="stop after this much training time")
+    train.add_argument("--epochs", type=_int_in(1, 10**6, "epochs"), help="stop after this many epochs")
+    train.add_argument("--init", metavar="RUN_DIR_OR_MODEL",
+                       help="fine-tune: start from a trained run, checkpoint or stream .onnx model "
+                            "('default': the shipped model); its shape is kept")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in RUN_DIR with its own settings")
+    train.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")
+    train.add_argument("--layers", type=_int_in(1, 8, "layers"))
+    train.add_argument("--hidden", type=_int_in(4, 4096, "hidden"))
+    train.add_argument("--embed", type=_int_in(4, 4096, "embed"))
+    train.add_argument("--dropout", type=float)
+    train.add_argument("--window", type=_int_in(2, 100000, "window"),
+                       help="stream: events per truncated-backprop window (256); seed: context (50)")
+    train.add_argument("--batch", type=_int_in(1, 100000, "batch"))
+    train.add_argument("--lr", type=_positive_float)
+    train.add_argument("--lr-decay", type=_positive_float, metavar="FACTOR",
+                       help="multiply the learning rate by this after an epoch that does not improve, "
+                            "down to 1/100 of --lr (stream 0.5, seed 1: none, as the study)")
+    train.add_argument("--patience", type=_int_in(1, 10**6, "patience"), metavar="N",
+                       help="stop after N validations in a row without a better one (default: never)")
+    train.add_argument("--optimizer", choices=["adam", "rmsprop"],
+                       help="default adam for stream, rmsprop for seed (as the study)")
+    train.add_argument("--transpose", type=_int_in(0, 24, "transpose"), help="semitones either way (5)")
+    train.add_argument("--stretch", type=float, help="time stretch either way (0.05: 0.95..1.05)")
+    train.add_argument("--val-events", type=_int_in(1, 10**9, "val events"),
+                       help="validate on the first val pieces up to about this many events "
+                            "(stream 50000, seed 3000)")
+    train.add_argument("--threads", type=_int_in(1, 256, "threads"), help="torch threads")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_training_handler("cmd_train"))
+
+    export = commands.add_parser("export", help="write a run's best model as ONNX (checked against torch)")
+    export.add_argument("run", metavar="RUN_DIR")
+    export.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
+    export.set_defaults(handler=_training_handler("cmd_export"))
+
+    quantize = commands.add_parser(
+        "quantize", help="write a model with int8 weights: faster steps, a 4x smaller file "
+                         "(checked against the original on its primers)")
+    quantize.add_argument("model", metavar="MODEL.onnx")
+    quantize.add_argument("-o", "--output", required=True, metavar="MODEL-int8.onnx")
+    quantize.set_defaults(handler=_training_handler("cmd_quantize"))
+
+    evaluate = commands.add_parser("evaluate", help="score a model file on a corpus split")
+    evaluate.add_argument("model", metavar="MODEL.onnx")
+    evaluate.add_argument("corpus", metavar="CORPUS.npz")
+    evaluate.add_argument("--split", choices=["val", "test"], default="test")
+    evaluate.add_argument("--baseline", choices=["ngram"], help="also score unigram .. 7-gram baselines")
+    evaluate.add_argument("--max-order", type=_int_in(1, 7, "n-gram order"), default=7)
+    evaluate.add_argument("--threads", type=_int_in(1, 256, "threads"))
+    evaluate.add_argument("--max-events", type=_int_in(1, 10**9, "max events"),
+                          help="score only the split's first pieces up to about N events (window models are slow)")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=_training_handler("cmd_evaluate"))
+
+    info = commands.add_parser("info", help="what a model file (kind, size, corpus, NLL, primers) "
+                                             "or a built corpus (sources, licences, splits) holds")
+    info.add_argument("model", metavar="MODEL.onnx|CORPUS.npz", nargs="?", default="default",
+                      help="a file, or a shipped model by name (default: the model that plays)")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(handler=_training_handler("cmd_info"))
+
+
+def _training_handler(name: str):
+    def handler(args) -> int:
+        from export import commands
+
+        return getattr(commands, name)(args)
+
+    return handler
+
+
+def _bpm_range(text: str) -> tuple[float, float]:
+    """'128' -> (128, 128); '120-140' -> (120, 140)."""
+    low_text, _, high_text = text.partition("-")
+    try:
+        low = float(low_text)
+        high = float(high_text) if high_text else low
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"BPM {text!r} is not a number or a range like 120-140")
+    if not 20 <= low <= high <= 400:
+        raise argparse.ArgumentTypeError(f"BPM {text!r} must lie within 20..400, low before high")
+    return low, high
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""`encore play`, `encore learn` and `encore ports`: a live Session run from the command
+line, with signal handling and the guardian around it."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+from live.engine.guardian import Guardian
+from live.engine.knobs import is_knob_cc, load_knob_map, save_learned
+from live.engine.ports import PortError, open_backend, open_input
+from live.engine.session import PORT_CHECK_SECONDS, Session, say
+
+
+class StopRequest:
+    """Set by signals, by --seconds running out, or by the caller."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.reason = ""
+
+    def set(self, reason: str) -> None:
+        self.reason = self.reason or reason
+        self.event.set()
+
+
+def install_signal_handlers(stop: StopRequest) -> None:
+    for sig, name in [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C"), (getattr(signal, "SIGHUP", None), "SIGHUP")]:
+        if sig is not None:
+            signal.signal(sig, lambda *_ , n=name: stop.set(n))
+
+
+def play(args, make_generator) -> int:
+    """Play until stopped. make_generator() -> (generator, how it was seeded) runs once the
+    signal handlers are in: from the first moment a signal only asks to stop, so neither
+    loading the model nor opening the ports can be cut off halfway with a port open."""
+    stop = StopRequest()
+    install_signal_handlers(stop)  # kept to the end: a late second signal must not kill
+    session = guardian = None
+    try:
+        generator, seeded_with = make_generator()
+        session = Session(args, generator)
+        if not session.output_virtual:
+            # a device port outlives this process: if it dies unseen, the guardian ends the notes
+            try:
+                guardian = Guardian(session.backend.name, args.port or session.output.port.name)
+            except OSError as err:  # no process to spare: play on, as before there was one
+                say(f"playing without a guardian for the notes ({err})")
+        if not stop.event.is_set():
+            session.start()
+            say(f"playing, seeded with {seeded_with}; Ctrl-C stops")
+        started = time.monotonic()
+        while not stop.event.is_set():
+            stop.event.wait(PORT_CHECK_SECONDS)
+            session.watch.check()
+            if session.engine.failed:
+                stop.set("engine error")
+            if guardian is not None and guardian.process.poll() is not None:
+                say("the guardian process has ended: from now on a kill -9 or a crash "
+                    "would leave notes sounding (a clean stop still ends them)")
+                guardian = None
+            if args.seconds and time.monotonic() - started >= args.seconds:
+                stop.set("time is up")
+    finally:
+        if session is not None:
+            session.close()  # if this fails, the guardian is not released: it ends the notes
+            if guardian is not None:
+                guardian.release()
+            say(f"stopped ({stop.reason or 'exception'}): {session.engine.sent_notes} notes played, "
+                "none left sounding")
+        elif stop.event.is_set():
+            say(f"stopped ({stop.reason}) before playing")
+        # Everything has ended: a signal from now on (a second Ctrl-C, a service manager's
+        # TERM) must not turn the clean stop into a kill while the interpreter winds down,
+        # which gives the default handlers back.
+        for sig in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                signal.signal(sig, signal.SIG_IGN)
+    return 1 if session is not None and session.engine.failed else 0
+
+
+def learn(args) -> int:
+    """`encore learn CONTROL`: move a knob; it is mapped and saved."""
+    import queue as queue_module
+
+    backend = open_backend(args.backend)
+    knob_map = load_knob_map(None)
+    heard: queue_module.SimpleQueue = queue_module.SimpleQueue()
+
+    def on_message(message):
+        if message.type == "control_change" and is_knob_cc(message.control):
+            heard.put(message)
+
+    port, name = open_input(backend, args.input, callback=on_message)
+    say(f"move the knob for {args.control} on {name!r} (waiting {args.timeout:g} s)")
+    try:
+        message = heard.get(timeout=args.timeout)
+    except queue_module.Empty:
+        raise PortError(f"no knob moved on {name!r} within {args.timeout:g} s; nothing was saved") from None
+    finally:
+        port.close()
+    knob = knob_map.learn(args.control, message.channel, message.control)
+    path = save_learned(knob)
+    print(f"{args.control} <- {knob.describe()}, saved to {path}")
+    return 0
+
+
+def list_ports(backend_name: str) -> str:
+    backend = open_backend(backend_name)
+    lines = [backend.note, "outputs:"]
+    lines += [f"  {name}" for name in backend.output_names()] or ["  (none)"]
+    lines.append("inputs:")
+    lines += [f"  {name}" for name in backend.input_names()] or ["  (none)"]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""encore app tui: the performer's screen (Textual)."""

@@ -1,0 +1,104 @@
+"""The generator: model + sampler + performer, one event at a time, deterministic.
+
+Everything here runs on the event stream's own time (10 ms steps); render drives it as
+fast as it can, the live scheduler drives it a little ahead of the wall clock. A
+snapshot holds all that generation depends on (model state, performer, position in
+the noise), so the engine can roll back to the last sent event when a knob turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from live.core import vocab
+from live.core.controls import Controls
+from live.model.runtime import Model, State
+from live.core.noise import GumbelNoise, NoisePosition
+from live.core.performer import NoteMessage, Performer
+from live.core.sampler import sample
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    state: State
+    performer: Performer
+    noise: NoisePosition
+    events: int
+    notes: int  # finished notes at the time (the list is shared, see Performer.copy)
+
+
+class Generator:
+    def __init__(
+        self,
+        model: Model,
+        controls: Controls | None = None,
+        seed: int | None = None,
+        channel: int = 0,
+    ):
+        self.model = model
+        self.controls = controls or Controls()
+        self.noise = GumbelNoise(seed)
+        self.channel = channel
+        self.state = model.initial_state()
+        self.performer = Performer(channel)
+        self.events: list[int] = []
+        self.primer: list[int] = []
+
+    def prime(self, events: list[int], at_seconds: float = 0.0) -> None:
+        """Set the model's state from a primer; its notes are not played. The
+        performance (re)starts silent at `at_seconds`."""
+        self.primer = list(events)
+        self.state = self.model.feed(self.model.initial_state(), self.primer)
+        self.reset_performer(at_seconds)
+
+    def reset_performer(self, at_seconds: float) -> None:
+        """A silent performer at `at_seconds`; the model keeps what it has heard."""
+        notes = self.performer.notes
+        self.performer = Performer(self.channel, vocab.seconds_to_steps(at_seconds))
+        self.performer.notes = notes
+
+    def next(self) -> tuple[int, list[NoteMessage]]:
+        """Sample, play and feed back one event."""
+        event = sample(self.state.logits, self.performer, self.controls, self.noise)
+        return event, self.force(event)
+
+    def hear(self, on: bool, pitch: int, velocity: int = 0) -> None:
+        """The model hears a note someone else played; the performer plays nothing.
+
+        Its velocity becomes the current bin too, so encore answers at the player's
+        dynamics."""
+        if on:
+            bin_ = vocab.velocity_to_bin(velocity)
+            if bin_ != self.performer.bin:
+                self.performer.bin = bin_
+                self.state = self.model.step(self.state, vocab.velocity(bin_))
+                self.events.append(vocab.velocity(bin_))
+        event = vocab.note_on(pitch) if on else vocab.note_off(pitch)
+        self.state = self.model.step(self.state, event)
+        self.events.append(event)
+
+    def force(self, event: int) -> list[NoteMessage]:
+        """Play and feed back an event chosen by the engine (a rest, a forced note-off)."""
+        messages = self.performer.apply(event, self.controls)
+        self.state = self.model.step(self.state, event)
+        self.events.append(event)
+        return messages
+
+    def finish(self) -> list[NoteMessage]:
+        return self.performer.finish()
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            self.state,
+            self.performer.copy(),
+            self.noise.position(),
+            len(self.events),
+            len(self.performer.notes),
+        )
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self.state = snapshot.state
+        self.performer = snapshot.performer.copy()
+        del self.performer.notes[snapshot.notes :]
+        self.noise.restore(snapshot.noise)
+        del self.events[snapshot.events :]

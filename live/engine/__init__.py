@@ -1,0 +1,1 @@
+"""encore engine: the live shell: threads, ports, input, knob maps, MIDI clock, the engine process, signals."""

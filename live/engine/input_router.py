@@ -1,0 +1,124 @@
+"""The MIDI input: knobs move controls, played notes reach the model, clock drives time.
+
+Runs in the MIDI backend's callback thread, so it only hands commands to the engine
+(which applies them between events) and never blocks.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from live.engine.live_engine import LiveEngine
+from live.engine.knobs import Knob, KnobMap, is_knob_cc
+from live.engine.midiclock import ClockFollower
+from live.core.notes import Note
+
+LISTEN_MODES = ("continue", "call", "off")
+CAPTURE_NOTES = 64  # how much of the player's phrase a capture keeps
+
+
+@dataclass
+class Learning:
+    control: str
+    done: Callable[[Knob], None]
+
+
+class InputRouter:
+    def __init__(
+        self,
+        engine: LiveEngine,
+        knobs: KnobMap,
+        listen: str = "continue",
+        thru: Callable | None = None,
+        clock_follower: ClockFollower | None = None,
+        recorder=None,
+        on_control: Callable[[str, object, Knob], None] | None = None,
+        now: Callable[[], float] = time.perf_counter,
+    ):
+        if listen not in LISTEN_MODES:
+            raise ValueError(f"listen mode {listen!r}: choose {', '.join(LISTEN_MODES)}")
+        self.engine = engine
+        self.knobs = knobs
+        self.listen = listen
+        self.thru = thru
+        self.clock_follower = clock_follower
+        self.recorder = recorder
+        self.on_control = on_control
+        self.now = now
+        self.learning: Learning | None = None
+        self.last_cc: tuple[int, int, int] | None = None  # (channel, cc, value)
+        self.captured: collections.deque = collections.deque(maxlen=CAPTURE_NOTES * 2)
+        self.thru_held: set[tuple[int, int]] = set()  # (channel, pitch) passed through, still down
+
+    def release_thru(self) -> None:
+        """End every note the player is holding through us (quit, panic): a key still
+        down when the input closes would never send its note-off."""
+        import mido
+
+        for channel, pitch in sorted(self.thru_held):
+            self.thru(mido.Message("note_off", channel=channel, note=pitch, velocity=0))
+        self.thru_held.clear()
+
+    def captured_notes(self) -> list[Note]:
+        """The last phrase played on the input, as notes (for seeding from it)."""
+        notes, open_notes = [], {}
+        for at, on, pitch, velocity in list(self.captured):
+            if on:
+                open_notes[pitch] = (at, velocity)
+            elif pitch in open_notes:
+                start, velocity = open_notes.pop(pitch)
+                notes.append(Note(pitch, start, at, velocity))
+        last = max([at for at, *_ in self.captured], default=0.0)
+        notes += [Note(p, start, max(last, start + 0.1), v) for p, (start, v) in open_notes.items()]
+        return sorted(notes, key=lambda n: (n.start, n.pitch))
+
+    def learn(self, control: str, done: Callable[[Knob], None]) -> None:
+        """The next CC that arrives is mapped to `control`."""
+        self.learning = Learning(control, done)
+
+    def __call__(self, message) -> None:
+        at = self.now()
+        if self.clock_follower is not None and self.clock_follower.handle(message, at):
+            return
+        kind = message.type
+        if kind == "control_change":
+            self._knob(message)
+        elif kind in ("note_on", "note_off"):
+            on = kind == "note_on" and message.velocity > 0
+            self.captured.append((at, on, message.note, message.velocity))
+            if self.thru is not None:
+                key = (message.channel, message.note)
+                if on:
+                    self.thru_held.add(key)
+                elif key not in self.thru_held:
+                    key = None  # an off for a note we never passed: do not pass it either
+                else:
+                    self.thru_held.discard(key)
+                if key is not None:
+                    self.engine.channels_used.add(message.channel)  # CC 123 covers it too
+                    self.thru(message)
+            if self.recorder is not None:
+                self.recorder.played(self.engine.performance_time(), message)
+            if self.listen != "off":
+                self.engine.hear(on, message.note, message.velocity)
+
+    def _knob(self, message) -> None:
+        self.last_cc = (message.channel, message.control, message.value)
+        if self.learning is not None and is_knob_cc(message.control):
+            learning, self.learning = self.learning, None
+            knob = self.knobs.learn(learning.control, message.channel, message.control)
+            learning.done(knob)
+            return
+        knob = self.knobs.lookup(message.channel, message.control)
+        if knob is None:
+            return
+        value = knob.value(message.value)
+        if knob.control == "scale":
+            self.engine.update_controls(scale=value)
+        else:
+            self.engine.update_controls(**{knob.control: value})
+        if self.on_control is not None:
+            self.on_control(knob.control, value, knob)

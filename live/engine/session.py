@@ -1,0 +1,178 @@
+"""`encore play`: the live engine wired to real MIDI ports, with clean-up on every exit.
+
+Stop, Ctrl-C, SIGTERM, SIGHUP, an exception, the end of --seconds: each one ends every
+sounding note, sends CC 123 on each channel used and saves the recording. What this
+process cannot see (SIGKILL, a crash in native code) its guardian covers on a device port.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from live.engine.live_engine import LiveEngine, Output
+from live.engine.input_router import InputRouter
+from live.engine.knobs import load_knob_map
+from live.engine.midiclock import ClockFollower, ClockSender, Quantizer, Tempo
+from live.engine.ports import Backend, PortError, open_backend, open_input, open_output
+from live.files.recorder import Recorder
+
+PORT_CHECK_SECONDS = 0.5
+
+
+def say(line: str) -> None:
+    print(f"encore: {line}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class PortWatch:
+    """Watches the output port we connected to; reopens it when it comes back."""
+
+    backend: Backend
+    output: Output
+    wanted: str | None  # what the user asked for; None for our own virtual port
+    engine: LiveEngine
+
+    def check(self) -> None:
+        """A device that comes back often has another name (a new ALSA client number,
+        a JACK suffix): it is found again by what the user asked for, not by its old
+        full name."""
+        if self.wanted is None:
+            return
+        try:
+            names = [n for n in self.backend.output_names() if self.wanted.lower() in n.lower()]
+        except (OSError, RuntimeError):  # rtmidi's SystemError is an OSError
+            return  # a listing cut short (a signal in a system call, a busy server): next round
+        if self.output.lost and len(names) == 1:
+            try:
+                port, _ = open_output(self.backend, names[0])
+            except PortError:
+                return
+            self.output.replace(port)
+            say(f"output port {names[0]!r} is back; playing again")
+        elif not self.output.lost and not names:
+            self.output.lost = True
+            self.engine.forget_sounding()
+            say(f"output port {self.wanted!r} vanished; playing on silently until it returns")
+
+
+class Session:
+    """One live performance: backend, output, engine, controller input, clock, recorder.
+
+    Built from the same options as `encore play`; closing it is the one clean-up path
+    (notes off, CC 123, the recording saved) whoever closes it: play, the TUI's engine
+    process, a signal, an error."""
+
+    def __init__(self, args, generator, log=say):
+        self.args = args
+        self.log = log
+        # What can be wrong with the files is found before a port opens or a note plays:
+        # a set must not end by losing its recording to a bad path.
+        self.recorder = (
+            Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
+        )
+        # loaded here, once: a missing or broken map is one clear line before any port
+        self.knob_map = load_knob_map(args.controls)
+        if args.controls:
+            if not args.input:
+                log(f"{args.controls}: knobs come from an input port; without --input PORT "
+                    "this map moves nothing")
+        self.backend = open_backend(args.backend)
+        inputs_before = set(self.backend.input_names())
+        port, described = open_output(self.backend, args.port, args.virtual)
+        log(self.backend.note)  # after the port: a port that will not open is one line
+        log(described)
+        self.output = Output(port)
+        # a virtual port lives and dies with this process; a device port outlives it
+        self.output_virtual = args.port is None and (
+            args.virtual is not None or self.backend.can_make_virtual_ports)
+        # a virtual output appears among the inputs too: what is new there is encore's own
+        self.own_inputs = frozenset(set(self.backend.input_names()) - inputs_before)
+        self.engine = LiveEngine(
+            generator, self.output, lookahead=args.lookahead / 1000.0, recorder=self.recorder, log=log
+        )
+        self.output.on_lost = self._lost
+        self.watch = PortWatch(self.backend, self.output, args.port, self.engine)
+        self.tempo = Tempo(args.bpm)
+        if args.quantize != "off":
+            self.engine.quantizer = Quantizer(self.tempo, args.quantize, args.quantize_strength / 100.0)
+        if args.listen == "call":
+            self.engine.respond_after = args.respond_after
+        self.input_port, self.router, self.clock_sender = None, None, None
+        try:
+            if args.input:
+                self.input_port, self.router = open_controller_input(
+                    args, self.backend, self.engine, self.output, self.recorder, self.tempo,
+                    self.knob_map, log, own=self.own_inputs,
+                )
+        except Exception:
+            self.output.close()
+            raise
+        if args.send_clock:
+            self.clock_sender = ClockSender(self.output.send, self.tempo)
+        self.closed = False
+
+    def _lost(self, line: str) -> None:
+        self.engine.forget_sounding()
+        self.log(line)
+
+    def start(self) -> None:
+        if self.args.program is not None:
+            import mido
+
+            self.output.send(
+                mido.Message("program_change", channel=self.engine.generator.channel, program=self.args.program)
+            )
+        self.engine.start()
+        if self.args.follow_clock:
+            self.engine.pause()
+            self.log("waiting for MIDI clock Start on the input")
+        if self.clock_sender is not None:
+            self.clock_sender.start()
+
+    def save_recording(self):
+        if self.recorder is None:
+            return None
+        path = self.recorder.save(self.engine.performance_time())
+        self.log(f"recorded {self.recorder.note_count} notes to {path}")
+        return path
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.input_port is not None:
+                self.input_port.close()
+            if self.router is not None and self.router.thru is not None:
+                self.router.release_thru()
+            if self.clock_sender is not None:
+                self.clock_sender.stop()
+        finally:
+            self.engine.stop()  # every exit path: notes off, CC 123
+            try:
+                self.save_recording()
+            finally:
+                self.output.close()
+
+
+def open_controller_input(args, backend, engine, output, recorder, tempo, knob_map, log=say,
+                          own=frozenset()):
+    """Knobs, played notes and clock from the --input port."""
+    follower = ClockFollower(
+        tempo,
+        to_performance=lambda at: at - engine._origin,
+        on_start=engine.resume if args.follow_clock else None,
+        on_stop=engine.pause if args.follow_clock else None,
+        on_continue=engine.resume if args.follow_clock else None,
+    )
+    router = InputRouter(
+        engine, knob_map, listen=args.listen,
+        thru=None if args.no_thru else output.send,
+        clock_follower=follower, recorder=recorder,
+    )
+    port, name = open_input(backend, args.input, callback=router, own=own)
+    log(f"input from {name!r}: knobs, played notes ({args.listen}), clock")
+    return port, router
+
+

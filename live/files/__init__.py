@@ -1,0 +1,1 @@
+"""encore files: MIDI files, folder scans, output paths, the recorder, audio, primers from files."""

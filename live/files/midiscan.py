@@ -1,0 +1,61 @@
+"""Many MIDI files at once: find them in folders, read the good, count the bad."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, TypeVar
+
+from live.core.errors import EncoreError, MidiFileError
+
+MIDI_SUFFIXES = {".mid", ".midi", ".smf", ".kar"}
+
+T = TypeVar("T")
+
+
+def find_midi_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files given as files stay as they are (even with another suffix, so the reader
+    can say what is wrong with them); folders are searched recursively for MIDI."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES
+            )
+        else:
+            found.append(path)
+    return found
+
+
+@dataclass
+class ScanReport:
+    """What a batch did: how many files succeeded, and each skipped one with its reason."""
+
+    done: int = 0
+    skipped: list[EncoreError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        total = self.done + len(self.skipped)
+        line = f"{self.done} of {total} files read"
+        if self.skipped:
+            line += f", {len(self.skipped)} skipped:"
+            line += "".join(f"\n  {err}" for err in self.skipped)
+        return line
+
+
+def process_each(
+    paths: Iterable[Path], work: Callable[[Path], T], report: ScanReport
+) -> Iterator[tuple[Path, T]]:
+    """Run work() on each file; a file that raises an EncoreError is skipped and counted,
+    so one corrupt file among a thousand costs nothing but a line in the report."""
+    for path in paths:
+        try:
+            result = work(path)
+        except EncoreError as err:
+            report.skipped.append(err)
+            continue
+        except (RecursionError, MemoryError) as err:
+            report.skipped.append(MidiFileError(path, f"too large or deeply nested ({err})"))
+            continue
+        report.done += 1
+        yield path, result

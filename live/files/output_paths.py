@@ -1,0 +1,64 @@
+"""Files encore writes, checked before the work that fills them begins: a render or a
+set's recording never fails at its end for a path that was wrong from the start."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from live.core.errors import EncoreError
+
+AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".aif", ".aiff", ".m4a"}
+
+
+class OutputPathError(EncoreError):
+    """A file encore was asked to write cannot be written there: names it and says why."""
+
+
+def check_writable(path, example: str) -> Path:
+    """A file can be created at `path` (with its folders); one clear line if not.
+
+    It tries for real, because only the file system knows (read-only mounts, /proc,
+    permissions, a full disk), and leaves nothing behind: the probe file and any folder
+    made for it are removed again. `~` is the home folder, also where no shell expanded it
+    (`--record=~/take.mid`). Returns the path to write."""
+    text = str(path)
+    path = Path(path).expanduser()
+    if path.is_dir() or text.endswith(("/", os.sep)):
+        raise OutputPathError(f"{path}: is a folder; give a file name in it, like {path / example}")
+    made = [folder for folder in reversed(path.parents) if not folder.exists()]
+    probe = path.with_name(f".{path.name}.encore-probe-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
+    except OSError as err:
+        raise OutputPathError(
+            f"{path}: cannot write here ({err.strerror or err}); choose another folder"
+        ) from None
+    finally:
+        for folder in reversed(made):  # the writer makes them again when it writes
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    return path
+
+
+def check_midi_output(path, audio_hint: str = "") -> Path:
+    """A .mid file to be written: not a name that promises audio, and writable."""
+    path = Path(path).expanduser()
+    if path.suffix.lower() in AUDIO_SUFFIXES:
+        raise OutputPathError(
+            f"{path}: encore writes MIDI here, not audio; name it {path.with_suffix('.mid').name}"
+            + audio_hint
+        )
+    return check_writable(path, "take.mid")
+
+
+def check_wav_output(path) -> Path:
+    """A .wav file FluidSynth will write."""
+    path = Path(path).expanduser()
+    if path.suffix.lower() != ".wav":
+        raise OutputPathError(f"{path}: --wav writes WAV audio; name it {path.with_suffix('.wav').name}")
+    return check_writable(path, "take.wav")

@@ -1,0 +1,91 @@
+"""Primers: the events that set the model's state before it plays (they are not played).
+
+From the model's own embedded primers, from a MIDI file's melody, from notes typed on
+the command line, or from silence (no primer at all).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from live.core import codec, vocab
+from live.core.errors import EncoreError
+from live.files.melody import melody_notes
+from live.files.midifile import read_midi
+from live.model.runtime import Model
+from live.core.notes import Note
+
+MAX_PRIMER_EVENTS = 512
+_NOTE_NAME = re.compile(r"^([A-Ga-g])([#b]?)(-?\d+)$")
+_STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+class SeedError(EncoreError):
+    """A seed that cannot be used: says which and why."""
+
+
+def embedded_primer(model: Model, number: int | None, rng: np.random.Generator) -> tuple[int, list[int]]:
+    """(number, events) of one of the model's primers: the given one, or one drawn by rng."""
+    primers = model.info.primers
+    if not primers:
+        raise SeedError(
+            f"{model.info.path}: the model has no embedded primers; "
+            "seed with --seed-file, --seed-notes or --silence"
+        )
+    if number is None:
+        number = int(rng.integers(len(primers)))
+    elif not 0 <= number < len(primers):
+        raise SeedError(f"primer {number} does not exist; the model has 0..{len(primers) - 1}")
+    return number, closed(list(primers[number]))
+
+
+def primer_from_midi(path, max_events: int = MAX_PRIMER_EVENTS) -> list[int]:
+    """The end of a file's melody: the last max_events events, cut at an onset."""
+    events = codec.encode(melody_notes(read_midi(path)))
+    return closed(tail_from_onset(events, max_events))
+
+
+def primer_from_notes(text: str, bpm: float = 120.0) -> list[int]:
+    """'C4 E4 G4 C5' or '60 64 67 72': a phrase of eighth notes at bpm."""
+    pitches = [parse_pitch(token) for token in re.split(r"[\s,]+", text.strip()) if token]
+    if not pitches:
+        raise SeedError(f"seed notes {text!r}: no notes given; e.g. 'C4 E4 G4' or '60 64 67'")
+    eighth = 30.0 / bpm
+    notes = [Note(p, i * eighth, (i + 0.9) * eighth, 80) for i, p in enumerate(pitches)]
+    return codec.encode(notes)
+
+
+def parse_pitch(token: str) -> int:
+    if token.lstrip("-").isdigit():
+        pitch = int(token)
+    else:
+        match = _NOTE_NAME.match(token)
+        if not match:
+            raise SeedError(f"seed note {token!r} is not a note; use names like C4, F#3, Bb5 or numbers 0..127")
+        letter, accidental, octave = match.groups()
+        pitch = 12 * (int(octave) + 1) + _STEPS[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]
+    if not 0 <= pitch <= 127:
+        raise SeedError(f"seed note {token!r} is pitch {pitch}, outside 0..127")
+    return pitch
+
+
+def tail_from_onset(events: list[int], max_events: int) -> list[int]:
+    """The last max_events events, starting at a VELOCITY or NOTE_ON so the cut is clean."""
+    if len(events) <= max_events:
+        return list(events)
+    tail = events[-max_events:]
+    for i, event in enumerate(tail):
+        if vocab.is_velocity(event) or vocab.is_note_on(event):
+            return tail[i:]
+    return tail
+
+
+def closed(events: list[int]) -> list[int]:
+    """Append note-offs for notes the primer leaves sounding: the performer starts silent,
+    so the model should not believe otherwise."""
+    decoder = codec.StreamDecoder(max_note_seconds=None)
+    for event in events:
+        decoder.feed(event)
+    return list(events) + [vocab.note_off(p) for p in sorted(decoder.sounding)]

@@ -1,0 +1,1 @@
+"""encore model: the model contract and its onnxruntime adapter."""

@@ -1,0 +1,177 @@
+"""The real `encore` console command, run as a user would."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from live.files.midifile import Part, read_midi, write_midi
+from live.core.notes import Note
+from live.core import codec
+from cli_helpers import assert_one_line_error, encore
+
+EXAMPLE = Path(__file__).parents[2] / "live" / "examples" / "ode_to_joy.mid"
+
+
+def test_inspect_shows_every_part_and_the_chosen_melody():
+    result = encore("corpus", "inspect", EXAMPLE)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "128 BPM" in out and "4 parts" in out
+    assert "Synth Lead (ch 1)" in out and "Bass (ch 2)" in out and "Pads (ch 3)" in out
+    assert "<- melody" in out.split("Synth Lead (ch 1)")[1].splitlines()[0]
+    assert "drums kept apart: Drums (ch 10)" in out
+
+
+def test_encode_prints_the_melody_events_and_decode_writes_them_back(tmp_path):
+    encoded = encore("encode", EXAMPLE, "--json")
+    assert encoded.returncode == 0, encoded.stderr
+    record = json.loads(encoded.stdout)
+    assert record["part"] == "Synth Lead (ch 1)" and record["vocab"] == "performance-388-v1"
+    lead = read_midi(EXAMPLE).parts[0]
+    assert record["events"] == codec.encode(lead.notes)
+
+    events_file = tmp_path / "events.json"
+    events_file.write_text(encoded.stdout)
+    out = tmp_path / "back.mid"
+    decoded = encore("decode", events_file, "-o", out, "--program", 81, "--channel", 3)
+    assert decoded.returncode == 0, decoded.stderr
+    assert f"{len(lead.notes)} notes" in decoded.stdout
+    (part,) = read_midi(out).parts
+    assert (part.channel, part.program) == (2, 81)
+    assert codec.encode(part.notes) == record["events"]
+
+
+def test_encode_all_merges_every_non_drum_part():
+    plain = encore("encode", EXAMPLE).stdout.split()
+    merged = encore("encode", EXAMPLE, "--all").stdout.split()
+    song = read_midi(EXAMPLE)
+    ons = sum(1 for e in merged if int(e) < 128)
+    assert ons == sum(len(p.notes) for p in song.pitched_parts())
+    assert len(merged) > len(plain)
+
+
+def test_encode_names():
+    result = encore("encode", EXAMPLE, "--names")
+    assert result.stdout.startswith("VELOCITY 25, NOTE_ON 76, TIME_SHIFT 42, NOTE_OFF 76")
+
+
+def test_decode_accepts_a_plain_list_and_plain_text(tmp_path):
+    for name, text in [("list.json", "[356, 60, 305, 188]"), ("plain.txt", "356 60 305 188\n")]:
+        source = tmp_path / name
+        source.write_text(text)
+        result = encore("decode", source, "-o", tmp_path / f"{name}.mid")
+        assert result.returncode == 0, result.stderr
+        (part,) = read_midi(tmp_path / f"{name}.mid").parts
+        assert [(n.pitch, n.start, round(n.end, 3)) for n in part.notes] == [(60, 0.0, 0.5)]
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["encode", "missing.mid"], ["missing.mid", "no such file"]),
+        (["corpus", "inspect", "missing.mid"], ["missing.mid", "no such file"]),
+        (["decode", "missing.json", "-o", "x.mid"], ["missing.json", "no such file"]),
+        (["decode", "x.json", "-o", "x.mid", "--channel", "17"], ["channel 17 is outside 1..16"]),
+        (["decode", "x.json", "-o", "x.mid", "--program", "abc"], ["program must be a whole number"]),
+        (["frobnicate"], ["invalid choice"]),
+    ],
+)
+def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path, args, fragments):
+    assert_one_line_error(encore(*args, cwd=tmp_path), *fragments)
+
+
+def test_a_non_midi_file_and_a_bad_event_file_are_one_line_each(tmp_path):
+    text = tmp_path / "notes.mid"
+    text.write_text("not midi at all")
+    assert_one_line_error(encore("encode", text), "notes.mid", "not a MIDI file")
+    bad_events = tmp_path / "bad.json"
+    bad_events.write_text("[60, 400]")
+    assert_one_line_error(
+        encore("decode", bad_events, "-o", tmp_path / "o.mid"), "bad.json", "event 1 is 400"
+    )
+
+
+def test_a_folder_with_bad_files_processes_the_good_and_reports_the_bad(tmp_path):
+    good = Part("Lead", 0, notes=[Note(60 + i, i * 0.5, i * 0.5 + 0.4, 90) for i in range(8)])
+    (tmp_path / "sub").mkdir()
+    for name in ["a.mid", "sub/b.MID"]:
+        write_midi(tmp_path / name, [good])
+    (tmp_path / "broken.mid").write_bytes(b"MThd\x00\x00")
+    (tmp_path / "sub" / "fake.midi").write_text("hello")
+    (tmp_path / "readme.txt").write_text("ignored: not a MIDI suffix")
+
+    result = encore("encode", tmp_path)
+    assert result.returncode == 0
+    printed = dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())
+    assert sorted(Path(p).name for p in printed) == ["a.mid", "b.MID"]
+    assert "Traceback" not in result.stderr
+    assert "2 of 4 files read, 2 skipped:" in result.stderr
+    assert "broken.mid: truncated" in result.stderr
+    assert "fake.midi: not a MIDI file" in result.stderr
+
+
+def test_the_console_script_is_installed():
+    script = Path(sys.executable).parent / "encore"
+    result = subprocess.run([script, "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("encore ")
+
+
+def test_ctrl_c_while_encore_is_still_loading_is_one_line():
+    # a real SIGINT, sent the moment the entry point starts to import the program
+    code = (
+        "import builtins, os, signal, sys\n"
+        "real_import = builtins.__import__\n"
+        "def importing(name, *args, **kwargs):\n"
+        "    if name == 'live.app.cli':\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = importing\n"
+        "from live.app.launch import main\n"
+        "sys.exit(main())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130
+    assert result.stderr.strip() == "encore: interrupted while starting"
+
+
+def run_python(code: str):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_ctrl_c_inside_onnxruntime_start_up_arrives_after_it_as_a_plain_interrupt():
+    # onnxruntime turns an interrupt inside its own initialisation into an ImportError
+    code = (
+        "import builtins, os, signal, sys\n"
+        "real_import = builtins.__import__\n"
+        "def importing(name, *args, **kwargs):\n"
+        "    if name == 'onnxruntime' and 'onnxruntime' not in sys.modules:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = importing\n"
+        "from live.model.runtime import import_onnxruntime\n"
+        "try:\n"
+        "    import_onnxruntime()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', 'onnxruntime' in sys.modules and hasattr(sys.modules['onnxruntime'], 'InferenceSession'))\n"
+    )
+    result = run_python(code)
+    assert result.stdout.strip() == "interrupted True", result.stdout + result.stderr
+
+
+def test_ctrl_c_while_the_arguments_are_read_is_one_line():
+    code = (
+        "import os, signal, sys\n"
+        "import live.app.cli as cli\n"
+        "real_build = cli.build_parser\n"
+        "def build():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real_build()\n"
+        "cli.build_parser = build\n"
+        "sys.exit(cli.main(['info']))\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 130
+    assert result.stderr.strip() == "encore: interrupted"

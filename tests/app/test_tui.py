@@ -1,0 +1,284 @@
+"""The Textual app, driven by its Pilot over a real engine process on JACK ports."""
+
+import time
+
+import pytest
+
+from jackports import Receiver, jack_backend, sounding_after
+from live.app.cli import build_parser
+from live.app.tui.app import ROWS, EncoreApp, PianoRoll
+
+
+def tui_args(*extra):
+    return build_parser().parse_args(["tui", *map(str, extra)])
+
+
+async def wait_for(pilot, predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if predicate():
+            return True
+    return False
+
+
+def notes_only(messages):
+    return [x for x in messages if x[1].type.startswith("note")]
+
+
+@pytest.fixture
+def receiver():
+    backend = jack_backend()
+    receiver = Receiver(backend)
+    yield receiver
+    receiver.close()
+
+
+async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_model_path, receiver):
+    args = tui_args("--model", stream_model_path, "--port", receiver.name, "--backend", "jack",
+                    "--random-seed", 3, "--density", 0.8, "--primer", 0)
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.status is not None and app.status["playing"]), \
+            "the engine never reported"
+        assert app.status["seed"]["description"] == "primer 0 of 3"
+
+        # [ and ] move temperature, and the engine's sampler has it
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert await wait_for(pilot, lambda: abs(app.status["controls"]["temperature"] - 1.10) < 1e-9)
+        # up/down select a control, left/right adjust it (shift: coarse)
+        await pilot.press("down", "down", "down")  # highest pitch
+        assert ROWS[app.query_one("#controls").selected].key == "high"
+        await pilot.press("shift+left")
+        assert await wait_for(pilot, lambda: app.status["controls"]["high"] == 115)
+
+        # notes arrive, and the piano roll shows what was played
+        assert receiver.wait_for(lambda ms: sum(m.type == "note_on" for _, m in ms) >= 3)
+        assert await wait_for(pilot, lambda: app.query_one(PianoRoll).notes())
+        assert "█" in str(app.query_one(PianoRoll).render())
+
+        # the next primer reseeds
+        await pilot.press("full_stop")
+        assert await wait_for(pilot, lambda: app.status["seed"]["description"] == "primer 1 of 3")
+
+        # space stops: nothing new is played, and nothing is left sounding
+        await pilot.press("space")
+        assert await wait_for(pilot, lambda: not app.status["playing"])
+        stopped = time.perf_counter()
+        await pilot.pause(0.4)
+        assert not [m for t, m in receiver.snapshot() if m.type == "note_on" and t > stopped]
+        assert sounding_after(receiver.notes()) == set()
+        await pilot.press("space")
+        assert await wait_for(pilot, lambda: app.status["playing"])
+
+        # panic: what sounds when p is pressed ends at once on the real port, and says so
+        assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
+        pressed = time.perf_counter()
+        await pilot.press("p")
+        assert await wait_for(pilot, lambda: "panic: all notes off" in str(app.query_one("#log").render()))
+        before = [x for x in notes_only(receiver.snapshot()) if x[0] <= pressed]
+        ended = {(m.channel, m.note) for t, m in notes_only(receiver.snapshot())
+                 if pressed < t < pressed + 0.5 and (m.type == "note_off" or m.velocity == 0)}
+        assert sounding_after(before) <= ended
+        await pilot.press("q")
+    final = app.return_value
+    assert final and final["notes"] > 0
+    time.sleep(0.2)
+    assert sounding_after(receiver.notes()) == set()
+    assert receiver.snapshot()[-1][1].type == "control_change"
+    assert not app.engine.process.is_alive()
+
+
+async def test_an_engine_that_cannot_start_is_a_message_not_a_crash(tmp_path):
+    args = tui_args("--model", tmp_path / "missing.onnx", "--backend", "jack")
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.engine.fatal is not None)
+        await pilot.pause(0.1)
+        shown = str(app.query_one("#log").render())
+        assert "missing.onnx: no such model file" in shown
+        await pilot.press("down", "right", "space", "question_mark")  # still answers keys
+        await pilot.press("escape", "q")
+    assert not app.engine.process.is_alive()
+
+
+FIXED_STATUS = {
+    "now": 10.0,
+    "playing": True,
+    "failed": None,
+    "controls": {"temperature": 0.9, "top_p": 0.95, "low": 48, "high": 84, "root": 9,
+                 "scale": "natural_minor", "max_polyphony": 1, "max_note_seconds": 1.5,
+                 "density": 0.2, "velocity_gain": 1.0, "velocity_offset": 0, "transpose": 0},
+    "knobs": {"temperature": "CC 74 (any channel)", "top_p": "CC 71 (any channel)"},
+    "tempo": {"bpm": 126.0, "source": "midi clock"},
+    "quantize": {"grid": "1/16", "strength": 0.8},
+    "meters": {"notes_per_s": 6.5, "step_median_ms": 0.21, "step_p99_ms": 0.4,
+               "send_p99_ms": 0.08, "send_max_ms": 0.9, "held": 1},
+    "played": [(6.5 + i * 0.25, 57 + (i * 5) % 12, True, 80) for i in range(14)]
+    + [(6.7 + i * 0.25, 57 + (i * 5) % 12, False, 0) for i in range(14)],
+    "upcoming": [(10.05, 69, True, 90), (10.15, 69, False, 0)],
+    "seed": {"description": "primer 3 of 16", "number": 3, "count": 16, "preview": "A4 C5 E5 A5"},
+    "model": {"path": "models/default.onnx", "kind": "stream", "layers": 2, "hidden": 256,
+              "window": 256, "val_nll": 0.8, "corpus": "folk", "primers": 16},
+    "ports": {"output": "synth", "output_lost": False, "input": "minilab", "backend": "jack",
+              "recording": "set.mid"},
+    "logs": [],
+}
+
+
+def test_main_screen_snapshot(snap_compare):
+    app = EncoreApp(tui_args(), engine_factory=None, status=FIXED_STATUS)
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+async def test_with_no_midi_system_the_app_still_renders_music(stream_model_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = tui_args("--model", stream_model_path, "--backend", "winmm", "--random-seed", 2)
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.engine.fatal is not None)
+        assert "winmm" in str(app.query_one("#log").render())
+        await pilot.press("R")
+        assert await wait_for(pilot, lambda: "wrote" in str(app.query_one("#log").render()), timeout=60)
+        await pilot.press("q")
+    from live.files.midifile import read_midi
+
+    (part,) = read_midi(tmp_path / "encore-render.mid").parts
+    assert part.notes and max(n.end for n in part.notes) >= 59.0
+
+
+class RecordingEngine:
+    """Stands in for the engine process where a test looks at the screen only: it keeps
+    the arguments it was started with and the commands it was sent."""
+
+    started: list = []
+    sent: list = []
+
+    def __init__(self, args):
+        self.fatal = None
+        RecordingEngine.started.append(args)
+
+    def send(self, *command):
+        RecordingEngine.sent.append(command)
+
+    def receive(self):
+        return []
+
+    def close(self):
+        return None
+
+
+@pytest.fixture
+def recording_engine():
+    RecordingEngine.started, RecordingEngine.sent = [], []
+    return RecordingEngine
+
+
+async def test_quick_key_presses_build_on_each_other(recording_engine):
+    import copy
+
+    sent = recording_engine.sent
+    app = EncoreApp(tui_args(), engine_factory=recording_engine, status=copy.deepcopy(FIXED_STATUS))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await pilot.press("down", "shift+right")
+    temperatures = [c[2] for c in sent if c[:2] == ("set", "temperature")]
+    assert temperatures == [0.95, 1.0, 1.05]
+    assert ("set", "top_p", 1.0) in sent  # 0.95 + 0.2, capped at 1
+
+
+async def test_the_model_picker_says_what_each_shipped_file_is_and_loads_the_pick(recording_engine):
+    import copy
+
+    from textual.widgets import OptionList
+
+    app = EncoreApp(tui_args("--backend", "jack"), engine_factory=recording_engine,
+                    status=copy.deepcopy(FIXED_STATUS))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("o")
+        await pilot.pause(0.1)
+        models = app.screen.query_one("#models", OptionList)
+        options = [models.get_option_at_index(i) for i in range(models.option_count)]
+        labels = {option.id.rsplit("/", 1)[-1]: str(option.prompt) for option in options}
+        assert labels["default.onnx"].startswith("default.onnx  stream 2x256, int8 weights, 1.3 MB")
+        assert labels["default.onnx"].endswith("(plays by default)")
+        assert labels["default-fp32.onnx"].startswith("default-fp32.onnx  stream 2x256, float32 weights")
+        assert "plays by default" not in labels["default-fp32.onnx"]
+
+        models.focus()
+        models.highlighted = [o.id for o in options].index(
+            next(o.id for o in options if o.id.endswith("default-fp32.onnx")))
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        await pilot.press("q")
+    # the engine restarted with the picked file
+    assert len(recording_engine.started) == 2
+    assert recording_engine.started[-1].model.endswith("default-fp32.onnx")
+
+
+async def test_the_input_list_leaves_out_encore_own_output(recording_engine):
+    import copy
+    import uuid
+
+    from textual.widgets import OptionList
+
+    backend = jack_backend()
+    mine = backend.mido_backend.open_output(f"mine-{uuid.uuid4().hex[:6]}", virtual=True)
+    theirs = backend.mido_backend.open_output(f"keys-{uuid.uuid4().hex[:6]}", virtual=True)
+    try:
+        own_name = next(n for n in backend.input_names() if n.endswith(mine.name))
+        status = copy.deepcopy(FIXED_STATUS)
+        status["ports"]["own_inputs"] = [own_name]
+        app = EncoreApp(tui_args("--backend", "jack"), engine_factory=recording_engine, status=status)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("o")
+            await pilot.pause(0.1)
+            inputs = app.screen.query_one("#inputs", OptionList)
+            ids = [inputs.get_option_at_index(i).id for i in range(inputs.option_count)]
+            assert any(i.endswith(theirs.name) for i in ids)
+            assert own_name not in ids
+            await pilot.press("escape", "q")
+    finally:
+        mine.close()
+        theirs.close()
+
+
+async def test_an_engine_killed_mid_note_is_followed_by_all_notes_off_from_the_screen(stream_model_path, receiver):
+    import os
+    import signal
+
+    args = tui_args("--model", stream_model_path, "--port", receiver.name, "--backend", "jack",
+                    "--random-seed", 3, "--density", 0.8, "--max-note", 5)
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.status is not None and app.status["playing"])
+        assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
+        killed = time.perf_counter()
+        os.kill(app.engine.process.pid, signal.SIGKILL)  # no clean-up of its own can run
+        assert await wait_for(pilot, lambda: "the engine stopped unexpectedly (killed by signal 9)"
+                              in str(app.query_one("#log").render()))
+        assert receiver.wait_for(lambda ms: any(t > killed and m.type == "control_change" and m.control == 123
+                                                for t, m in ms))
+        panic = {(m.channel, m.control) for t, m in receiver.snapshot()
+                 if t > killed and m.type == "control_change"}
+        assert {(c, 123) for c in range(16)} | {(c, 120) for c in range(16)} <= panic
+        assert "all notes off sent to" in str(app.query_one("#log").render())
+        assert not app.status["playing"]
+        await pilot.press("q")
+
+
+async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
+    import copy
+
+    class Dying(recording_engine):
+        def died(self):
+            return "killed by signal 9"
+
+    status = copy.deepcopy(FIXED_STATUS)
+    status["ports"].update(output="encore", output_virtual=True)
+    app = EncoreApp(tui_args("--backend", "jack"), engine_factory=Dying, status=status)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: "its virtual port closed with it; press o to start it again"
+                              in str(app.query_one("#log").render()))
+        assert not app.status["playing"]
+        await pilot.press("q")

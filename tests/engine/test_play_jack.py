@@ -1,0 +1,274 @@
+"""`encore play` on real JACK MIDI ports: notes arrive, end, and clean up on every exit."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from jackports import Receiver, jack_backend, sounding_after, start_play, wait_until
+
+
+@pytest.fixture
+def backend():
+    return jack_backend()
+
+
+def test_notes_arrive_with_their_note_offs_and_cc_123_at_the_end(backend, stream_model_path, tmp_path):
+    receiver = Receiver(backend)
+    try:
+        record = tmp_path / "rec.mid"
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--seconds", 3,
+                          "--random-seed", 4, "--density", 0.8, "--record", record, "--channel", 2)
+        out, err = play.communicate(timeout=60)
+        assert play.returncode == 0, err
+        assert "Traceback" not in err
+        messages = receiver.snapshot()
+        notes = [m for _, m in messages if m.type == "note_on"]
+        assert len(notes) >= 5, err
+        assert all(m.channel == 1 for _, m in messages)
+        assert sounding_after(receiver.notes()) == set(), "a note was left sounding"
+        assert messages[-1][1].type == "control_change" and messages[-1][1].control == 123
+        # the recording holds what was sent
+        from live.files.midifile import read_midi
+
+        (part,) = read_midi(record).parts
+        assert len(part.notes) == len(notes)
+        assert "none left sounding" in err
+    finally:
+        receiver.close()
+
+
+def test_sigterm_mid_note_leaves_nothing_sounding(backend, stream_model_path, tmp_path):
+    receiver = Receiver(backend)
+    try:
+        record = tmp_path / "rec.mid"
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--random-seed", 5,
+                          "--density", 1.0, "--max-note", 4, "--record", record)
+        assert receiver.wait_for(lambda ms: sounding_after([x for x in ms if x[1].type.startswith("note")])), \
+            "no note started"
+        play.send_signal(signal.SIGTERM)
+        out, err = play.communicate(timeout=30)
+        assert play.returncode == 0, err
+        assert "stopped (SIGTERM)" in err and "Traceback" not in err
+        time.sleep(0.1)
+        assert sounding_after(receiver.notes()) == set()
+        assert any(m.type == "control_change" and m.control == 123 for _, m in receiver.snapshot())
+        assert record.is_file()
+        # a clean stop releases the guardian: it leaves without sending anything
+        assert wait_until(lambda: not guardians_of(receiver.name), timeout=10)
+        assert not any(m.type == "control_change" and m.control == 120 for _, m in receiver.snapshot())
+    finally:
+        receiver.close()
+
+
+def guardians_of(port_name: str) -> list[int]:
+    """Process ids of encore guardians watching this port (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"live.engine.guardian" in command and port_name.encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_killed_encore_has_its_notes_ended_by_its_guardian(backend, stream_model_path):
+    # SIGKILL: encore runs no clean-up at all; the synth must not be left holding notes
+    receiver = Receiver(backend)
+    try:
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--random-seed", 5,
+                          "--density", 1.0, "--max-note", 4)
+        assert receiver.wait_for(lambda ms: sounding_after([x for x in ms if x[1].type.startswith("note")])), \
+            "no note started"
+        assert guardians_of(receiver.name), "no guardian beside encore"
+        pid = play.pid
+        play.kill()
+        _, err = play.communicate(timeout=30)
+
+        def panic_heard(messages):
+            for control in (123, 120):
+                channels = {m.channel for _, m in messages if m.type == "control_change" and m.control == control}
+                if channels != set(range(16)):
+                    return False
+            return True
+
+        assert receiver.wait_for(panic_heard, timeout=10), "no all-notes-off on every channel"
+        assert wait_until(lambda: not guardians_of(receiver.name), timeout=10)
+        # the guardian's one line goes where encore's went (it shares encore's stderr)
+        assert f"the encore process {pid} ended without its clean-up" in err, err
+        assert "all notes off sent to" in err and "Traceback" not in err
+    finally:
+        receiver.close()
+
+
+def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_path):
+    receiver = Receiver(backend)
+    try:
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--seconds", 8,
+                          "--random-seed", 6, "--density", 1.0)
+        assert receiver.wait_for(lambda ms: len(ms) >= 3), "nothing arrived"
+        receiver.close()
+        time.sleep(1.5)
+        before = len(receiver.snapshot())
+        receiver.open()
+        assert receiver.wait_for(lambda ms: len(ms) > before + 3, timeout=6), "not recovered"
+        out, err = play.communicate(timeout=30)
+        assert play.returncode == 0, err
+        assert "vanished" in err and "is back" in err
+        # after the reconnection, every note that started there also ended there
+        assert sounding_after(receiver.notes()[before:]) == set()
+    finally:
+        receiver.close()
+
+
+def test_bench_live_plays_through_a_real_port_and_reports_its_figures(backend, stream_model_path):
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "live.app.cli", "bench", "--live", "--seconds", "5",
+                             "--backend", "jack", "--model", str(stream_model_path), "--json"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert "encore-bench" in figures["where"]  # a real virtual port, not the null stand-in
+    assert figures["notes"] > 10 and figures["messages"] > figures["notes"]  # ons and timed offs
+    assert 0 <= figures["send_error_median_ms"] <= figures["send_error_p99_ms"] <= figures["send_error_max_ms"]
+    assert figures["knob_turns"] >= 2 and figures["knob_to_new_event_median_ms"] > 0
+
+
+def test_encore_own_output_is_refused_as_its_input(backend, stream_model_path):
+    # reading its own virtual port would pass every note back out again, for ever
+    name = f"encore-{time.monotonic_ns() % 10**8}"
+    play = start_play("--model", stream_model_path, "--virtual", name, "--input", name, "--seconds", 5)
+    out, err = play.communicate(timeout=60)
+    assert play.returncode == 1 and "Traceback" not in err
+    assert f":{name}' is encore's own output: it would play encore back into itself" in err
+    assert err.strip().splitlines()[-1].startswith("encore: input ")
+    assert name not in " ".join(backend.output_names() + backend.input_names())  # closed again
+
+
+def test_a_signal_while_the_model_loads_stops_cleanly_before_a_note(backend, stream_model_path, capsys):
+    import os
+
+    from live.app.cli import build_parser, generator_from_args
+    from live.app.play import play
+
+    receiver = Receiver(backend)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        args = build_parser().parse_args(["play", "--backend", "jack", "--port", receiver.name,
+                                          "--model", str(stream_model_path), "--seconds", "5"])
+
+        def load_while_a_signal_arrives():
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of loading
+            return generator_from_args(args, channel=0)
+
+        started = time.monotonic()
+        assert play(args, load_while_a_signal_arrives) == 0  # no KeyboardInterrupt either
+        assert time.monotonic() - started < 4  # it did not play on
+        time.sleep(0.2)
+        assert not [m for _, m in receiver.snapshot() if m.type == "note_on"]
+        assert "stopped (Ctrl-C)" in capsys.readouterr().err
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        receiver.close()
+
+
+def test_a_port_listing_cut_short_by_a_signal_is_tried_again_next_round():
+    import rtmidi
+
+    from live.engine.live_engine import Output
+    from live.engine.session import PortWatch
+
+    class Interrupted:
+        calls = 0
+
+        def output_names(self):
+            Interrupted.calls += 1
+            raise rtmidi.SystemError("MidiOutJack::initialize: JACK server not running?")  # EINTR
+
+    class Engine:
+        def forget_sounding(self):
+            raise AssertionError("a failed listing is not a vanished port")
+
+    output = Output(port=object())
+    watch = PortWatch(Interrupted(), output, "synth", Engine())
+    watch.check()
+    watch.check()
+    assert Interrupted.calls == 2 and not output.lost
+
+
+def test_listing_ports_keeps_one_client_and_sees_ports_come_and_go(backend):
+    import uuid
+
+    name = f"come-go-{uuid.uuid4().hex[:6]}"
+    port = backend.mido_backend.open_output(name, virtual=True)
+    try:
+        assert any(n.endswith(name) for n in backend.input_names())
+        lister = backend._lister
+        backend.input_names()
+        assert backend._lister is lister  # the same client, not a new one per listing
+    finally:
+        port.close()
+    time.sleep(0.05)
+    assert not any(n.endswith(name) for n in backend.input_names())
+
+
+def test_a_midi_client_open_cut_short_by_a_signal_is_opened_again():
+    import rtmidi
+
+    from live.engine.ports import INTERRUPTED_TRIES, retry_interrupted
+
+    tries = []
+
+    def open_client():
+        tries.append(1)
+        if len(tries) < INTERRUPTED_TRIES:
+            raise rtmidi.SystemError("MidiInJack::initialize: JACK server not running?")
+        return "client"
+
+    assert retry_interrupted(open_client) == "client" and len(tries) == INTERRUPTED_TRIES
+    tries.clear()
+
+    def never():
+        tries.append(1)
+        raise rtmidi.SystemError("MidiInJack::initialize: JACK server not running?")
+
+    with pytest.raises(rtmidi.SystemError):
+        retry_interrupted(never)  # a server that is really not there is still an error
+    assert len(tries) == INTERRUPTED_TRIES
+
+
+def test_a_guardian_that_dies_is_reported_and_the_set_plays_on(backend, stream_model_path):
+    receiver = Receiver(backend)
+    try:
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--random-seed", 6,
+                          "--density", 1.0)
+        assert wait_until(lambda: guardians_of(receiver.name), timeout=20)
+        for pid in guardians_of(receiver.name):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(1.5)  # the play loop looks twice a second
+        before = len(receiver.notes())
+        assert receiver.wait_for(lambda ms: len([m for _, m in ms if m.type == "note_on"]) > before, timeout=10)
+        play.send_signal(signal.SIGTERM)
+        _, err = play.communicate(timeout=30)
+        assert play.returncode == 0, err
+        assert "the guardian process has ended" in err and "Traceback" not in err
+        assert sounding_after(receiver.notes()) == set()
+    finally:
+        receiver.close()
+
+
+def test_a_port_that_does_not_exist_is_one_line_and_leaves_no_guardian(backend, stream_model_path):
+    name = f"nosuch-{time.monotonic_ns()}"
+    play = start_play("--model", stream_model_path, "--port", name, "--seconds", 1)
+    _, err = play.communicate(timeout=60)
+    assert play.returncode != 0
+    assert len(err.strip().splitlines()) == 1 and name in err, err
+    assert not guardians_of(name)

@@ -1,0 +1,154 @@
+"""Corpus building from real MIDI files, its file format, splits, and the pure rules
+around it (augmentation, batches, primers, score velocities and tempo)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from live.core import codec, vocab
+from live.files.midifile import Part, write_midi
+from live.core.notes import Note
+
+from export.corpus import batches
+from export.corpus.augment import augment, transpose_range
+from export.corpus.building import (
+    Corpus, Piece, assign_splits, build_corpus, load_corpus, notes_to_events, save_corpus,
+)
+from export.errors import CorpusError
+from export.training.primers import choose_primers, onset_boundaries
+from export.evaluation.scoring import PAD_EVENT, windows
+
+from midi_builders import meta, off, on, save
+
+
+def melody(first_pitch: int, count: int = 16) -> list[Note]:
+    return [Note(first_pitch + (i % 5), i * 0.25, i * 0.25 + 0.2, 70 + i) for i in range(count)]
+
+
+@pytest.fixture
+def midi_folder(tmp_path):
+    folder = tmp_path / "songs"
+    (folder / "deeper").mkdir(parents=True)
+    for k in range(9):
+        lead = Part("Lead", 0, 81, notes=melody(60 + k))
+        bass = Part("Bass", 1, 38, notes=[Note(36, i * 1.0, i * 1.0 + 0.9, 90) for i in range(8)])
+        write_midi((folder / "deeper" if k % 2 else folder) / f"song{k}.mid", [lead, bass], bpm=128)
+    (folder / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")  # header cut short
+    save(folder / "tiny.mid", [[meta("set_tempo", tempo=500000), on(60), off(60, time=240)]])
+    return folder
+
+
+def test_build_reads_melodies_skips_bad_files_and_stores_provenance(midi_folder, tmp_path):
+    corpus = build_corpus([str(midi_folder)], seed=3)
+    assert len(corpus.pieces) == 9
+    piece = next(p for p in corpus.pieces if p.name == "deeper/song1.mid")
+    assert piece.notes[:, 0].min() == 61  # the lead, not the bass
+    assert codec.encode(melody(61)) == list(piece.events)
+
+    skipped = corpus.provenance["skipped"]
+    assert len(skipped) == 2
+    assert any("broken.mid" in s for s in skipped)
+    assert any("tiny.mid" in s and "only 1 melody notes" in s for s in skipped)
+    counts = corpus.provenance["counts"]
+    assert (counts["pieces"], counts["skipped"]) == (9, 2)
+    assert counts["train"] + counts["val"] + counts["test"] == 9 and counts["val"] >= 1 and counts["test"] >= 1
+    assert "licence" in corpus.provenance["sources"][0]
+
+    path = save_corpus(corpus, tmp_path / "c.npz")
+    again = load_corpus(path)
+    assert [p.name for p in again.pieces] == [p.name for p in corpus.pieces]
+    assert [p.split for p in again.pieces] == [p.split for p in corpus.pieces]
+    assert all(np.array_equal(a.notes, b.notes) for a, b in zip(again.pieces, corpus.pieces))
+    assert again.provenance == json.loads(json.dumps(corpus.provenance))
+    assert "9 pieces" in again.describe()
+
+
+def test_splits_are_by_name_and_seed_and_stable_when_pieces_are_added():
+    names = [f"piece{i}" for i in range(100)]
+    labels = assign_splits(names, seed=0)
+    assert labels.count("val") == 10 and labels.count("test") == 9
+    assert assign_splits(list(reversed(names)), seed=0) == list(reversed(labels))
+    assert assign_splits(names, seed=1) != labels
+    grown = assign_splits(names + [f"new{i}" for i in range(5)], seed=0)
+    moved = sum(a != b for a, b in zip(labels, grown))
+    assert moved <= 5  # ranks shift only around the share's edge
+    assert assign_splits(["a", "b", "c"], 0).count("train") == 1
+
+
+def test_empty_sources_and_sources_without_melodies_are_one_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="no pieces found"):
+        build_corpus([str(tmp_path / "empty")])
+    drums = tmp_path / "drums"
+    drums.mkdir()
+    save(drums / "beat.mid", [[on(36, channel=9), off(36, time=240, channel=9)] * 20])
+    with pytest.raises(CorpusError, match="no usable melody.*beat.mid"):
+        build_corpus([str(drums)])
+    with pytest.raises(CorpusError, match="no such file or folder"):
+        build_corpus([str(tmp_path / "missing")])
+
+
+def test_load_rejects_files_that_are_not_corpora(tmp_path):
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(CorpusError, match="not an encore corpus"):
+        load_corpus(tmp_path / "other.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(CorpusError, match="cannot be read"):
+        load_corpus(tmp_path / "junk.npz")
+    with pytest.raises(CorpusError, match="the corpus is empty"):
+        load_corpus(save_corpus(Corpus([], {}), tmp_path / "empty.npz"))
+
+
+def test_augmentation_transposes_inside_the_keyboard_and_stretches_time():
+    notes = np.array([[120, 0.0, 0.5, 80], [125, 0.5, 1.0, 90]], dtype=np.float64)
+    assert transpose_range(notes[:, 0], 5) == (-5, 2)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        out = augment(notes, rng, semitones=5, stretch=0.05)
+        assert out[:, 0].max() <= 127 and out[:, 0].min() >= 115
+        assert out[1, 0] - out[0, 0] == 5  # intervals kept
+        factor = out[1, 1] / 0.5
+        assert 0.95 <= factor <= 1.05 and out[1, 2] == pytest.approx(factor)
+        assert list(out[:, 3]) == [80, 90]
+    assert np.array_equal(augment(notes, rng, 0, 0.0), notes)
+
+
+def test_stream_lanes_carry_every_event_in_order_with_silence_between_pieces():
+    rng = np.random.default_rng(0)
+    pieces = [np.arange(10) + 100 * k for k in range(6)]
+    pieces.append(np.arange(25) + 1000)
+    lanes = batches.lanes(pieces, 3, rng)
+    assert lanes.shape[0] == 3
+    carried = lanes[lanes != batches.IGNORE]
+    assert sorted(carried[carried != PAD_EVENT]) == sorted(np.concatenate(pieces))  # nothing dropped
+    for lane in lanes:
+        pauses = np.flatnonzero(lane == PAD_EVENT)
+        assert len(pauses) >= 1 and all(lane[p - 1] % 100 in (9, 24) for p in pauses)
+    pairs = batches.stream_windows(lanes, 4)
+    inputs = np.concatenate([x for x, _ in pairs], axis=1)
+    targets = np.concatenate([y for _, y in pairs], axis=1)
+    assert np.array_equal(targets, lanes[:, 1:])
+    filler = lanes[:, :-1] == batches.IGNORE
+    assert filler.any() and np.all(inputs[filler] == PAD_EVENT)
+    assert np.array_equal(inputs[~filler], lanes[:, :-1][~filler])
+
+
+def test_windows_are_left_padded_with_silence():
+    contexts = windows(np.array([1, 2, 3, 4]), 3)
+    assert contexts.tolist() == [[PAD_EVENT, PAD_EVENT, 1], [PAD_EVENT, 1, 2], [1, 2, 3]]
+    rng = np.random.default_rng(0)
+    seen = [t for _, y in batches.seed_batches([np.array([1, 2, 3]), np.array([7, 8])], 2, 4, rng) for t in y]
+    # Every event after the first is a target once, the pauses between pieces too.
+    assert sorted(seen) == sorted([2, 3, PAD_EVENT, 7, 8, PAD_EVENT])
+
+
+def test_primers_start_at_note_ons_with_a_velocity_and_fit_the_length():
+    events = notes_to_events(np.array([(60 + i % 7, i * 0.3, i * 0.3 + 0.2, 60 + 3 * (i % 4)) for i in range(80)]))
+    primers = choose_primers([events], seed=0, count=5)
+    assert 1 <= len(primers) <= 5
+    for primer in primers:
+        assert vocab.is_velocity(primer[0])
+        assert 32 <= len(primer) <= 65
+        assert vocab.is_note_on(primer[1])
+    assert onset_boundaries([vocab.velocity(3), vocab.note_on(60), vocab.note_on(64)]) == [0]
