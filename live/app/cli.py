@@ -245,7 +245,8 @@ def cmd_decode(args) -> int:
 def cmd_render(args) -> int:
     from live.files.audio import check_audio_tools, render_wav
     from live.files.output_paths import check_midi_output, check_wav_output
-    from live.core.render import render, terminal_progress, write_rendered
+    from live.core.render import render, terminal_progress
+    from live.files.midifile import write_rendered
 
     # every path, file and tool checked before the render, not after it
     args.output = check_midi_output(args.output, audio_hint=" and add --wav FILE.wav for audio")

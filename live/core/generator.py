@@ -8,7 +8,7 @@ the noise), so the engine can roll back to the last sent event when a knob turns
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from live.core import vocab
 from live.core.controls import Controls
@@ -18,8 +18,7 @@ from live.core.performer import NoteMessage, Performer
 from live.core.sampler import sample
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):  # a tuple: made once per event, cheaply
     state: State
     performer: Performer
     noise: NoisePosition

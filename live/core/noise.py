@@ -14,7 +14,7 @@ for nothing: blocks are never written, so a snapshot keeps a reference, not a co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,8 +24,7 @@ BLOCK_ROWS = 32
 _TINY = np.finfo(np.float32).tiny  # an exponential of exactly 0 would give +inf noise
 
 
-@dataclass(frozen=True)
-class NoisePosition:
+class NoisePosition(NamedTuple):  # a tuple: made once per event, cheaply
     block: np.ndarray
     row: int
     rng_state: dict  # after the block was drawn

@@ -13,7 +13,6 @@ transpose turned mid-note still ends the right note.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 from live.core import codec, vocab
@@ -104,8 +103,9 @@ class Performer:
     def copy(self) -> "Performer":
         """A copy for a snapshot, cheap at any length of performance: the list of
         finished notes is shared (it only grows; restoring truncates it)."""
-        twin = copy.copy(self)
-        twin.held = {p: copy.copy(h) for p, h in self.held.items()}
+        twin = Performer.__new__(Performer)  # not copy.copy: this runs once per event
+        twin.__dict__.update(self.__dict__)
+        twin.held = {p: Held(h.played, h.onset, h.velocity) for p, h in self.held.items()}
         twin.playing = dict(self.playing)
         twin.release_pending = set(self.release_pending)
         return twin

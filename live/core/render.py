@@ -1,66 +1,134 @@
-"""Offline render: the live path on a virtual clock, as fast as the model steps."""
+"""Offline render: the live path on a virtual clock, as fast as the model steps.
+
+The same Scheduler that plays on stage, stepped with a clock that jumps to wherever the
+scheduler would next wake: so a control change, a loop or a tempo change is heard the
+same way in a .mid file as live.
+"""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import Iterable
 
+from live.core.commands import Command
 from live.core.generator import Generator
-from live.files.midifile import Part, write_midi
 from live.core.notes import Note, sort_notes
 from live.core.performer import NoteMessage
+from live.core.scheduler import DEFAULT_LOOKAHEAD, MidiOut, Scheduler
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A command given at a moment of the performance (seconds), as a musician would."""
+
+    at: float
+    command: Command
+
 
 @dataclass
 class Rendered:
     events: list[int]
-    messages: list[NoteMessage] = field(default_factory=list)
+    messages: list[NoteMessage] = field(default_factory=list)  # as sent, stamped with when
     notes: list[Note] = field(default_factory=list)
     seconds: float = 0.0
+
+
+class _Collected:
+    """The render's port: what the scheduler sends, kept with its performance time."""
+
+    def __init__(self):
+        self.messages: list[NoteMessage] = []
+        self.playing_now = 0.0  # performance time of the clock, for the ledger's own
+
+    def __call__(self, out: MidiOut) -> bool:
+        if out.kind != "control_change":
+            at = self.playing_now if out.due is None else out.due
+            self.messages.append(NoteMessage(at, out.kind == "note_on", out.number, out.value, out.channel))
+        return True
 
 
 def render(
     generator: Generator,
     seconds: float | None = None,
     events: int | None = None,
+    cues: Iterable[Cue] = (),
+    lookahead: float = DEFAULT_LOOKAHEAD,
     progress=None,
 ) -> Rendered:
-    """Generate until `seconds` of music or `events` events, then end every note.
+    """Generate until `seconds` of music or `events` generated events, then end every note.
 
-    progress, if given, is called with the fraction done now and then."""
+    cues: commands at moments of the performance, applied when the virtual clock gets
+    there, exactly as a live session applies them when they arrive. progress, if given,
+    is called with the fraction done now and then."""
     if (seconds is None) == (events is None):
         raise ValueError("render needs exactly one of seconds or events")
-    performer = generator.performer
-    messages: list[NoteMessage] = []
-    count = 0
+    port = _Collected()
+    scheduler = Scheduler(generator, port, lookahead=lookahead)
+    pending = sorted(cues, key=lambda cue: cue.at)
+    now = 0.0
+    scheduler.start(now)
+    origin = scheduler.origin
+    scheduler.history_from = _history_from(pending, lookahead)
     last_report = -1.0
     while True:
-        done = count / events if events is not None else performer.time / seconds
+        done = (scheduler.events_generated / events if events is not None
+                else generator.performer.time / seconds)
         if done >= 1.0:
             break
         if progress is not None and done - last_report >= 0.01:
             progress(done)
             last_report = done
-        _, sent = generator.next()
-        messages += sent
-        count += 1
-        performer = generator.performer
-    messages += generator.finish()
+        while pending and origin + pending[0].at <= now:
+            scheduler.apply([pending.pop(0).command], now)
+            origin = scheduler.origin  # a resume moves it
+            scheduler.history_from = _history_from(pending, lookahead)
+        wait = scheduler.plan(now)
+        if wait == 0.0:
+            scheduler.generate_one(now)
+            continue
+        # Nothing to do until the lookahead wants the next event (or a cue is due): the
+        # virtual clock jumps straight there, where the live one would sleep.
+        if scheduler.playing:
+            wake = origin + generator.performer.time - lookahead + 1e-6
+        elif pending:
+            wake = now + wait
+        else:
+            break  # paused for good: the performance ends here
+        if pending:
+            wake = min(wake, origin + pending[0].at)
+        now = max(now, wake)
+        port.playing_now = now - origin
+        scheduler.deliver_due(now)
+    port.playing_now = generator.performer.time
+    scheduler.finish(now)
     if progress is not None:
         progress(1.0)
     return Rendered(
         events=list(generator.events),
-        messages=messages,
-        notes=sort_notes(generator.performer.notes),
+        messages=port.messages,
+        notes=notes_of(port.messages),
         seconds=generator.performer.time,
     )
 
 
-def write_rendered(
-    rendered: Rendered, path, bpm: float, channel: int, program: int, title: str
-) -> None:
-    part = Part(name=title, channel=channel, program=program, is_drum=channel == 9,
-                notes=rendered.notes)
-    write_midi(path, [part], bpm=bpm, title=title)
+def _history_from(pending: list[Cue], lookahead: float) -> float:
+    """Where rollback points are next needed: a cue rolls back to the last event played
+    by its moment, made at most a lookahead (and a margin) before it."""
+    return pending[0].at - lookahead - 0.05 if pending else float("inf")
+
+
+def notes_of(messages: Iterable[NoteMessage]) -> list[Note]:
+    """Paired note-on/note-off messages as notes (a note still open has no end: left out)."""
+    notes, open_notes = [], {}
+    for message in messages:
+        key = (message.channel, message.pitch)
+        if message.on:
+            open_notes[key] = message
+        elif key in open_notes:
+            on = open_notes.pop(key)
+            notes.append(Note(message.pitch, on.time, message.time, on.velocity))
+    return sort_notes(notes)
 
 
 def terminal_progress(label: str):

@@ -363,3 +363,10 @@ def write_midi(
         midi.save(path)
     except OSError as err:
         raise MidiFileError(path, f"cannot write ({err.strerror or err})") from None
+
+
+def write_rendered(rendered, path, bpm: float, channel: int, program: int, title: str) -> None:
+    """A render (live.core.render.Rendered) as a one-part .mid file."""
+    part = Part(name=title, channel=channel, program=program, is_drum=channel == 9,
+                notes=rendered.notes)
+    write_midi(path, [part], bpm=bpm, title=title)

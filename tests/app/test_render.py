@@ -16,7 +16,8 @@ from live.core.generator import Generator
 from live.files.midifile import Part, read_midi, write_midi
 from live.model.runtime import load_model
 from live.core.notes import Note
-from live.core.render import render, write_rendered
+from live.core.render import render
+from live.files.midifile import write_rendered
 from live.files.primers import SeedError, embedded_primer, primer_from_midi, primer_from_notes
 from conftest import PRIMERS
 

@@ -521,7 +521,8 @@ class EncoreApp(App):
     def _render(self) -> None:
         from live.core.errors import EncoreError
         from live.app.options import generator_from_args
-        from live.core.render import render, write_rendered
+        from live.core.render import render
+        from live.files.midifile import write_rendered
 
         args = copy.copy(self.args)
         if self.status is not None:

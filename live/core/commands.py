@@ -1,0 +1,61 @@
+"""What the musician (and the MIDI input) asks of a performance, as typed commands.
+
+Any thread may make one; the scheduler's owner applies them between two events, so a
+knob turned from the TUI, a CC from a controller and a note played on a keyboard all
+reach the performance the same way, in render as on stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Union
+
+
+@dataclass(frozen=True)
+class ChangeControls:
+    """Set some controls (by their names in the control table)."""
+
+    changes: Mapping[str, Any]
+    at: float  # clock time of the turn: the knob-latency meter counts from here
+
+
+@dataclass(frozen=True)
+class Hear:
+    """A note the player played: the model hears it and continues from it."""
+
+    on: bool
+    pitch: int
+    velocity: int = 0
+    at: float = 0.0  # clock time it was played (call and response waits from here)
+
+
+@dataclass(frozen=True)
+class Reseed:
+    """Prime the model afresh and restart from silence."""
+
+    primer: tuple[int, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Panic:
+    """All notes off now; generation goes on from a clean, silent state."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Stop sounding; the model keeps its place."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Play again from where the performance paused (a clock Start or Continue, a key)."""
+
+
+@dataclass(frozen=True)
+class SetQuantizer:
+    """Pull note-ons to a grid (a live.core.tempo.Quantizer), or None for off."""
+
+    quantizer: Any
+
+
+Command = Union[ChangeControls, Hear, Reseed, Panic, Pause, Resume, SetQuantizer]

@@ -1,0 +1,410 @@
+"""The scheduler: one performance, stepped with an explicit `now`, the same in render and
+on stage.
+
+It owns generating ahead of the clock (the lookahead), the queue of due messages, the
+history of snapshots and the rollback on a control change, reseed, panic, pause and
+resume, call and response, the quantise grid, and the output's invariants: a ledger of
+what sounds, no note-off for a silent pitch, a re-strike ends the old note first, and a
+note that outlives its max length is ended here whatever happens upstream, so a stalled
+model can never hang a note.
+
+`now` is a clock reading in seconds (the wall clock live, a virtual one in render);
+performance time is `now - origin`. Two callers may share it: one generates
+(`plan`, `generate_one`, `apply`), one sends (`deliver_due`). The queue and the ledger
+are touched only inside `guard` (the live engine passes its lock; render none), and the
+model steps outside it, so a sender is never held up by the model. What leaves goes
+through `send`, called inside the guard: a panic can never overtake a note-on.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+from contextlib import nullcontext
+from typing import Callable, Iterable, NamedTuple
+
+from live.core import vocab
+from live.core.commands import (
+    ChangeControls, Command, Hear, Panic, Pause, Reseed, Resume, SetQuantizer,
+)
+from live.core.errors import EncoreError
+from live.core.generator import Generator
+from live.core.performer import NoteMessage
+
+DEFAULT_LOOKAHEAD = 0.1
+START_MARGIN = 0.02  # the first event is due this long after start (or resume)
+RESTART_MARGIN = 0.006  # music regenerated after a knob turn starts this far after "now"
+RESEED_MARGIN = 0.03  # after a reseed or panic: time to prime the model first
+COMMIT_MARGIN = 0.002  # an event due this close to "now" may already be on its way out
+WATCHDOG_SLACK = 0.05  # a note is ended this long past its max length
+IDLE_WAIT = 0.005  # paused, or waiting for the player: look again this soon
+MAX_WAIT = 0.01  # never plan further than this before looking at the clock again
+LATENCY_HISTORY = 1000
+
+
+class MidiOut(NamedTuple):
+    """One message for the port, in the scheduler's words (the shell makes it MIDI)."""
+
+    kind: str  # "note_on" | "note_off" | "control_change"
+    channel: int
+    number: int  # pitch, or controller number
+    value: int  # velocity (0 for a note-off), or controller value
+    due: float | None = None  # performance seconds it was due; None for the ledger's own
+
+
+class _Queued(NamedTuple):
+    """A message waiting for its time; a plain tuple, so the heap compares it in C (the
+    order breaks ties, so messages are never compared)."""
+
+    due: float  # performance seconds
+    order: int
+    event: int  # index of the generated event that made it
+    message: NoteMessage
+
+
+class _Sounding(NamedTuple):
+    started: float  # clock time it was sent
+    max_seconds: float
+
+
+def _nothing() -> None:
+    pass
+
+
+class Scheduler:
+    def __init__(
+        self,
+        generator: Generator,
+        send: Callable[[MidiOut], bool],
+        lookahead: float = DEFAULT_LOOKAHEAD,
+        guard=None,
+        on_queued: Callable[[], None] = _nothing,
+        log: Callable[[str], None] = _nothing,
+    ):
+        self.generator = generator
+        self.send = send  # False when the message did not leave (a lost port)
+        self.lookahead = lookahead
+        self.guard = guard if guard is not None else nullcontext()
+        self.on_queued = on_queued  # called inside the guard: something new is queued
+        self.log = log
+
+        self.origin = 0.0  # clock time of performance time 0
+        self.started = False
+        self.playing = False
+        self.quantizer = None  # a live.core.tempo.Quantizer, or None
+        self.respond_after: float | None = None  # call and response: answer after this pause
+        # Snapshots are kept from this performance time on. Live, always; a render that
+        # knows when its next cue comes skips them until shortly before (they cost 15 %).
+        self.history_from = float("-inf")
+
+        self._queue: list[_Queued] = []
+        self._order = itertools.count()
+        self._history: collections.deque = collections.deque()  # (event index, time, snapshot)
+        self._event_count = 0
+        self._last_sent_event = 0  # the newest event a message of which has left
+        self._shifts: dict[tuple[int, int], tuple[float, float | None]] = {}
+        self._player_held: set[int] = set()
+        self._player_last = float("-inf")  # clock time of the player's last note
+        self._answering = True
+        self._changed_at: float | None = None  # clock time of a control change not yet heard
+
+        self.sounding: dict[tuple[int, int], _Sounding] = {}  # (channel, pitch) -> note
+        self.channels_used: set[int] = {generator.channel}
+        self.events_generated = 0
+        self.control_latencies: collections.deque = collections.deque(maxlen=LATENCY_HISTORY)
+
+    # ------------------------------------------------------------ time
+
+    def performance_time(self, now: float) -> float:
+        return now - self.origin
+
+    def start(self, now: float) -> None:
+        """Begin playing: the first event is due a moment after `now`."""
+        self.started = self.playing = True
+        self.origin = now + START_MARGIN - self.generator.performer.time
+        self._mark_base()
+
+    # ------------------------------------------------------------ the generating side
+
+    def plan(self, now: float) -> float:
+        """How long the generating side may wait before its next turn: 0 means generate
+        one event now (`generate_one`). Skips ahead to `now` when generation fell behind
+        (a stalled model, a paused machine) rather than send a burst of late notes."""
+        if not self.playing or not self._our_turn(now):
+            return IDLE_WAIT
+        played = now - self.origin
+        ahead = self.generator.performer.time - played
+        if ahead < 0:
+            self._advance_to(played + RESTART_MARGIN, now)
+            return 0.0
+        if ahead < self.lookahead:
+            return 0.0
+        return min(ahead - self.lookahead + 0.001, MAX_WAIT)
+
+    def generate_one(self, now: float) -> None:
+        """Sample, play and queue one event."""
+        generator = self.generator
+        begins_at = generator.performer.time  # where this event starts in the music
+        _, messages = generator.next()
+        self.events_generated += 1
+        self._event_count += 1
+        index = self._event_count
+        if self._changed_at is not None:
+            # Knob turn to the moment the first event decided under the new controls
+            # takes effect in the music (its start, on the clock).
+            self.control_latencies.append(self.origin + begins_at - self._changed_at)
+            self._changed_at = None
+        if generator.performer.time >= self.history_from:
+            self._history.append((index, generator.performer.time, generator.snapshot()))
+            self._trim_history(now)
+        if messages:
+            self._queue_messages(index, messages, now)
+
+    def next_due(self) -> float | None:
+        """Clock time of the next queued message (None when nothing is queued)."""
+        with self.guard:
+            return self.origin + self._queue[0].due if self._queue else None
+
+    def apply(self, commands: Iterable[Command], now: float) -> None:
+        """Apply commands in order; a knob turn's many CCs roll back once for all."""
+        changed = False
+        turned_at = None  # when the first of them was turned
+        for command in commands:
+            if isinstance(command, ChangeControls):
+                try:
+                    self.generator.controls = self.generator.controls.with_(**command.changes)
+                except (EncoreError, TypeError) as err:
+                    self.log(f"control not changed: {err}")
+                    continue
+                changed = True
+                turned_at = command.at if turned_at is None else min(turned_at, command.at)
+            elif isinstance(command, Hear):
+                if command.on:
+                    self._player_held.add(command.pitch)
+                else:
+                    self._player_held.discard(command.pitch)
+                self._player_last = max(self._player_last, command.at)
+                self._rollback(now)
+                changed = False
+                self.generator.hear(command.on, command.pitch, command.velocity)
+            elif isinstance(command, Reseed):
+                self._silence()
+                self.generator.prime(list(command.primer), at_seconds=self._restart_time(now))
+                self._mark_base()
+            elif isinstance(command, Panic):
+                self._silence()
+                self.generator.reset_performer(self._restart_time(now))
+                self._mark_base()
+            elif isinstance(command, Pause):
+                self.playing = False
+                self._silence()
+            elif isinstance(command, Resume):
+                if self.started and not self.playing:
+                    performer_time = self.generator.performer.time
+                    self.generator.reset_performer(performer_time)
+                    self.origin = now + START_MARGIN - performer_time
+                    self._mark_base()
+                    self.playing = True
+            elif isinstance(command, SetQuantizer):
+                self.quantizer = command.quantizer
+            else:
+                raise TypeError(f"not a scheduler command: {command!r}")
+        if changed:
+            self._rollback(now)
+            self._changed_at = turned_at  # measured at the first event made under them
+
+    # ------------------------------------------------------------ the sending side
+
+    def deliver_due(self, now: float) -> float | None:
+        """Send everything due by `now` and end notes past their max length. Returns the
+        clock time of the next queued message, or None. Call it inside the guard."""
+        queue = self._queue
+        due_by = now - self.origin
+        while queue and queue[0].due <= due_by:
+            item = heapq.heappop(queue)
+            self._deliver(item, now)
+        if self.sounding:
+            self._watchdog(now)
+        return self.origin + queue[0].due if queue else None
+
+    def flush(self, now: float) -> None:
+        """Send everything queued, due or not (the end of a render)."""
+        with self.guard:
+            while self._queue:
+                self._deliver(heapq.heappop(self._queue), now)
+
+    def forget_sounding(self) -> None:
+        """The output port went away, and the notes on it with it."""
+        with self.guard:
+            self.sounding.clear()
+
+    def all_notes_off(self) -> None:
+        """Note-offs for everything sounding and CC 123 on each channel used; nothing queued
+        is sent after it."""
+        with self.guard:
+            self._queue.clear()
+            for channel, pitch in list(self.sounding):
+                self._note_off(channel, pitch)
+            for channel in sorted(self.channels_used):
+                self.send(MidiOut("control_change", channel, 123, 0))
+
+    def finish(self, now: float) -> None:
+        """End the performance: the performer ends its notes, everything queued leaves."""
+        messages = self.generator.finish()
+        if messages:
+            self._queue_messages(0, messages, now)
+        self.flush(now)
+
+    # ------------------------------------------------------------ inside
+
+    def _deliver(self, item: _Queued, now: float) -> None:
+        message = item.message
+        key = (message.channel, message.pitch)
+        if item.event > self._last_sent_event:
+            self._last_sent_event = item.event
+        if message.on:
+            if key in self.sounding:
+                self._note_off(*key)  # a re-strike ends the old note first
+            out = MidiOut("note_on", message.channel, message.pitch, message.velocity, item.due)
+            if self._send(out):
+                self.sounding[key] = _Sounding(now, self.generator.controls.max_note_seconds)
+        elif key in self.sounding:
+            del self.sounding[key]
+            self._send(MidiOut("note_off", message.channel, message.pitch, 0, item.due))
+
+    def _note_off(self, channel: int, pitch: int) -> None:
+        self.sounding.pop((channel, pitch), None)
+        self._send(MidiOut("note_off", channel, pitch, 0))
+
+    def _send(self, out: MidiOut) -> bool:
+        self.channels_used.add(out.channel)
+        return self.send(out)
+
+    def _watchdog(self, now: float) -> None:
+        """Whatever happens upstream, no note outlives its max length by much."""
+        for (channel, pitch), note in list(self.sounding.items()):
+            if now - note.started > note.max_seconds + WATCHDOG_SLACK:
+                self._note_off(channel, pitch)
+
+    def _queue_messages(self, index: int, messages: list[NoteMessage], now: float) -> None:
+        with self.guard:
+            for message in messages:
+                due = message.time + self._quantize(message, now)
+                heapq.heappush(self._queue, _Queued(due, next(self._order), index, message))
+            self.on_queued()
+
+    def _quantize(self, message: NoteMessage, now: float) -> float:
+        """The offset that moves a note-on toward the grid; its note-off moves with it
+        (and never lands before it, even when regenerated after a rollback)."""
+        if self.quantizer is None and not self._shifts:
+            return 0.0
+        key = (message.channel, message.pitch)
+        if not message.on:
+            shift, on_due = self._shifts.get(key, (0.0, None))
+            due = message.time + shift
+            if on_due is not None and due < on_due + vocab.STEP_SECONDS:
+                due = on_due + vocab.STEP_SECONDS
+            return due - message.time
+        shift = 0.0
+        if self.quantizer is not None:
+            shift = self.quantizer.shift(message.time, not_before=now - self.origin + 0.002)
+        self._shifts[key] = (shift, message.time + shift)
+        return shift
+
+    def _trim_history(self, now: float) -> None:
+        # Keep snapshots back to the newest event already played: the rollback point.
+        horizon = now - self.origin
+        history = self._history
+        while len(history) > 1 and history[1][1] <= horizon:
+            history.popleft()
+
+    def _rollback(self, now: float) -> None:
+        """Drop the unsent future; back to the last event already played, then to now."""
+        if not self.started or not self.playing or not self._history:
+            return  # paused: the new controls simply apply when play resumes
+        with self.guard:
+            played = now - self.origin
+            # Committed: due by now, or a message of it has already left.
+            committed = [
+                entry for entry in self._history
+                if entry[1] <= played + COMMIT_MARGIN or entry[0] <= self._last_sent_event
+            ]
+            # Right after a restart nothing has played yet: back to its first point.
+            index, _, snapshot = committed[-1] if committed else self._history[0]
+            self._queue = [item for item in self._queue if item.event <= index]
+            heapq.heapify(self._queue)
+            while self._history and self._history[-1][0] > index:
+                self._history.pop()
+            self.generator.restore(snapshot)
+            self._reconcile(played)
+        self._advance_to(played + RESTART_MARGIN, now)
+
+    def _reconcile(self, played: float) -> None:
+        """After a rollback the output must agree with the restored performer: a note
+        sounding (or about to, from a kept note-on) that the performer no longer holds
+        gets its note-off now, or it would never get one. Called inside the guard."""
+        generator = self.generator
+        held = {(generator.channel, pitch) for pitch in generator.performer.playing}
+        pending_on: dict[tuple[int, int], float] = {}
+        for item in self._queue:
+            key = (item.message.channel, item.message.pitch)
+            if item.message.on:
+                pending_on[key] = max(pending_on.get(key, 0.0), item.due)
+            else:
+                pending_on.pop(key, None)
+        for key in (set(self.sounding) | set(pending_on)) - held:
+            due = max(played, pending_on.get(key, played)) + vocab.STEP_SECONDS
+            off = NoteMessage(due, False, key[1], 0, key[0])
+            heapq.heappush(self._queue, _Queued(due, next(self._order), 0, off))
+
+    def _advance_to(self, seconds: float, now: float) -> None:
+        """Let time pass up to `seconds` as forced events the model hears (a rest)."""
+        target = vocab.seconds_to_steps(seconds)
+        generator = self.generator
+        performer, controls = generator.performer, generator.controls
+        while performer.step < target:
+            overdue = performer.overdue(controls)
+            if overdue:
+                event = vocab.note_off(overdue[0])
+            else:
+                left = performer.steps_left(controls)
+                steps = min(target - performer.step, vocab.MAX_SHIFT_STEPS, left or vocab.MAX_SHIFT_STEPS)
+                event = vocab.time_shift(max(1, steps))
+            messages = generator.force(event)
+            self._event_count += 1
+            self._history.append((self._event_count, performer.time, generator.snapshot()))
+            if messages:
+                self._queue_messages(self._event_count, messages, now)
+
+    def _silence(self) -> None:
+        """Drop the unsent future and end what sounds."""
+        with self.guard:
+            self._queue.clear()
+            self._shifts.clear()
+            for channel, pitch in list(self.sounding):
+                self._note_off(channel, pitch)
+
+    def _our_turn(self, now: float) -> bool:
+        """In call and response, encore is silent while the player plays, and answers
+        once the player has paused for respond_after seconds."""
+        if self.respond_after is None:
+            return True
+        busy = bool(self._player_held) or now - self._player_last < self.respond_after
+        if busy and self._answering:
+            self._answering = False
+            self._silence()
+        elif not busy and not self._answering:
+            self._answering = True
+            self.generator.reset_performer(now - self.origin + RESTART_MARGIN)
+            self._mark_base()
+        return self._answering
+
+    def _restart_time(self, now: float) -> float:
+        return now - self.origin + RESEED_MARGIN if self.started else self.generator.performer.time
+
+    def _mark_base(self) -> None:
+        """The first rollback point of a fresh start."""
+        self._history.clear()
+        self._event_count += 1
+        self._history.append((self._event_count, self.generator.performer.time, self.generator.snapshot()))
