@@ -241,7 +241,7 @@ def bench_live(model_path, seconds: float, backend_name: str = "auto", knob_ever
     from live.engine.ports import PortError, open_backend, open_output
 
     model = load_model(model_path)
-    controls = Controls(density=0.6, max_polyphony=4, max_note_seconds=0.4)
+    controls = Controls(density=0.6, polyphony=4, max_note=0.4)
     generator = Generator(model, controls, seed=0)
     try:
         backend = open_backend(backend_name)

@@ -15,6 +15,7 @@ from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.files.midifile import Part, Song, read_midi, write_midi
 from live.files.midiscan import ScanReport, find_midi_files, process_each
 from live.app.options import add_generation_options, generator_from_args
+from live.core.controls import RENAMED, control_name
 from live.engine.knobs import KNOB_CONTROLS
 from live.engine.ports import RTMIDI_APIS
 
@@ -101,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     tui_cmd.set_defaults(handler=cmd_tui)
 
     learn_cmd = commands.add_parser("learn", help="MIDI-learn: move a knob to map it to a control")
-    learn_cmd.add_argument("control", choices=list(KNOB_CONTROLS))
+    learn_cmd.add_argument("control", type=_control, choices=list(KNOB_CONTROLS), metavar="CONTROL",
+                           help=f"the control the knob moves: {', '.join(KNOB_CONTROLS)} "
+                           "(top-p and top_p are the same)")
     learn_cmd.add_argument("--input", required=True, metavar="NAME")
     learn_cmd.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
     learn_cmd.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS")
@@ -442,6 +445,14 @@ def _int_in(low: int, high: int, what: str):
         return value
 
     return parse
+
+
+def _control(text: str) -> str:
+    """A control's name in either spelling (top-p, top_p); an old name says the new one."""
+    name = control_name(text)
+    if name in RENAMED:
+        raise argparse.ArgumentTypeError(f"{text!r} is now called {RENAMED[name]!r}")
+    return name
 
 
 def _positive_float(text: str) -> float:

@@ -4,10 +4,12 @@ the model, the seed and the sampling controls, and how they become a Generator."
 from __future__ import annotations
 
 import argparse
+import copy
 
 import numpy as np
 
-from live.core.controls import Controls, ControlError, parse_scale
+from live.core.controls import CONTROL_SPECS, ControlError, Controls, ControlSpec
+from live.core.scales import ScaleError, note_name, parse_scale
 from live.core.generator import Generator
 from live.model.runtime import Model, load_model
 from live.files.primers import embedded_primer, primer_from_midi, primer_from_notes
@@ -24,35 +26,58 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--random-seed", type=int, metavar="S", help="makes the performance repeatable")
 
     sampling = parser.add_argument_group("sampling controls")
-    sampling.add_argument("--temperature", type=float, default=1.0, help="0.05..3.0 (default 1.0)")
-    sampling.add_argument("--top-p", type=float, default=1.0, help="nucleus mass, above 0 and at most 1 (default 1)")
-    sampling.add_argument("--scale", metavar="ROOT:NAME", help="lock to a scale, e.g. A:minor, F#:dorian, F:lydian, C:blues")
-    sampling.add_argument("--low", type=int, default=0, help="lowest pitch played (default 0)")
-    sampling.add_argument("--high", type=int, default=127, help="highest pitch played (default 127)")
-    sampling.add_argument("--polyphony", type=int, default=16, help="max notes at once, 1 = monophonic (default 16)")
-    sampling.add_argument("--max-note", type=float, default=5.0, metavar="SECONDS", help="force notes off after this long (default 5)")
-    sampling.add_argument("--density", type=float, default=0.0, help="-1..1: fewer .. more notes (default 0)")
-    sampling.add_argument("--velocity-gain", type=float, default=1.0, help="0..2 (default 1)")
-    sampling.add_argument("--velocity-offset", type=int, default=0, help="-127..127 (default 0)")
-    sampling.add_argument("--transpose", type=int, default=0, help="-24..24 semitones (default 0)")
+    for spec in CONTROL_SPECS:
+        if spec.flag is None:
+            continue
+        if spec.name == "scale":  # --scale ROOT:NAME sets the root too
+            sampling.add_argument(spec.flag, type=_scale_arg, metavar="ROOT:NAME",
+                                  help=f"{spec.help} (default {spec.default}: every pitch)")
+            continue
+        metavar = "NOTE" if spec.kind == "pitch" else "SECONDS" if spec.unit == "s" else None
+        default = f"{spec.default:g}" + (f" {spec.unit}" if spec.unit else "")
+        sampling.add_argument(spec.flag, dest=spec.name, type=_arg_parser(spec), default=spec.default,
+                              metavar=metavar, help=f"{spec.help} ({spec.allowed}; default {default})")
+
+
+def _arg_parser(spec: ControlSpec):
+    """argparse's type= for one control: its value, or one line naming the flag."""
+    def parse(text: str):
+        try:
+            return spec.parse(text)
+        except ControlError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    parse.__name__ = spec.name
+    return parse
+
+
+def _scale_arg(text: str) -> tuple[int, str]:
+    try:
+        return parse_scale(text)
+    except ScaleError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def controls_from_args(args) -> Controls:
-    root, scale = parse_scale(args.scale) if args.scale else (0, "chromatic")
-    return Controls(
-        temperature=args.temperature,
-        top_p=args.top_p,
-        low=args.low,
-        high=args.high,
-        root=root,
-        scale=scale,
-        max_polyphony=args.polyphony,
-        max_note_seconds=args.max_note,
-        density=args.density,
-        velocity_gain=args.velocity_gain,
-        velocity_offset=args.velocity_offset,
-        transpose=args.transpose,
-    )
+    """The Controls the sampling options give (each flag's dest is its control's name)."""
+    root, scale = args.scale or (0, "chromatic")
+    values = {spec.name: getattr(args, spec.name) for spec in CONTROL_SPECS
+              if spec.flag is not None and spec.name != "scale"}
+    if values["low"] > values["high"]:
+        low, high = values["low"], values["high"]
+        raise ControlError(f"--low {note_name(low)} ({low}) is above --high {note_name(high)} ({high}); "
+                           "the lowest pitch must be at most the highest")
+    return Controls(**values, root=root, scale=scale)
+
+
+def with_controls(args, controls: Controls):
+    """A copy of args whose sampling options give these controls (for a render of what plays)."""
+    args = copy.copy(args)
+    for spec in CONTROL_SPECS:
+        if spec.flag is not None and spec.name != "scale":
+            setattr(args, spec.name, getattr(controls, spec.name))
+    args.scale = (controls.root, controls.scale)
+    return args
 
 
 def primer_from_args(args, model: Model, rng: np.random.Generator) -> tuple[str, list[int]]:
@@ -82,4 +107,4 @@ def generator_from_args(args, channel: int) -> tuple[Generator, str]:
     return generator, description
 
 
-__all__ = ["add_generation_options", "controls_from_args", "generator_from_args", "ControlError"]
+__all__ = ["add_generation_options", "controls_from_args", "with_controls", "generator_from_args", "ControlError"]

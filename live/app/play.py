@@ -85,7 +85,7 @@ def learn(args) -> int:
     import queue as queue_module
 
     backend = open_backend(args.backend)
-    knob_map = load_knob_map(None)
+    knob_map = load_knob_map(None, warn=say)
     heard: queue_module.SimpleQueue = queue_module.SimpleQueue()
 
     def on_message(message):

@@ -1,34 +1,21 @@
-"""The musician's controls: plain values, checked, each changeable between any two events."""
+"""The musician's controls: one table says what each is, and Controls holds their values.
+
+CONTROL_SPECS is the one place a control's name, range, default, steps, display, CLI flag,
+default knob and knob sweep are written (in the spirit of mido's messages/specs.py). The
+Controls dataclass, the command-line options, the default knob map, `encore learn`, knob
+map files and the TUI's rows all read it, and all use the control's one name.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import numbers
+from dataclasses import dataclass, field, fields, replace
 
 from live.core.errors import EncoreError
+from live.core.scales import NOTE_NAMES, SCALES, note_name, note_number
 
-SCALES: dict[str, tuple[int, ...]] = {
-    "chromatic": tuple(range(12)),
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "natural_minor": (0, 2, 3, 5, 7, 8, 10),
-    "harmonic_minor": (0, 2, 3, 5, 7, 8, 11),
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "phrygian": (0, 1, 3, 5, 7, 8, 10),
-    "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-    "locrian": (0, 1, 3, 5, 6, 8, 10),
-    "major_pentatonic": (0, 2, 4, 7, 9),
-    "minor_pentatonic": (0, 3, 5, 7, 10),
-    "blues": (0, 3, 5, 6, 7, 10),
-}
-SCALE_ALIASES = {
-    "minor": "natural_minor", "aeolian": "natural_minor", "ionian": "major",
-    "pentatonic": "major_pentatonic", "harmonic": "harmonic_minor",
-}
-NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-_ROOTS = {name: i for i, name in enumerate(NOTE_NAMES)}
-_ROOTS.update({"DB": 1, "EB": 3, "GB": 6, "AB": 8, "BB": 10, "CB": 11, "FB": 4, "E#": 5, "B#": 0})
-
-TEMPERATURE_RANGE = (0.05, 3.0)
+KINDS = ("float", "int", "pitch", "choice")  # pitch: a whole number read and shown as a note
+CURVES = ("linear", "exp", "log")
 
 
 class ControlError(EncoreError):
@@ -36,37 +23,172 @@ class ControlError(EncoreError):
 
 
 @dataclass(frozen=True)
+class ControlSpec:
+    name: str  # the one name: Controls field, knob map `control =`, `encore learn NAME`, status key
+    kind: str  # one of KINDS
+    low: float = 0  # for a choice: unused (the choices are the range)
+    high: float = 0
+    default: object = 0
+    fine: float = 1  # a step of the TUI's arrow keys
+    coarse: float = 1  # with shift
+    display: str = "d"  # a format spec, or "key" (a pitch class shown as C..B)
+    unit: str = ""  # shown after the value
+    cli: bool = True  # has a command-line option of its own (--label)
+    help: str = ""
+    ccs: tuple[int, ...] = ()  # the default knob map's CC numbers for it
+    knob_low: float | None = None  # the sweep of a knob, if narrower than the range
+    knob_high: float | None = None
+    curve: str = "linear"  # exp suits controls heard in ratios: equal turns, equal changes
+    choices: tuple[str, ...] = ()
+    cyclic: bool = False  # the TUI steps past the end to the start (keys, scales)
+
+    @property
+    def label(self) -> str:
+        """The name as the screen and the command line spell it: top_p is top-p."""
+        return self.name.replace("_", "-")
+
+    @property
+    def flag(self) -> str | None:
+        return "--" + self.label if self.cli else None
+
+    @property
+    def whole(self) -> bool:
+        return self.kind in ("int", "pitch")
+
+    @property
+    def allowed(self) -> str:
+        if self.kind == "choice":
+            return ", ".join(self.choices)
+        text = f"{self.low:g}..{self.high:g}" + (f" {self.unit}" if self.unit else "")
+        if self.kind == "pitch":
+            text += f" or {note_name(int(self.low))}..{note_name(int(self.high))}"
+        return text
+
+    @property
+    def knob_range(self) -> tuple[float, float]:
+        if self.kind == "choice":
+            return 0, len(self.choices) - 1  # a knob sweeps an index into the choices
+        return (self.low if self.knob_low is None else self.knob_low,
+                self.high if self.knob_high is None else self.knob_high)
+
+    def problem(self, value, shown: str | None = None) -> str | None:
+        """What is wrong with this value (without the control's name), or None."""
+        if self.kind == "choice":
+            return None if value in self.choices else f"{value!r} is not one of {self.allowed}"
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            return f"{value!r} is not a number"
+        if not self.low <= value <= self.high:
+            return f"{shown or value} is out of range; allowed: {self.allowed}"
+        return None
+
+    def parse(self, text: str):
+        """A value from the command line; ControlError (without the name) if it is not one."""
+        text, shown = text.strip(), None
+        if self.kind == "choice":
+            value = text.lower()
+        elif self.kind == "float":
+            value = _number(text, float, "a number")
+        elif self.kind == "pitch":
+            value = note_number(text)
+            if value is None:
+                value = _number(text, int, "a pitch 0..127 or a note name like C2, F#4, Bb3")
+            else:
+                shown = f"{text} (pitch {value})"
+        else:
+            value = _number(text, int, "a whole number")
+        problem = self.problem(value, shown)
+        if problem is not None:
+            raise ControlError(problem)
+        return value
+
+    def show(self, value) -> str:
+        """The value as the screen shows it."""
+        if self.kind == "choice":
+            text = str(value).replace("_", " ")
+        elif self.kind == "pitch":
+            text = f"{note_name(int(value))} ({int(value)})"
+        elif self.display == "key":
+            text = NOTE_NAMES[int(value) % 12]
+        else:
+            text = format(round(value) if self.whole else float(value), self.display)
+        return f"{text} {self.unit}" if self.unit else text
+
+
+CONTROL_SPECS: tuple[ControlSpec, ...] = (
+    # name, kind, low, high, default, fine step, coarse step, display; then by keyword
+    ControlSpec("temperature", "float", 0.05, 3.0, 1.0, 0.05, 0.25, ".2f",
+                help="below 1 safer, above 1 wilder",
+                ccs=(74,), knob_low=0.2, knob_high=2.0, curve="exp"),
+    ControlSpec("top_p", "float", 0.01, 1.0, 1.0, 0.05, 0.2, ".2f",
+                help="nucleus mass: sample only the likeliest events up to it",
+                ccs=(71,), knob_low=0.3),
+    ControlSpec("low", "pitch", 0, 127, 0, 1, 12,
+                help="lowest pitch played, a number or a note name like C2",
+                ccs=(78,), knob_low=24, knob_high=84),
+    ControlSpec("high", "pitch", 0, 127, 127, 1, 12,
+                help="highest pitch played, a number or a note name like C6",
+                ccs=(79,), knob_low=48, knob_high=108),
+    ControlSpec("root", "int", 0, 11, 0, 1, 7, "key", cyclic=True, cli=False,
+                help="the scale's root, 0 = C .. 11 = B (set with --scale ROOT:NAME)"),
+    ControlSpec("scale", "choice", default="chromatic", choices=tuple(SCALES), cyclic=True,
+                help="lock to a scale, e.g. A:minor, F#:dorian, F:lydian, C:blues"),
+    ControlSpec("polyphony", "int", 1, 16, 16, 1, 4,
+                help="most notes at once, 1 = monophonic",
+                ccs=(77,), knob_high=8),
+    ControlSpec("max_note", "float", 0.01, 30.0, 5.0, 0.1, 1.0, ".2f", unit="s",
+                help="a note is forced off after this long",
+                ccs=(73,), knob_low=0.05, knob_high=5.0, curve="exp"),
+    ControlSpec("density", "float", -1.0, 1.0, 0.0, 0.1, 0.5, "+.2f",
+                help="fewer .. more notes", ccs=(1, 72)),
+    ControlSpec("velocity_gain", "float", 0.0, 2.0, 1.0, 0.05, 0.25, ".2f",
+                help="scales the velocity played", ccs=(75,)),
+    ControlSpec("velocity_offset", "int", -127, 127, 0, 1, 10, "+d",
+                help="added to the velocity after the gain",
+                knob_low=-64, knob_high=64),
+    ControlSpec("transpose", "int", -24, 24, 0, 1, 12, "+d",
+                help="semitones, applied to what is played",
+                ccs=(76,), knob_low=-12, knob_high=12),
+)
+SPECS_BY_NAME: dict[str, ControlSpec] = {spec.name: spec for spec in CONTROL_SPECS}
+# Names used before there was one name per control: knob maps that use them still load.
+RENAMED = {"max_note_seconds": "max_note", "max_polyphony": "polyphony"}
+
+
+def control_name(text: str) -> str:
+    """A control's one name from either spelling: 'top-p' (flag, screen) is top_p."""
+    return text.strip().lower().replace("-", "_")
+
+
+def _default(name: str):
+    return field(default=SPECS_BY_NAME[name].default)
+
+
+@dataclass(frozen=True)
 class Controls:
-    temperature: float = 1.0  # 0.05..3.0: below 1 safer, above 1 wilder
-    top_p: float = 1.0  # nucleus sampling: keep the likeliest events up to this mass
-    low: int = 0  # lowest pitch that may sound (after transpose)
-    high: int = 127  # highest pitch that may sound (after transpose)
-    root: int = 0  # 0 = C .. 11 = B
-    scale: str = "chromatic"
-    max_polyphony: int = 16  # 1 = a monophonic lead
-    max_note_seconds: float = 5.0  # a note is forced off after this long
-    density: float = 0.0  # -1..1: fewer .. more notes (bias on note-ons vs time shifts)
-    velocity_gain: float = 1.0  # 0..2, applied to what is played
-    velocity_offset: int = 0  # -127..127, applied after the gain
-    transpose: int = 0  # -24..24 semitones, applied to what is played
+    """Plain values, checked against the table, each changeable between any two events.
+    The fields are the table's rows, in its order (checked below)."""
+
+    temperature: float = _default("temperature")
+    top_p: float = _default("top_p")
+    low: int = _default("low")  # pitches as played, after transpose
+    high: int = _default("high")
+    root: int = _default("root")
+    scale: str = _default("scale")
+    polyphony: int = _default("polyphony")
+    max_note: float = _default("max_note")  # seconds
+    density: float = _default("density")
+    velocity_gain: float = _default("velocity_gain")
+    velocity_offset: int = _default("velocity_offset")
+    transpose: int = _default("transpose")
 
     def __post_init__(self):
-        _check(TEMPERATURE_RANGE[0] <= self.temperature <= TEMPERATURE_RANGE[1],
-               "temperature", self.temperature, "0.05..3.0")
-        _check(0.0 < self.top_p <= 1.0, "top-p", self.top_p, "above 0 and at most 1")
-        _check(0 <= self.low <= 127 and 0 <= self.high <= 127, "pitch range",
-               f"{self.low}..{self.high}", "pitches 0..127")
-        _check(self.low <= self.high, "pitch range", f"{self.low}..{self.high}", "low <= high")
-        _check(0 <= self.root <= 11, "root", self.root, "0..11")
-        _check(self.scale in SCALES, "scale", self.scale, ", ".join(SCALES))
-        _check(1 <= self.max_polyphony <= 16, "max polyphony", self.max_polyphony, "1..16")
-        _check(0.01 <= self.max_note_seconds <= 30.0, "max note length",
-               self.max_note_seconds, "0.01..30 s")
-        _check(-1.0 <= self.density <= 1.0, "density", self.density, "-1..1")
-        _check(0.0 <= self.velocity_gain <= 2.0, "velocity gain", self.velocity_gain, "0..2")
-        _check(-127 <= self.velocity_offset <= 127, "velocity offset", self.velocity_offset,
-               "-127..127")
-        _check(-24 <= self.transpose <= 24, "transpose", self.transpose, "-24..24")
+        for spec in CONTROL_SPECS:
+            problem = spec.problem(getattr(self, spec.name))
+            if problem is not None:
+                raise ControlError(f"{spec.name} {problem}")
+        if self.low > self.high:
+            raise ControlError(f"low {self.low} is above high {self.high}; "
+                               "the lowest pitch must be at most the highest")
 
     def with_(self, **changes) -> "Controls":
         return replace(self, **changes)
@@ -82,24 +204,12 @@ class Controls:
         return min(127, max(1, round(velocity * self.velocity_gain) + self.velocity_offset))
 
 
-def parse_scale(text: str) -> tuple[int, str]:
-    """'A:minor', 'F#:dorian', 'c:major_pentatonic' -> (root, scale name)."""
-    root_text, _, name = text.partition(":")
-    root = _ROOTS.get(root_text.strip().upper())
-    if root is None:
-        raise ControlError(
-            f"scale {text!r}: unknown root {root_text!r}; use a note name like C, F#, Bb"
-        )
-    name = name.strip().lower().replace("-", "_").replace(" ", "_") or "major"
-    name = SCALE_ALIASES.get(name, name)
-    if name not in SCALES:
-        raise ControlError(
-            f"scale {text!r}: unknown scale {name!r}; choose from {', '.join(SCALES)} "
-            f"(or {', '.join(SCALE_ALIASES)})"
-        )
-    return root, name
+if [f.name for f in fields(Controls)] != [spec.name for spec in CONTROL_SPECS]:
+    raise AssertionError("Controls' fields and CONTROL_SPECS' rows differ")  # caught at import
 
 
-def _check(ok: bool, what: str, value, allowed: str) -> None:
-    if not ok:
-        raise ControlError(f"{what} {value} is out of range; allowed: {allowed}")
+def _number(text: str, kind, what: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise ControlError(f"expected {what}, not {text!r}") from None

@@ -183,4 +183,4 @@ class Performer:
 
 
 def max_steps(controls: Controls) -> int:
-    return max(1, int(controls.max_note_seconds * vocab.STEPS_PER_SECOND + 1e-9))
+    return max(1, int(controls.max_note * vocab.STEPS_PER_SECOND + 1e-9))

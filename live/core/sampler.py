@@ -92,7 +92,7 @@ def _event_bias(performer: Performer, controls: Controls, steps_left: int | None
     if not held:
         return static
     bias = static.copy()
-    at_max_polyphony = len(held) >= controls.max_polyphony
+    at_max_polyphony = len(held) >= controls.polyphony
     if at_max_polyphony:
         bias[_ON] = -np.inf  # only re-strikes (reopened below): they add no voice
     now = performer.step

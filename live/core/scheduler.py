@@ -268,7 +268,7 @@ class Scheduler:
                 self._note_off(*key)  # a re-strike ends the old note first
             out = MidiOut("note_on", message.channel, message.pitch, message.velocity, item.due)
             if self._send(out):
-                self.sounding[key] = _Sounding(now, self.generator.controls.max_note_seconds)
+                self.sounding[key] = _Sounding(now, self.generator.controls.max_note)
         elif key in self.sounding:
             del self.sounding[key]
             self._send(MidiOut("note_off", message.channel, message.pitch, 0, item.due))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from live.core.controls import SCALES
+from live.core.controls import CONTROL_SPECS, CURVES, RENAMED, SPECS_BY_NAME, control_name
 from live.core.errors import EncoreError
 
-CURVES = ("linear", "exp", "log")
 # CC 120-127 are channel mode messages (all sound off, reset, all notes off ...), sent by
 # DAWs and synths on stop: never a knob.
 KNOB_CCS = range(0, 120)
@@ -26,22 +26,8 @@ def is_knob_cc(cc: int) -> bool:
     return cc in KNOB_CCS
 
 
-# control -> (default low, default high, curve, whole numbers?)
-KNOB_CONTROLS = {
-    "temperature": (0.2, 2.0, "exp", False),
-    "top_p": (0.3, 1.0, "linear", False),
-    "density": (-1.0, 1.0, "linear", False),
-    "max_note_seconds": (0.05, 5.0, "exp", False),
-    "velocity_gain": (0.0, 2.0, "linear", False),
-    "velocity_offset": (-64, 64, "linear", True),
-    "transpose": (-12, 12, "linear", True),
-    "max_polyphony": (1, 8, "linear", True),
-    "low": (24, 84, "linear", True),
-    "high": (48, 108, "linear", True),
-    "root": (0, 11, "linear", True),
-    "scale": (0, len(SCALES) - 1, "linear", True),  # an index into the scale list
-}
-SCALE_NAMES = list(SCALES)
+# Every control can take a knob; its sweep and curve are the table's.
+KNOB_CONTROLS = SPECS_BY_NAME
 
 
 class KnobMapError(EncoreError):
@@ -58,10 +44,11 @@ class Knob:
     curve: str | None = None
 
     def value(self, cc_value: int):
-        low, high, curve, whole = KNOB_CONTROLS[self.control]
+        spec = KNOB_CONTROLS[self.control]
+        low, high = spec.knob_range
         low = low if self.min is None else self.min
         high = high if self.max is None else self.max
-        curve = curve if self.curve is None else self.curve
+        curve = spec.curve if self.curve is None else self.curve
         x = min(127, max(0, cc_value)) / 127.0
         if curve == "exp" and low > 0 and high > 0:
             value = low * (high / low) ** x
@@ -69,9 +56,9 @@ class Knob:
             value = low + (high - low) * math.log1p(9 * x) / math.log(10)
         else:
             value = low + (high - low) * x
-        if self.control == "scale":
-            return SCALE_NAMES[int(round(value))]
-        return int(round(value)) if whole else round(value, 4)
+        if spec.kind == "choice":
+            return spec.choices[int(round(value))]
+        return int(round(value)) if spec.whole else round(value, 4)
 
     def matches(self, channel: int, cc: int) -> bool:
         """channel as on the wire, 0..15."""
@@ -82,18 +69,7 @@ class Knob:
         return f"CC {self.cc} ({where})"
 
 
-DEFAULT_KNOBS = [
-    Knob(74, "temperature"),
-    Knob(71, "top_p"),
-    Knob(1, "density"),
-    Knob(72, "density"),
-    Knob(73, "max_note_seconds"),
-    Knob(75, "velocity_gain"),
-    Knob(76, "transpose"),
-    Knob(77, "max_polyphony"),
-    Knob(78, "low"),
-    Knob(79, "high"),
-]
+DEFAULT_KNOBS = [Knob(cc, spec.name) for spec in CONTROL_SPECS for cc in spec.ccs]
 
 
 class KnobMap:
@@ -128,23 +104,27 @@ def user_map_path() -> Path:
     return Path(platformdirs.user_config_dir("encore")) / "controls.toml"
 
 
-def load_knob_map(path: str | Path | None = None) -> KnobMap:
-    """The defaults, then the user's saved map, then --controls FILE on top."""
+def load_knob_map(path: str | Path | None = None, warn: Callable[[str], None] | None = None) -> KnobMap:
+    """The defaults, then the user's saved map, then --controls FILE on top.
+
+    warn: told (one line per file) about entries that use a control's old name."""
     knob_map = KnobMap()
     saved = user_map_path()
     if saved.is_file():
-        knob_map = knob_map.merged(read_knob_file(saved, saved=True))
+        knob_map = knob_map.merged(read_knob_file(saved, saved=True, warn=warn))
     if path is not None:
-        knob_map = knob_map.merged(read_knob_file(Path(path)))
+        knob_map = knob_map.merged(read_knob_file(Path(path), warn=warn))
     return knob_map
 
 
-def read_knob_file(path: Path, saved: bool = False) -> KnobMap:
+def read_knob_file(path: Path, saved: bool = False, warn: Callable[[str], None] | None = None) -> KnobMap:
     """A knob map from TOML; anything wrong is one KnobMapError naming the entry.
 
     saved: the map learn writes. Versions before 0.1 learned CC 120-127 too (a DAW's
     all-notes-off on stop); those entries are left out there, not refused, so an old
-    map neither blocks playing nor learning again (which rewrites it without them)."""
+    map neither blocks playing nor learning again (which rewrites it without them).
+    An entry naming a control by an old name (max_note_seconds ...) loads under the new
+    one, and warn hears of it."""
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -156,7 +136,7 @@ def read_knob_file(path: Path, saved: bool = False) -> KnobMap:
     entries = data.get("knob", [])
     if not isinstance(entries, list):
         raise KnobMapError(f"{path}: 'knob' must be a list of [[knob]] tables")
-    knobs = []
+    knobs, renamed = [], []
     for number, entry in enumerate(entries, 1):
         where = f"{path}: knob {number}"
         if not isinstance(entry, dict):
@@ -165,12 +145,16 @@ def read_knob_file(path: Path, saved: bool = False) -> KnobMap:
         if unknown:
             raise KnobMapError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         cc, control = entry.get("cc"), entry.get("control")
+        control = control_name(control) if isinstance(control, str) else control
         if saved and isinstance(cc, int) and 0 <= cc <= 127 and not is_knob_cc(cc):
             continue
         if not isinstance(cc, int) or not is_knob_cc(cc):
             raise KnobMapError(
                 f"{where}: cc must be a number 0..119 (120-127 are channel mode messages), "
                 f"not {cc!r}")
+        if control in RENAMED:
+            renamed.append(f"knob {number}: control {control!r} is now {RENAMED[control]!r}")
+            control = RENAMED[control]
         _check_control(control, where)
         channel = entry.get("channel")
         if channel is not None and (not isinstance(channel, int) or not 1 <= channel <= 16):
@@ -179,16 +163,17 @@ def read_knob_file(path: Path, saved: bool = False) -> KnobMap:
         if curve is not None and curve not in CURVES:
             raise KnobMapError(f"{where}: curve must be one of {', '.join(CURVES)}, not {curve!r}")
         bounds = [entry.get("min"), entry.get("max")]
-        if any(b is not None and not isinstance(b, (int, float)) for b in bounds):
-            raise KnobMapError(f"{where}: min and max must be numbers")
+        _check_bounds(bounds, control, where)
         knobs.append(Knob(cc, control, channel, bounds[0], bounds[1], curve))
+    if renamed and warn is not None:
+        warn(f"{path}: {'; '.join(renamed)} (it loads; write the new names there to quiet this)")
     return KnobMap(knobs)
 
 
-def write_knob_file(path: Path, knob_map: KnobMap, only: list[Knob] | None = None) -> Path:
+def write_knob_file(path: Path, knob_map: KnobMap) -> Path:
     import tomli_w
 
-    entries = [{k: v for k, v in asdict(knob).items() if v is not None} for knob in (only or knob_map.knobs)]
+    entries = [{k: v for k, v in asdict(knob).items() if v is not None} for knob in knob_map.knobs]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("# encore knob map: [[knob]] cc, control, channel (1-16), min, max, curve\n"
                     + tomli_w.dumps({"knob": entries}))
@@ -196,7 +181,8 @@ def write_knob_file(path: Path, knob_map: KnobMap, only: list[Knob] | None = Non
 
 
 def save_learned(knob: Knob) -> Path:
-    """Add a learned knob to the user's saved map (replacing that CC's old entry)."""
+    """Add a learned knob to the user's saved map (replacing that CC's old entry); old
+    control names in it are written under their new ones."""
     path = user_map_path()
     saved = read_knob_file(path, saved=True) if path.is_file() else KnobMap([])
     saved.knobs = [k for k in saved.knobs if not (k.cc == knob.cc and k.channel in (None, knob.channel))]
@@ -209,3 +195,14 @@ def _check_control(control, where: str) -> None:
         raise KnobMapError(
             f"{where}: unknown control {control!r}; choose from {', '.join(KNOB_CONTROLS)}"
         )
+
+
+def _check_bounds(bounds: list, control: str, where: str) -> None:
+    """min and max are numbers the control can take (for a choice: indices into it)."""
+    if any(b is not None and (not isinstance(b, (int, float)) or isinstance(b, bool)) for b in bounds):
+        raise KnobMapError(f"{where}: min and max must be numbers")
+    spec = KNOB_CONTROLS[control]
+    low, high = (0, len(spec.choices) - 1) if spec.kind == "choice" else (spec.low, spec.high)
+    for key, bound in zip(("min", "max"), bounds):
+        if bound is not None and not low <= bound <= high:
+            raise KnobMapError(f"{where}: {key} {bound} is outside {control}'s range {low:g}..{high:g}")

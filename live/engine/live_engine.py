@@ -464,7 +464,7 @@ class LiveEngine:
                 self._send_note_off(*key)  # a re-strike ends the old note first
             if not self._send(_midi("note_on", message.channel, message.pitch, message.velocity)):
                 return  # the port went away with it: nothing sounds
-            self.sounding[key] = Sounding(self.clock(), self.generator.controls.max_note_seconds)
+            self.sounding[key] = Sounding(self.clock(), self.generator.controls.max_note)
             self.sent_notes += 1
             self.sent_at.append(self.clock())
             self.send_errors.append(error)

@@ -18,16 +18,12 @@ import numpy as np
 
 from live.core import vocab
 from live.app.bench import percentile
-from live.core.controls import NOTE_NAMES
+from live.core.scales import note_name
 from live.core.errors import EncoreError
 
 STATUS_SECONDS = 0.05
 PORT_CHECK_SECONDS = 0.5
 ROLL_NOTES = 400
-
-
-def note_name(pitch: int) -> str:
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 def primer_preview(events: list[int], count: int = 8) -> str:

@@ -72,7 +72,7 @@ class Session:
             Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
         )
         # loaded here, once: a missing or broken map is one clear line before any port
-        self.knob_map = load_knob_map(args.controls)
+        self.knob_map = load_knob_map(args.controls, warn=log)
         if args.controls:
             if not args.input:
                 log(f"{args.controls}: knobs come from an input port; without --input PORT "

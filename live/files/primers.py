@@ -16,10 +16,9 @@ from live.files.melody import melody_notes
 from live.files.midifile import read_midi
 from live.model.runtime import Model
 from live.core.notes import Note
+from live.core.scales import note_number
 
 MAX_PRIMER_EVENTS = 512
-_NOTE_NAME = re.compile(r"^([A-Ga-g])([#b]?)(-?\d+)$")
-_STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
 class SeedError(EncoreError):
@@ -58,14 +57,9 @@ def primer_from_notes(text: str, bpm: float = 120.0) -> list[int]:
 
 
 def parse_pitch(token: str) -> int:
-    if token.lstrip("-").isdigit():
-        pitch = int(token)
-    else:
-        match = _NOTE_NAME.match(token)
-        if not match:
-            raise SeedError(f"seed note {token!r} is not a note; use names like C4, F#3, Bb5 or numbers 0..127")
-        letter, accidental, octave = match.groups()
-        pitch = 12 * (int(octave) + 1) + _STEPS[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]
+    pitch = int(token) if token.lstrip("-").isdigit() else note_number(token)
+    if pitch is None:
+        raise SeedError(f"seed note {token!r} is not a note; use names like C4, F#3, Bb5 or numbers 0..127")
     if not 0 <= pitch <= 127:
         raise SeedError(f"seed note {token!r} is pitch {pitch}, outside 0..127")
     return pitch

@@ -35,7 +35,7 @@ def on_grid(notes):
 @pytest.mark.parametrize("model_fixture", ["stream_model_path", "window_model_path"])
 def test_the_written_file_reads_back_as_exactly_the_performers_notes(model_fixture, request, tmp_path):
     model = load_model(request.getfixturevalue(model_fixture))
-    generator = Generator(model, Controls(max_polyphony=4, velocity_gain=1.2), seed=11, channel=4)
+    generator = Generator(model, Controls(polyphony=4, velocity_gain=1.2), seed=11, channel=4)
     generator.prime(PRIMERS[0])
     result = render(generator, seconds=30.0)  # the sparser tiny window model: 25-45 notes
     assert len(result.notes) > 20 and result.seconds >= 30.0
@@ -133,11 +133,11 @@ def test_seed_from_a_midi_file_and_from_typed_notes(tmp_path):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["--temperature", "0"], "temperature 0.0 is out of range; allowed: 0.05..3.0"),
+        (["--temperature", "0"], "argument --temperature: 0.0 is out of range; allowed: 0.05..3"),
         (["--channel", "17"], "channel 17 is outside 1..16"),
         (["--seed-file", "missing.mid"], "missing.mid: no such file"),
         (["--scale", "H:major"], "unknown root 'H'"),
-        (["--top-p", "0"], "top-p 0.0 is out of range"),
+        (["--top-p", "0"], "argument --top-p: 0.0 is out of range"),
         (["--primer", "9"], "primer 9 does not exist"),
         (["--wav", "x.mp3"], "x.mp3: --wav writes WAV audio; name it x.wav"),
         (["--wav", "x.wav", "--soundfont", "missing.sf2"], "missing.sf2: no such soundfont file"),
@@ -295,7 +295,7 @@ def test_bench_on_a_runtime_only_install_skips_the_study_model_and_says_why(tmp_
 
 
 def test_the_seven_modes_and_the_names_musicians_use_are_scales():
-    from live.core.controls import SCALES, ControlError, parse_scale
+    from live.core.scales import SCALES, ScaleError, parse_scale
 
     assert parse_scale("F:lydian") == (5, "lydian") and parse_scale("B:locrian") == (11, "locrian")
     assert parse_scale("A:aeolian") == (9, "natural_minor") and parse_scale("C:ionian") == (0, "major")
@@ -305,5 +305,5 @@ def test_the_seven_modes_and_the_names_musicians_use_are_scales():
                                    "natural_minor", "locrian"]):
         step = SCALES["major"][offset]
         assert {(step + c) % 12 for c in SCALES[mode]} == major, mode
-    with pytest.raises(ControlError, match=r"choose from .*locrian.* \(or minor, aeolian"):
+    with pytest.raises(ScaleError, match=r"choose from .*locrian.* \(or minor, aeolian"):
         parse_scale("C:bebop")

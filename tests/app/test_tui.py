@@ -48,7 +48,7 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
         assert await wait_for(pilot, lambda: abs(app.status["controls"]["temperature"] - 1.10) < 1e-9)
         # up/down select a control, left/right adjust it (shift: coarse)
         await pilot.press("down", "down", "down")  # highest pitch
-        assert ROWS[app.query_one("#controls").selected].key == "high"
+        assert ROWS[app.query_one("#controls").selected].name == "high"
         await pilot.press("shift+left")
         assert await wait_for(pilot, lambda: app.status["controls"]["high"] == 115)
 
@@ -107,7 +107,7 @@ FIXED_STATUS = {
     "playing": True,
     "failed": None,
     "controls": {"temperature": 0.9, "top_p": 0.95, "low": 48, "high": 84, "root": 9,
-                 "scale": "natural_minor", "max_polyphony": 1, "max_note_seconds": 1.5,
+                 "scale": "natural_minor", "polyphony": 1, "max_note": 1.5,
                  "density": 0.2, "velocity_gain": 1.0, "velocity_offset": 0, "transpose": 0},
     "knobs": {"temperature": "CC 74 (any channel)", "top_p": "CC 71 (any channel)"},
     "tempo": {"bpm": 126.0, "source": "midi clock"},

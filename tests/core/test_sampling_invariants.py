@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from live.core import vocab
-from live.core.controls import SCALES, Controls
+from live.core.controls import Controls
+from live.core.scales import SCALES
 from live.core.noise import GumbelNoise
 from live.core.performer import Performer, max_steps
 from live.core.sampler import DENSITY_SCALE, allowed_events, sample
@@ -39,8 +40,8 @@ def random_controls(rng: np.random.Generator, temperature: float) -> Controls:
         high=int(rng.integers(low, 128)),
         root=int(rng.integers(0, 12)),
         scale=str(rng.choice(list(SCALES))),
-        max_polyphony=int(rng.choice([1, 2, 4, 16])),
-        max_note_seconds=float(rng.choice([0.05, 0.3, 1.0, 5.0])),
+        polyphony=int(rng.choice([1, 2, 4, 16])),
+        max_note=float(rng.choice([0.05, 0.3, 1.0, 5.0])),
         density=float(rng.uniform(-1, 1)),
         velocity_gain=float(rng.uniform(0, 2)),
         velocity_offset=int(rng.integers(-40, 40)),
@@ -71,7 +72,7 @@ def test_no_stuck_notes_and_every_control_respected(kind, temperature):
                 assert m.pitch not in sounding, "a pitch is never struck twice without an off"
                 assert controls.pitch_allowed(m.pitch), f"pitch {m.pitch} breaks range/scale"
                 assert 1 <= m.velocity <= 127
-                sounding[m.pitch] = {"on": m.time, "limit": controls.max_note_seconds}
+                sounding[m.pitch] = {"on": m.time, "limit": controls.max_note}
                 ons += 1
             else:
                 assert m.pitch in sounding, "no note-off for a silent pitch"
@@ -83,14 +84,14 @@ def test_no_stuck_notes_and_every_control_respected(kind, temperature):
         if rng.random() < 0.02:
             controls = random_controls(rng, temperature)
         for note in sounding.values():
-            note["limit"] = max(note["limit"], controls.max_note_seconds)
+            note["limit"] = max(note["limit"], controls.max_note)
         allowed = allowed_events(performer, controls)
         held_before = len(performer.held)
         event = sample(adversarial_logits(kind, rng), performer, controls, noise)
         overdue = performer.overdue(controls)
         assert allowed[event] or event == vocab.note_off(overdue[0]), vocab.event_name(event)
         if vocab.is_note_on(event) and vocab.decode_event(event).value not in performer.held:
-            assert held_before < controls.max_polyphony, "max polyphony"
+            assert held_before < controls.polyphony, "max polyphony"
         if vocab.is_time_shift(event) and performer.held:
             limit = max_steps(controls)
             oldest = min(h.onset for h in performer.held.values())
@@ -169,7 +170,7 @@ def test_density_tilts_note_ons_against_time_shifts():
 
     def notes_per_second(density):
         performer = Performer()
-        controls = Controls(density=density, max_polyphony=4, max_note_seconds=0.5)
+        controls = Controls(density=density, polyphony=4, max_note=0.5)
         for _ in range(3000):
             performer.apply(sample(logits, performer, controls, noise), controls)
         return performer.note_ons / performer.time

@@ -113,7 +113,7 @@ class StallingModel:
 def test_a_stalled_model_never_holds_a_note_past_its_max_length(model):
     port = MemoryPort()
     stalling = StallingModel(model, after_steps=40, stall=1.5)
-    controls = Controls(density=1.0, max_note_seconds=0.3)
+    controls = Controls(density=1.0, max_note=0.3)
     engine = LiveEngine(Generator(stalling, controls, seed=3), Output(port))
     engine.start()
     time.sleep(2.5)
@@ -175,7 +175,7 @@ def test_a_lost_port_goes_silent_and_generation_keeps_its_place(model):
     port = FlakyPort()
     lines = []
     output = Output(port, on_lost=lines.append)
-    controls = Controls(density=1.0, max_note_seconds=0.2)
+    controls = Controls(density=1.0, max_note=0.2)
     engine = LiveEngine(Generator(model, controls, seed=6), output, log=lines.append)
     output.on_lost = lambda line: (engine.forget_sounding(), lines.append(line))
     engine.start()
@@ -200,7 +200,7 @@ def test_knob_turns_with_quantize_never_leave_a_note_hanging(model):
     from live.engine.midiclock import Quantizer, Tempo
 
     port = MemoryPort()
-    engine = LiveEngine(Generator(model, Controls(density=1.0, max_note_seconds=0.3), seed=7), Output(port))
+    engine = LiveEngine(Generator(model, Controls(density=1.0, max_note=0.3), seed=7), Output(port))
     engine.quantizer = Quantizer(Tempo(120.0), "1/16", 1.0)
     engine.start()
     for turn in range(80):  # a knob swept while notes snap to the grid

@@ -95,3 +95,79 @@ def test_a_saved_map_from_an_older_learn_with_mode_ccs_neither_blocks_playing_no
     given = write(tmp_path, '[[knob]]\ncc = 123\ncontrol = "temperature"\n')
     with pytest.raises(KnobMapError, match="120-127 are channel mode messages"):
         load_knob_map(given)
+
+
+def test_the_default_map_is_the_table_s_default_ccs():
+    from live.core.controls import CONTROL_SPECS
+    from live.engine.knobs import DEFAULT_KNOBS, KnobMap
+
+    expected = {(cc, spec.name) for spec in CONTROL_SPECS for cc in spec.ccs}
+    assert {(k.cc, k.control) for k in DEFAULT_KNOBS} == expected
+    assert ("max_note", 73) in {(k.control, k.cc) for k in DEFAULT_KNOBS}  # what the README promises
+    # a knob sweeps the table's knob range with the table's curve
+    temperature = KnobMap().lookup(0, 74)
+    assert (temperature.value(0), temperature.value(127)) == (0.2, 2.0)
+    assert temperature.value(64) == pytest.approx((0.2 * 2.0) ** 0.5, rel=0.02)
+
+
+def test_a_map_with_old_control_names_loads_under_the_new_ones_and_says_so_once(tmp_path):
+    path = write(tmp_path, '[[knob]]\ncc = 21\ncontrol = "temperature"\n\n'
+                           '[[knob]]\ncc = 22\ncontrol = "max_note_seconds"\n\n'
+                           '[[knob]]\ncc = 23\ncontrol = "max_polyphony"\nmax = 4\n')
+    said = []
+    knobs = read_knob_file(path, warn=said.append).knobs
+    assert [(k.cc, k.control) for k in knobs] == [(21, "temperature"), (22, "max_note"), (23, "polyphony")]
+    assert knobs[2].value(127) == 4
+    assert said == [(f"{path}: knob 2: control 'max_note_seconds' is now 'max_note'; "
+                     "knob 3: control 'max_polyphony' is now 'polyphony' "
+                     "(it loads; write the new names there to quiet this)")]
+    said.clear()
+    read_knob_file(write(tmp_path, '[[knob]]\ncc = 21\ncontrol = "density"\n'), warn=said.append)
+    assert said == []
+    # the flag's and the screen's spelling is the same name
+    assert read_knob_file(write(tmp_path, '[[knob]]\ncc = 21\ncontrol = "max-note"\n')).knobs[0].control == "max_note"
+
+
+def test_learning_again_rewrites_a_saved_map_with_the_new_names(tmp_path, monkeypatch):
+    from live.engine.knobs import Knob, load_knob_map, save_learned
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    saved = tmp_path / "encore" / "controls.toml"
+    saved.parent.mkdir()
+    saved.write_text('[[knob]]\ncc = 21\ncontrol = "max_note_seconds"\nchannel = 1\n')
+    said = []
+    assert load_knob_map(warn=said.append).lookup(0, 21).control == "max_note"
+    assert len(said) == 1 and "controls.toml: knob 1: control 'max_note_seconds' is now 'max_note'" in said[0]
+    save_learned(Knob(22, "top_p", 1))
+    assert 'control = "max_note"' in saved.read_text() and "max_note_seconds" not in saved.read_text()
+
+
+@pytest.mark.parametrize("entry, fragment", [
+    ('control = "temperature"\nmax = 5', "knob 1: max 5 is outside temperature's range 0.05..3"),
+    ('control = "scale"\nmax = 40', "knob 1: max 40 is outside scale's range 0..11"),
+    ('control = "low"\nmin = "C2"', "knob 1: min and max must be numbers"),
+])
+def test_a_knob_sweep_the_control_cannot_take_is_refused(tmp_path, entry, fragment):
+    with pytest.raises(KnobMapError, match=fragment):
+        read_knob_file(write(tmp_path, f"[[knob]]\ncc = 20\n{entry}\n"))
+
+
+def test_a_scale_knob_sweeps_the_scale_list():
+    from live.core.scales import SCALES
+    from live.engine.knobs import Knob
+
+    knob = Knob(20, "scale")
+    assert (knob.value(0), knob.value(127)) == (list(SCALES)[0], list(SCALES)[-1])
+
+
+def test_learn_offers_the_table_s_names():
+    from live.app.cli import build_parser
+    from live.core.controls import CONTROL_SPECS
+
+    parser = build_parser()
+    for spec in CONTROL_SPECS:
+        assert parser.parse_args(["learn", spec.name, "--input", "x"]).control == spec.name
+    result = subprocess.run([sys.executable, "-m", "live.app.cli", "learn", "max_note_seconds", "--input", "x"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "'max_note_seconds' is now called 'max_note'" in result.stderr
+    assert parser.parse_args(["learn", "top-p", "--input", "x"]).control == "top_p"  # the flag's spelling

@@ -7,8 +7,6 @@ on screen can delay a note.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -16,101 +14,13 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Footer, Static
 
-from live.core.controls import NOTE_NAMES, SCALES
-from live.engine.process import RemoteEngine, note_name
+from live.app.tui.control_rows import ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
+from live.app.tui.screens import HelpScreen, SeedFileScreen, SetupScreen
+from live.engine.process import RemoteEngine
 
 REFRESH_SECONDS = 1 / 30
-GRIDS = ["off", "1/8", "1/16", "1/32"]
-SCALE_NAMES = list(SCALES)
-
-
-@dataclass(frozen=True)
-class ControlRow:
-    key: str
-    label: str
-    fine: float
-    coarse: float
-    low: float
-    high: float
-
-    def show(self, value) -> str:
-        if self.key in ("low", "high"):
-            return f"{note_name(int(value))} ({int(value)})"
-        if self.key == "root":
-            return NOTE_NAMES[int(value)]
-        if self.key in ("scale", "quantize"):
-            return str(value).replace("_", " ")
-        if self.key == "max_note_seconds":
-            return f"{value:.2f} s"
-        if self.key == "quantize_strength":
-            return f"{value:.0f} %"
-        if self.key == "bpm":
-            return f"{value:.1f}"  # the clock source is shown beside it
-        if isinstance(value, float):
-            return f"{value:+.2f}" if self.key == "density" else f"{value:.2f}"
-        return f"{value:+d}" if self.key in ("transpose", "velocity_offset") else str(value)
-
-
-ROWS = [
-    ControlRow("temperature", "temperature", 0.05, 0.25, 0.05, 3.0),
-    ControlRow("top_p", "top-p", 0.05, 0.2, 0.05, 1.0),
-    ControlRow("low", "lowest pitch", 1, 12, 0, 127),
-    ControlRow("high", "highest pitch", 1, 12, 0, 127),
-    ControlRow("root", "key", 1, 7, 0, 11),
-    ControlRow("scale", "scale", 1, 1, 0, len(SCALE_NAMES) - 1),
-    ControlRow("max_polyphony", "polyphony", 1, 4, 1, 16),
-    ControlRow("max_note_seconds", "max note", 0.1, 1.0, 0.05, 30.0),
-    ControlRow("density", "density", 0.1, 0.5, -1.0, 1.0),
-    ControlRow("velocity_gain", "velocity gain", 0.05, 0.25, 0.0, 2.0),
-    ControlRow("velocity_offset", "velocity offset", 1, 10, -127, 127),
-    ControlRow("transpose", "transpose", 1, 12, -24, 24),
-    ControlRow("bpm", "BPM", 1, 10, 20, 400),
-    ControlRow("quantize", "quantise", 1, 1, 0, len(GRIDS) - 1),
-    ControlRow("quantize_strength", "quantise strength", 5, 25, 0, 100),
-]
-
-
-def row_value(row: ControlRow, status: dict):
-    if row.key == "bpm":
-        return status["tempo"]["bpm"]
-    if row.key == "quantize":
-        return status["quantize"]["grid"]
-    if row.key == "quantize_strength":
-        return status["quantize"]["strength"] * 100
-    return status["controls"][row.key]
-
-
-def adjusted(row: ControlRow, status: dict, steps: int, coarse: bool) -> tuple:
-    """The command that moves this control by `steps` (fine or coarse)."""
-    value = row_value(row, status)
-    step = (row.coarse if coarse else row.fine) * steps
-    if row.key == "scale":
-        index = (SCALE_NAMES.index(value) + steps) % len(SCALE_NAMES)
-        return ("set", "scale", SCALE_NAMES[index])
-    if row.key == "quantize":
-        grid = GRIDS[(GRIDS.index(value) + steps) % len(GRIDS)]
-        return ("quantize", grid, status["quantize"]["strength"])
-    if row.key == "root":
-        return ("set", "root", int(value + step) % 12)
-    new = min(row.high, max(row.low, value + step))
-    controls = status["controls"]
-    if row.key == "low":
-        new = min(new, controls["high"])
-    if row.key == "high":
-        new = max(new, controls["low"])
-    if row.key == "bpm":
-        return ("tempo", round(new, 1))
-    if row.key == "quantize_strength":
-        return ("quantize", status["quantize"]["grid"], new / 100)
-    if isinstance(row.fine, int) and isinstance(row.coarse, int) and row.key != "max_note_seconds":
-        new = int(round(new))
-    else:
-        new = round(new, 3)
-    return ("set", row.key, new)
 
 
 class ControlsPanel(Static):
@@ -126,10 +36,10 @@ class ControlsPanel(Static):
             return Text("waiting for the engine ...", style="dim")
         knobs = self.status.get("knobs", {})
         for index, row in enumerate(ROWS):
-            value = row.show(row_value(row, self.status))
-            cc = knobs.get(row.key, "")
+            value = shown(row, self.status)
+            cc = knobs.get(row.name, "")
             cc = cc.split(" (")[0] if cc else ""
-            if row.key == "bpm":
+            if row.target == TEMPO:
                 cc = "clock" if self.status["tempo"]["source"] == "midi clock" else "int."
             line = f"{row.label:<17}{value:>10} {cc:>6}"
             style = "reverse bold" if index == self.selected else ""
@@ -201,109 +111,6 @@ def _paired(messages, still_open_until: float, upcoming: bool) -> list[tuple[int
             found.append((pitch, open_notes.pop(pitch), time_, upcoming))
     found += [(pitch, start, still_open_until, upcoming) for pitch, start in open_notes.items()]
     return found
-
-
-class HelpScreen(ModalScreen):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
-
-    def compose(self) -> ComposeResult:
-        yield Static(
-            "encore keys\n\n"
-            "space   play / stop            p   panic (all notes off)\n"
-            "r       reseed (random)        . , next / previous primer\n"
-            "f       seed from a .mid file  c   seed from what was just played\n"
-            "z       seed from silence\n"
-            "up/down select a control       left/right adjust (shift: coarse)\n"
-            "[ ]     temperature down / up  l   MIDI-learn the selected control\n"
-            "s       save the recording     o   ports and model\n"
-            "R       render 60 s to encore-render.mid (works without MIDI ports)\n"
-            "?       this help              q   quit (all notes off)\n\n"
-            "escape closes this help",
-            id="help",
-        )
-
-
-class SeedFileScreen(ModalScreen):
-    """Ask for a .mid file to seed from (its melody's end primes the model)."""
-
-    BINDINGS = [Binding("escape", "dismiss", "close")]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="setup"):
-            yield Static("seed from a MIDI file: its melody primes the model (enter, escape closes)")
-            yield Input(placeholder="path/to/song.mid", id="seed-file")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-
-class SetupScreen(ModalScreen):
-    """Ports and model: picking one restarts the engine with it."""
-
-    BINDINGS = [Binding("escape", "dismiss", "close"), Binding("f5", "refresh", "refresh")]
-
-    def __init__(self, args, own_inputs=()):
-        super().__init__()
-        self.args = args
-        self.own_inputs = own_inputs
-
-    def compose(self) -> ComposeResult:
-        from live.model.runtime import describe_model_file
-
-        with Vertical(id="setup"):
-            yield Static("output port (enter picks, F5 refreshes, escape closes)")
-            yield OptionList(id="outputs")
-            yield Static("input port")
-            yield OptionList(id="inputs")
-            yield Static("model (enter loads; or type a file path below)")
-            yield OptionList(*[Option(f"{p.name}  {describe_model_file(p)}", id=str(p))
-                               for p in shipped_models()], id="models")
-            yield Input(value=str(self.args.model or ""), placeholder="models/default.onnx", id="model")
-            yield Static("", id="setup-info")
-
-    def on_mount(self) -> None:
-        self.action_refresh()
-
-    def action_refresh(self) -> None:
-        from live.core.errors import EncoreError
-        from live.engine.ports import open_backend
-
-        outputs, inputs = self.query_one("#outputs", OptionList), self.query_one("#inputs", OptionList)
-        outputs.clear_options()
-        inputs.clear_options()
-        try:
-            backend = open_backend(self.args.backend)
-        except EncoreError as err:
-            self.query_one("#setup-info", Static).update(str(err))
-            return
-        outputs.add_options([Option("virtual port 'encore'", id="")] +
-                            [Option(n, id=n) for n in backend.output_names()])
-        # not encore's own output seen from the other side: it would feed encore itself
-        own = set(self.own_inputs)
-        inputs.add_options([Option("no input", id="")] +
-                           [Option(n, id=n) for n in backend.input_names() if n not in own])
-        self.query_one("#setup-info", Static).update(backend.note)
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        args = copy.copy(self.args)
-        if event.option_list.id == "outputs":
-            args.port = event.option.id or None
-        elif event.option_list.id == "inputs":
-            args.input = event.option.id or None
-        else:
-            args.model = event.option.id
-        self.dismiss(args)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        args = copy.copy(self.args)
-        args.model = event.value or None
-        self.dismiss(args)
-
-
-def shipped_models() -> list[Path]:
-    from live.model.runtime import default_model_path
-
-    return sorted(default_model_path().parent.glob("*.onnx"))
 
 
 class EncoreApp(App):
@@ -501,14 +308,14 @@ class EncoreApp(App):
 
     def action_temperature(self, steps: int) -> None:
         if self.status is not None:
-            self.command(*adjusted(ROWS[0], self.status, steps, False))
+            self.command(*adjusted(ROW_BY_NAME["temperature"], self.status, steps, False))
 
     def action_learn(self) -> None:
         row = ROWS[self.query_one("#controls", ControlsPanel).selected]
-        if row.key in ("bpm", "quantize", "quantize_strength"):
+        if not row.learnable:
             self.log_line(f"{row.label} has no knob mapping yet")
             return
-        self.command("learn", row.key)
+        self.command("learn", row.name)
 
     def action_save(self) -> None:
         self.command("save")
@@ -519,18 +326,17 @@ class EncoreApp(App):
         self.run_worker(self._render, thread=True, exclusive=True, group="render")
 
     def _render(self) -> None:
+        from live.app.options import generator_from_args, with_controls
+        from live.core.controls import Controls
         from live.core.errors import EncoreError
-        from live.app.options import generator_from_args
         from live.core.render import render
         from live.files.midifile import write_rendered
 
-        args = copy.copy(self.args)
-        if self.status is not None:
-            for name, value in self.status["controls"].items():
-                setattr(args, {"max_polyphony": "polyphony", "max_note_seconds": "max_note"}.get(name, name), value)
-            args.scale = f"{NOTE_NAMES[self.status['controls']['root']]}:{self.status['controls']['scale']}"
         path = Path("encore-render.mid")
         try:
+            args = self.args
+            if self.status is not None:  # what plays now, not what the command line said
+                args = with_controls(args, Controls(**self.status["controls"]))
             generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
             result = render(generator, seconds=60.0)
             write_rendered(result, path, args.bpm, args.channel - 1, args.program or 0, "encore render")

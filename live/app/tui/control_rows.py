@@ -1,0 +1,88 @@
+"""The rows of the TUI's controls panel: what each shows and the command a key press sends.
+
+The sampling controls' rows are the table's (live.core.controls.CONTROL_SPECS): label,
+steps, range and display come from there. Tempo and quantise are not sampling controls
+(the engine's clock and grid own them), so their rows are written here, in the same form,
+with the status entry they read and the command they send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from live.core.controls import CONTROL_SPECS, ControlSpec
+
+GRIDS = ("off", "1/8", "1/16", "1/32")
+
+# What a row moves: a sampling control ("set"), the tempo ("tempo") or the grid ("quantize").
+SAMPLING, TEMPO, GRID, GRID_STRENGTH = "controls", "tempo", "quantize", "quantize_strength"
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    spec: ControlSpec
+    target: str = SAMPLING
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    @property
+    def learnable(self) -> bool:
+        """Can a knob be MIDI-learned for it (knob maps move sampling controls only)?"""
+        return self.target == SAMPLING
+
+
+# Tempo and quantise have their options in play's parser (--bpm, --quantize, --quantize-strength).
+ROWS: list[ControlRow] = [ControlRow(spec) for spec in CONTROL_SPECS] + [
+    ControlRow(ControlSpec("bpm", "float", 20, 400, 120.0, 1, 10, ".1f", cli=False), TEMPO),
+    ControlRow(ControlSpec("quantize", "choice", default="off", choices=GRIDS,
+                           cyclic=True, cli=False), GRID),
+    ControlRow(ControlSpec("quantize_strength", "int", 0, 100, 100, 5, 25,
+                           unit="%", cli=False), GRID_STRENGTH),
+]
+ROW_BY_NAME = {row.name: row for row in ROWS}
+
+
+def row_value(row: ControlRow, status: dict):
+    """The row's value in an engine status snapshot."""
+    if row.target == TEMPO:
+        return status["tempo"]["bpm"]
+    if row.target == GRID:
+        return status["quantize"]["grid"]
+    if row.target == GRID_STRENGTH:
+        return round(status["quantize"]["strength"] * 100)
+    return status["controls"][row.name]
+
+
+def shown(row: ControlRow, status: dict) -> str:
+    return row.spec.show(row_value(row, status))
+
+
+def adjusted(row: ControlRow, status: dict, steps: int, coarse: bool) -> tuple:
+    """The command that moves this row by `steps` (fine or coarse)."""
+    spec, value = row.spec, row_value(row, status)
+    if spec.kind == "choice":
+        new = spec.choices[(spec.choices.index(value) + steps) % len(spec.choices)]
+    else:
+        new = value + (spec.coarse if coarse else spec.fine) * steps
+        if spec.cyclic:
+            new = spec.low + (new - spec.low) % (spec.high - spec.low + 1)
+        new = min(spec.high, max(spec.low, new))
+        new = round(new) if spec.whole else round(new, 3)
+    if row.target == TEMPO:
+        return ("tempo", new)
+    if row.target == GRID:
+        return ("quantize", new, status["quantize"]["strength"])
+    if row.target == GRID_STRENGTH:
+        return ("quantize", status["quantize"]["grid"], new / 100)
+    controls = status["controls"]
+    if row.name == "low":  # the range never turns inside out
+        new = min(new, controls["high"])
+    elif row.name == "high":
+        new = max(new, controls["low"])
+    return ("set", row.name, new)
