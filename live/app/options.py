@@ -9,7 +9,7 @@ import numpy as np
 
 from live.core.controls import Controls, ControlError, parse_scale
 from live.core.generator import Generator
-from live.model.runtime import Model, load_model
+from live.model import Model, load_model
 from live.files.primers import embedded_primer, primer_from_midi, primer_from_notes
 
 
