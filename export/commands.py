@@ -19,7 +19,7 @@ def require(module: str, extra: str, command: str) -> None:
 
 def cmd_corpus_build(args) -> int:
     from export.corpus.building import build_corpus, save_corpus
-    from export.training.progress import progress_bars
+    from live.app.progress import progress_bars
 
     with progress_bars(args.quiet) as start_bar:
         def progress(label, total):

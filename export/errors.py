@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from live.core.errors import EncoreError
 
 
@@ -13,14 +11,6 @@ class CorpusError(EncoreError):
 
 class CheckpointError(EncoreError):
     """A run folder or checkpoint that cannot be used (another arch, missing, foreign)."""
-
-
-class ModelFileError(EncoreError):
-    """An ONNX file that does not meet encore's model contract."""
-
-    def __init__(self, path: str | Path, cause: str):
-        self.path = Path(path)
-        super().__init__(f"{self.path}: {cause}")
 
 
 class ExportError(EncoreError):

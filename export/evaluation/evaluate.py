@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from live.model import load_model
+
 from export.corpus.building import load_corpus
 from export.errors import CorpusError
-from export.model_files.modelfile import open_model
+from export.evaluation import batch_logits
 from export.evaluation.scoring import Scores, cap_events
 
 
@@ -47,12 +49,13 @@ def evaluate(model_path: str | Path, corpus_path: str | Path, split: str = "test
              max_order: int = 7, threads: int | None = None, max_events: int | None = None) -> Evaluation:
     """`max_events` scores only the split's first whole pieces up to about that many
     events (model and baselines alike): a window model costs a 50-event pass per event."""
-    model = open_model(model_path, threads)
+    model = load_model(model_path, threads)
     corpus = load_corpus(corpus_path)
     pieces = cap_events([p.events for p in corpus.split(split)], max_events)
     if not pieces:
         raise CorpusError(f"{corpus_path}: the {split} split has no pieces; evaluate another split")
-    result = Evaluation(Path(model_path), model.kind, Path(corpus_path), split, len(pieces), model.score(pieces))
+    result = Evaluation(Path(model_path), model.kind, Path(corpus_path), split, len(pieces),
+                        batch_logits.score(model, pieces))
     if baseline == "ngram":
         from export.evaluation.ngram import baseline_scores
 

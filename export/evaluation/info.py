@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from export.model_files.modelfile import open_model
+from live.model import load_model
 
 
 def model_info(path: str | Path) -> dict:
-    model = open_model(path)
-    meta = model.meta
+    """Checked as the instrument checks it: a file `encore play` refuses, info refuses too."""
+    model = load_model(path)
+    meta = model.info.metadata
     return {
-        "path": str(model.path),
+        "path": str(model.info.path),
         "kind": model.kind,
-        "bytes": model.path.stat().st_size,
+        "bytes": model.info.size_bytes,
         "layers": meta.get("encore.layers"),
         "hidden": meta.get("encore.hidden"),
         "window": meta.get("encore.window"),
@@ -21,11 +22,14 @@ def model_info(path: str | Path) -> dict:
         "params": meta.get("encore.params"),
         "corpus": meta.get("encore.corpus"),
         "val_nll": meta.get("encore.val_nll"),
-        "primers": len(model.primers),
+        "primers": len(model.info.primers),
         "train_events": meta.get("encore.train_events"),
         "created": meta.get("encore.created"),
         "vocab": meta.get("encore.vocab"),
         "weights": meta.get("encore.weights", "float32"),
+        "time": model.info.time,
+        "steps_per_beat": model.info.steps_per_beat,
+        "pad_event": model.info.pad_event,
         "inputs": {i.name: i.shape for i in model.session.get_inputs()},
         "outputs": {o.name: o.shape for o in model.session.get_outputs()},
     }
@@ -41,6 +45,8 @@ def format_info(info: dict) -> str:
     ]
     if info.get("arch"):
         lines.append(f"  arch: {info['arch']}")
+    if info.get("time") == "beats":
+        lines.append(f"  time: beats, {info['steps_per_beat']} steps a beat")
     lines += [
         f"  corpus: {info.get('corpus') or 'unknown'}",
         f"  validation NLL: {info.get('val_nll') or 'unknown'} nats/event",

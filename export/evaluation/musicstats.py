@@ -124,7 +124,7 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
     One render is one sample: two files of the same model fork at the first draw that
     falls either side of a boundary. With several, each figure also comes as its range
     over the renders, which says how far a difference between two models is only luck."""
-    from live.model.runtime import load_model
+    from live.model import load_model
 
     from export.corpus.building import load_corpus
 

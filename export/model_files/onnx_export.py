@@ -1,8 +1,9 @@
 """A run's best checkpoint -> one ONNX file meeting encore's model contract.
 
-The file is written next to its destination first and checked through onnxruntime
-against torch (max abs logit difference <= 1e-4: stream over 512 events fed one at a
-time with carried state, window over every window of the same 512 events). Only a file
+The file is written next to its destination first, loaded as the instrument loads it
+(live.model: the same contract, the same checks) and checked against torch (max abs
+logit difference <= 1e-4: stream over 512 events stepped one at a time as the
+instrument steps them, window over every window of the same 512 events). Only a file
 that passes is moved into place; one that fails is deleted and export says so.
 """
 
@@ -17,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from live.core import vocab
+from live.model import State, load_model
 
 from export.errors import ExportError
-from export.model_files.modelfile import open_model, write_metadata
+from export.evaluation.batch_logits import window_logits
 from export.evaluation.scoring import PAD_EVENT, windows
+from export.model_files.metadata import write_metadata
 from export.training.train import load_checkpoint, model_from_checkpoint
 
 TOLERANCE = 1e-4
@@ -128,17 +131,18 @@ def _parity(model, kind: str, config: dict, path: Path, events: np.ndarray) -> f
     """Largest |onnxruntime - torch| logit over the check events."""
     import torch
 
-    shipped = open_model(path, threads=1)
+    shipped = load_model(path, threads=1)
     with torch.no_grad():
         if kind == "stream":
             expected = model(torch.from_numpy(events[None, :]), *model.zero_state(1))[0][0].numpy()
-            h, c = shipped.zero_state(1)
+            h, c = (tensor.numpy() for tensor in model.zero_state(1))
+            state = State(np.zeros(vocab.VOCAB_SIZE, np.float32), h, c)
             got = []
             for event in events:
-                logits, h, c = shipped.stream_step(np.array([[event]]), h, c)
-                got.append(logits[0, 0])
+                state = shipped.step(state, int(event))
+                got.append(state.logits)
             return float(np.abs(np.stack(got) - expected).max())
         contexts = windows(events, config["window"])
         expected = model(torch.from_numpy(contexts)).numpy()
-        got = np.concatenate([shipped.window_logits(contexts[i : i + 64]) for i in range(0, len(contexts), 64)])
+        got = np.concatenate([window_logits(shipped, contexts[i : i + 64]) for i in range(0, len(contexts), 64)])
         return float(np.abs(got - expected).max())

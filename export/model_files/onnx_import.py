@@ -29,7 +29,7 @@ def is_model_file(init: str | Path) -> bool:
 
 def resolve(init: str | Path) -> Path:
     if str(init) == "default":
-        from live.model.runtime import FULL_PRECISION_DEFAULT, default_model_path
+        from live.model import FULL_PRECISION_DEFAULT, default_model_path
 
         # The model as trained, not the int8 file that plays: its weights are exact.
         return default_model_path(FULL_PRECISION_DEFAULT)
@@ -108,7 +108,9 @@ def _check_parity(state: dict, path: Path, meta: dict) -> None:
 
     import torch
 
-    from export.model_files.modelfile import open_model
+    from live.model import load_model
+
+    from export.evaluation.batch_logits import stream_logits
     from export.training.networks import build_model
 
     model = build_model(state["config"])
@@ -120,8 +122,8 @@ def _check_parity(state: dict, path: Path, meta: dict) -> None:
     model.eval()
     primers = json.loads(meta.get("encore.primers", "[]"))
     events = np.array([e for p in primers for e in p][:256] or list(range(0, vocab.VOCAB_SIZE, 3)), np.int64)
-    shipped = open_model(path, threads=1)
-    expected = shipped.stream_logits(events[None, :])[0]
+    shipped = load_model(path, threads=1)
+    expected = stream_logits(shipped, events[None, :])[0]
     with torch.no_grad():
         got = model(torch.from_numpy(events[None, :]), *model.zero_state(1))[0][0].numpy()
     difference = float(np.abs(got - expected).max())

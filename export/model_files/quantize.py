@@ -18,9 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from live.model import Model, load_model
+
 from export.errors import ExportError
-from export.model_files.modelfile import ModelFile, open_model, write_metadata
+from export.evaluation.batch_logits import stream_logits, window_logits
 from export.evaluation.scoring import log_softmax, padded_groups, windows
+from export.model_files.metadata import write_metadata
 
 MAX_KL = 0.02  # nats/event: 40x what the default model's int8 file differs by (0.0005)
 WEIGHTS_KEY = "encore.weights"
@@ -43,16 +46,16 @@ def quantize_model(source: str | Path, output: str | Path) -> QuantizeResult:
     if output.resolve() == source.resolve():
         raise ExportError(f"{output}: the int8 copy would replace the model it is made from; "
                           "give -o another file")
-    original = open_model(source, threads=1)
-    if original.meta.get(WEIGHTS_KEY, "").startswith("int8"):
+    original = load_model(source, threads=1)
+    if original.info.weights == "int8":
         raise ExportError(f"{source}: its weights are already int8; quantize the full-precision file")
     probe = _probe_pieces(original)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     try:
-        _quantize_file(source, partial, original.meta)
-        quantized = open_model(partial, threads=1)
+        _quantize_file(source, partial, original.info.metadata)
+        quantized = load_model(partial, threads=1)
         result = _compare(original, quantized, probe, output, source)
         if not result.mean_kl <= MAX_KL:
             raise ExportError(
@@ -79,30 +82,30 @@ def _quantize_file(source: Path, destination: Path, meta: dict[str, str]) -> Non
     write_metadata(destination, {**meta, WEIGHTS_KEY: f"int8 (dynamic quantization of {source.name})"})
 
 
-def _probe_pieces(model: ModelFile) -> list[np.ndarray]:
+def _probe_pieces(model: Model) -> list[np.ndarray]:
     """The model's primers (held-out music); for a model without any (random weights),
     a fixed pseudo-random event list so the comparison still has something to read."""
-    pieces = [np.asarray(p, dtype=np.int64) for p in model.primers if len(p) >= 2]
+    pieces = [np.asarray(p, dtype=np.int64) for p in model.info.primers if len(p) >= 2]
     if pieces:
         return pieces
     return [np.random.default_rng(0).integers(0, 388, 256)]
 
 
-def _log_probs(model: ModelFile, pieces: list[np.ndarray]) -> list[np.ndarray]:
+def _log_probs(model: Model, pieces: list[np.ndarray]) -> list[np.ndarray]:
     """Per piece, log p of each next event given the events before it: [len - 1, 388]."""
     out: list[np.ndarray | None] = [None] * len(pieces)
     if model.kind == "stream":
         for group, batch in padded_groups(pieces):
-            logits = model.stream_logits(batch)
+            logits = stream_logits(model, batch)
             for b, i in enumerate(group):
                 out[i] = log_softmax(logits[b, : len(pieces[i]) - 1])
     else:
         for i, events in enumerate(pieces):
-            out[i] = log_softmax(model.window_logits(windows(events, model.window)))
+            out[i] = log_softmax(window_logits(model, windows(events, model.info.window)))
     return out
 
 
-def _compare(original: ModelFile, quantized: ModelFile, pieces, output: Path, source: Path) -> QuantizeResult:
+def _compare(original: Model, quantized: Model, pieces, output: Path, source: Path) -> QuantizeResult:
     reference = np.concatenate(_log_probs(original, pieces))
     approx = np.concatenate(_log_probs(quantized, pieces))
     targets = np.concatenate([p[1:] for p in pieces])

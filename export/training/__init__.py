@@ -1,1 +1,1 @@
-"""encore training: training: networks, the loop, checkpoints, progress."""
+"""encore training: networks, the loop, checkpoints."""

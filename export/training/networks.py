@@ -92,3 +92,15 @@ def make_optimizer(model: nn.Module, config: dict) -> torch.optim.Optimizer:
         # Keras' RMSprop defaults, as the study trained: rho 0.9, epsilon 1e-7.
         return torch.optim.RMSprop(model.parameters(), lr=config["lr"], alpha=0.9, eps=1e-7)
     return torch.optim.Adam(model.parameters(), lr=config["lr"])
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, config: dict, floor: float):
+    """A plateau makes smaller steps: after each validation no better than the best so
+    far (patience 0: any improvement counts), the rate is multiplied by lr_decay, down to
+    `floor` times where it began. None where lr_decay does not decay (the seed arch)."""
+    decay = config.get("lr_decay", 1.0)
+    if not decay < 1.0:
+        return None
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=decay, patience=0, threshold=0.0, threshold_mode="abs",
+        min_lr=config["lr"] * floor, eps=0.0)

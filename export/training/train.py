@@ -1,8 +1,8 @@
 """The training loop: epochs of augmented batches, validation, checkpoints, resume.
 
 A run folder holds:
-    last.pt     where training stands (resume from it): weights, optimizer, position
-                inside the epoch, carried LSTM state, torch RNG
+    last.pt     where training stands (resume from it): weights, optimizer, learning-rate
+                schedule, position inside the epoch, carried LSTM state, torch RNG
     best.pt     the weights with the best validation NLL so far (export reads it)
     curve.png   training loss and validation NLL against events seen
     log.jsonl   one JSON line per validation
@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from live.app.progress import progress_bars
 from live.core import vocab
 
 from export.corpus import batches
@@ -34,7 +35,6 @@ from export.corpus.augment import DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment
 from export.corpus.building import Corpus, load_corpus, notes_to_events
 from export.errors import CheckpointError, CorpusError, TrainConfigError
 from export.training.primers import choose_primers
-from export.training.progress import progress_bars
 from export.evaluation.scoring import cap_events, score_stream, score_windows
 
 CHECKPOINT_FORMAT = "encore-checkpoint-v1"
@@ -142,7 +142,7 @@ class _Run:
     def __init__(self, corpus: Corpus, corpus_path: str, run_dir: Path, config: dict, state: dict | None):
         import torch
 
-        from export.training.networks import build_model, make_optimizer
+        from export.training.networks import build_model, make_optimizer, make_schedule
 
         self.torch = torch
         self.config, self.run_dir = config, run_dir
@@ -157,6 +157,7 @@ class _Run:
         torch.manual_seed(config["seed"])
         self.model = build_model(config)
         self.optimizer = make_optimizer(self.model, config)
+        self.scheduler = make_schedule(self.optimizer, config, LR_FLOOR)
         self.loss_fn = torch.nn.CrossEntropyLoss(ignore_index=batches.IGNORE)
         self.position = {"epoch": 0, "batch": 0, "steps": 0, "events": 0}
         self.best: float | None = None
@@ -175,13 +176,20 @@ class _Run:
     # ---- state
 
     def _restore(self, state: dict) -> None:
-        from export.training.networks import make_optimizer
+        from export.training.networks import make_optimizer, make_schedule
 
         self.model = model_from_checkpoint(state, self.run_dir / LAST)
         self.optimizer = make_optimizer(self.model, self.config)
         self.optimizer.load_state_dict(state["optimizer"])
         self.position = dict(state["position"])
         self.best = state["best_val_nll"]
+        self.scheduler = make_schedule(self.optimizer, self.config, LR_FLOOR)
+        if self.scheduler is not None:
+            if state.get("scheduler") is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            elif self.best is not None:
+                # a checkpoint from before the schedule was saved: its best is the run's
+                self.scheduler.best = self.best
         self.history = state["history"]
         self.carry = tuple(state["carry"]) if state.get("carry") is not None else None
         self.elapsed = state.get("elapsed", 0.0)
@@ -196,6 +204,7 @@ class _Run:
             "config": self.config,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "position": dict(self.position),
             "carry": list(self.carry) if self.carry is not None else None,
             "torch_rng": self.torch.get_rng_state(),
@@ -422,13 +431,10 @@ def _finish_segment(run: _Run, bar) -> None:
     nll = run.validate()
     run.clock()
     improved = run.record_validation(nll)
-    if not improved and run.config.get("lr_decay", 1.0) < 1.0:
-        # A plateau: smaller steps. The rate lives in the optimizer's state, so a
-        # resumed run keeps it.
-        floor = run.config["lr"] * LR_FLOOR
-        for group in run.optimizer.param_groups:
-            group["lr"] = max(floor, group["lr"] * run.config["lr_decay"])
-        bar.note(f"no better: learning rate now {run.optimizer.param_groups[0]['lr']:.2e}")
+    if run.scheduler is not None:
+        run.scheduler.step(nll)
+        if not improved:
+            bar.note(f"no better: learning rate now {run.optimizer.param_groups[0]['lr']:.2e}")
     state = run.checkpoint()
     if improved:
         _save(run.run_dir / BEST, state)

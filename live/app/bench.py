@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from live.core import codec
 from live.core.errors import EncoreError
@@ -66,23 +67,18 @@ def format_codec(figures: dict) -> str:
     )
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+def percentile(values, q: float) -> float:
+    """The q-quantile (0..1, numpy's linear interpolation); nan for no values."""
+    return float(np.percentile(values, q * 100)) if len(values) else float("nan")
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
+def median(values) -> float:
+    return float(np.median(values)) if len(values) else float("nan")
 
 
 def bench_model(path, label: str, steps: int) -> dict:
     """Step latency (one event, batch 1) and render speed of one model file."""
-    from live.model.runtime import load_model
+    from live.model import load_model
 
     model = load_model(path)
     if model.kind == "window":
@@ -156,7 +152,7 @@ def _render_round(model, events: int) -> tuple[int, float, float]:
 def bench_models(paths: list[str] | None, steps: int) -> list[dict]:
     """The given models; by default the shipped model beside a study-sized window model
     with random weights (same shapes and operators as the study's, so the same cost)."""
-    from live.model.runtime import FULL_PRECISION_DEFAULT, default_model_path
+    from live.model import FULL_PRECISION_DEFAULT, default_model_path
     from live.model import randmodels
 
     figures = []
@@ -237,7 +233,7 @@ def bench_live(model_path, seconds: float, backend_name: str = "auto", knob_ever
     from live.core.controls import Controls
     from live.engine.live_engine import LiveEngine, Output
     from live.core.generator import Generator
-    from live.model.runtime import load_model
+    from live.model import load_model
     from live.engine.ports import PortError, open_backend, open_output
 
     model = load_model(model_path)

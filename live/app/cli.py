@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="General MIDI program (instrument) 0-127 written to the file")
     render_cmd.add_argument("--wav", metavar="OUT.wav", help="also render audio (needs FluidSynth)")
     render_cmd.add_argument("--soundfont", metavar="FILE.sf2", help="soundfont for --wav")
+    render_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     add_generation_options(render_cmd)
     render_cmd.set_defaults(handler=cmd_render)
 
@@ -248,7 +249,8 @@ def cmd_decode(args) -> int:
 def cmd_render(args) -> int:
     from live.files.audio import check_audio_tools, render_wav
     from live.files.output_paths import check_midi_output, check_wav_output
-    from live.core.render import render, terminal_progress
+    from live.app.progress import progress_bars
+    from live.core.render import render
     from live.files.midifile import write_rendered
 
     # every path, file and tool checked before the render, not after it
@@ -260,8 +262,9 @@ def cmd_render(args) -> int:
     seconds = args.seconds if args.events is None and args.seconds else None
     if args.events is None and seconds is None:
         seconds = 60.0
-    result = render(generator, seconds=seconds, events=args.events,
-                    progress=terminal_progress("rendering"))
+    with progress_bars(args.quiet) as start_bar:
+        result = render(generator, seconds=seconds, events=args.events,
+                        progress=start_bar("rendering").fraction)
     title = f"encore ({Path(generator.model.info.path).stem})"
     write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title)
     print(
@@ -335,7 +338,7 @@ def cmd_bench(args) -> int:
     from live.app import bench
 
     if args.live:
-        from live.model.runtime import default_model_path
+        from live.model import default_model_path
         from live.model import randmodels
         import tempfile
 

@@ -11,7 +11,7 @@ import numpy as np
 from live.core.controls import CONTROL_SPECS, ControlError, Controls, ControlSpec
 from live.core.scales import ScaleError, note_name, parse_scale
 from live.core.generator import Generator
-from live.model.runtime import Model, load_model
+from live.model import Model, load_model
 from live.files.primers import embedded_primer, primer_from_midi, primer_from_notes
 
 

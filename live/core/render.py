@@ -7,7 +7,6 @@ same way in a .mid file as live.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -130,17 +129,3 @@ def notes_of(messages: Iterable[NoteMessage]) -> list[Note]:
             notes.append(Note(message.pitch, on.time, message.time, on.velocity))
     return sort_notes(notes)
 
-
-def terminal_progress(label: str):
-    """A one-line progress bar on stderr when it is a terminal; None otherwise."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(fraction: float) -> None:
-        filled = int(fraction * 30)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}")
-        if fraction >= 1.0:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show

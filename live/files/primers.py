@@ -14,7 +14,7 @@ from live.core import codec, vocab
 from live.core.errors import EncoreError
 from live.files.melody import melody_notes
 from live.files.midifile import read_midi
-from live.model.runtime import Model
+from live.model import Model
 from live.core.notes import Note
 from live.core.scales import note_number
 

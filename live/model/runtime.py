@@ -1,57 +1,29 @@
 """The model adapter: one onnxruntime session behind `step(state, event) -> state`.
 
-Two kinds meet the ONNX contract (see the architecture notes):
+Two kinds meet the ONNX contract (live.model.contract checks a file on load):
   - `stream`: an LSTM that carries (h, c); one step per event, state in and out;
   - `window`: the original study's design, the next event from the last W events.
 
 A State is immutable (numpy arrays are never written in place, windows are tuples),
 so the engine can keep one per event and roll back to any of them for nothing.
-The file is checked on load, and what is wrong is said precisely.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from live.core import vocab
-from live.core.errors import EncoreError
-
-SILENCE_PAD = vocab.time_shift(vocab.MAX_SHIFT_STEPS)  # left padding for window models
+from live.model.contract import SILENCE_PAD, ModelError, ModelInfo, check_first_step, open_checked
+from live.model.shipped import default_model_path, model_path
 
 # One [[event]] array per event, built once: a step feeds one of these, not a new array.
 _ONE_EVENT = tuple(np.full((1, 1), event, dtype=np.int64) for event in range(vocab.VOCAB_SIZE))
 for _array in _ONE_EVENT:
     _array.setflags(write=False)
-
-
-class ModelError(EncoreError):
-    """A model file that cannot be used: names the file and what is wrong."""
-
-    def __init__(self, path, cause: str):
-        self.path = Path(path)
-        super().__init__(f"{self.path}: {cause}")
-
-
-@dataclass
-class ModelInfo:
-    path: Path
-    kind: str
-    window: int
-    layers: int
-    hidden: int
-    corpus: str = ""
-    val_nll: float | None = None
-    primers: list[list[int]] = field(default_factory=list)
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def size_bytes(self) -> int:
-        return self.path.stat().st_size
 
 
 @dataclass(frozen=True)
@@ -62,173 +34,6 @@ class State:
     h: np.ndarray | None = None  # stream: [L, 1, H]
     c: np.ndarray | None = None
     window: tuple[int, ...] = ()  # window: the last W events
-
-
-DEFAULT_MODEL = "default.onnx"  # what plays: int8 weights, the faster step
-FULL_PRECISION_DEFAULT = "default-fp32.onnx"  # the same model as trained: to fine-tune from
-
-
-def default_model_path(name: str = DEFAULT_MODEL) -> Path:
-    """A model shipped in models/, found inside the installed package (or this checkout)."""
-    from importlib import resources
-
-    try:
-        shipped = resources.files("live.models") / name
-        if shipped.is_file():
-            return Path(str(shipped))
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parents[2] / "models" / name
-
-
-def model_path(name: str | Path) -> Path:
-    """What a --model value names: a file, or else a model shipped in models/ by its name
-    ('default', 'default-fp32' or 'default-fp32.onnx'), so no one needs the install path."""
-    path = Path(name)
-    if path.is_file() or path.parent != Path("."):
-        return path
-    shipped = default_model_path(path.name if path.suffix == ".onnx" else f"{path.name}.onnx")
-    return shipped if shipped.is_file() else path
-
-
-def load_failure(err: Exception) -> str:
-    """onnxruntime's refusal of a file, in words: its codes mean nothing to a musician."""
-    text = str(err).strip()
-    if "INVALID_PROTOBUF" in text or "Protobuf parsing failed" in text:
-        return "not an ONNX model (the file could not be parsed); give a .onnx file made by encore export"
-    first_line = text.splitlines()[0] if text else type(err).__name__
-    return f"not a loadable ONNX model ({first_line[:200]})"
-
-
-def load_model(path: str | Path | None = None, threads: int = 1) -> "Model":
-    """Open and check a model file (or a shipped model by name); the default model when
-    no path is given."""
-    if path is not None:
-        path = model_path(path)
-    if path is None:
-        path = default_model_path()
-        if not path.is_file():
-            raise ModelError(
-                path,
-                "no default model is installed; give --model FILE.onnx "
-                "(train one with `encore train`, then `encore export`)",
-            )
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(path, "no such model file; check the path")
-    session = _open_session(path, threads)
-    info = _read_info(path, session)
-    model = StreamModel(session, info) if info.kind == "stream" else WindowModel(session, info)
-    model.check()
-    return model
-
-
-def describe_model_file(path: str | Path) -> str:
-    """One line for a model picker: what the file is, without running it.
-
-    'stream 2x256, int8 weights, 1.3 MB (plays by default)'; a file that cannot be
-    used says why instead."""
-    path = Path(path)
-    try:
-        info = _read_info(path, _open_session(path, threads=1))
-    except ModelError as err:
-        return f"not usable: {str(err).removeprefix(f'{path}: ')}"
-    shape = f"{info.layers}x{info.hidden}" if info.layers and info.hidden else "?"
-    if info.kind == "window":
-        shape += f" over {info.window} events"
-    weights = "int8" if info.metadata.get("encore.weights", "").startswith("int8") else "float32"
-    line = f"{info.kind} {shape}, {weights} weights, {info.size_bytes / 1e6:.1f} MB"
-    if path.resolve() == default_model_path().resolve():
-        line += " (plays by default)"
-    return line
-
-
-def import_onnxruntime():
-    """onnxruntime, imported with Ctrl-C held back until it is done (see live.engine.signals)."""
-    from live.engine.signals import interrupts_held
-
-    with interrupts_held():
-        import onnxruntime
-    return onnxruntime
-
-
-def _open_session(path: Path, threads: int):
-    ort = import_onnxruntime()
-
-    options = ort.SessionOptions()
-    # One thread: a batch-1 step is too small to share, and the other core belongs
-    # to the MIDI sender and the UI.
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as err:  # onnxruntime raises its own untyped errors
-        raise ModelError(path, load_failure(err)) from None
-
-
-def _read_info(path: Path, session) -> ModelInfo:
-    meta = dict(session.get_modelmeta().custom_metadata_map)
-    kind = meta.get("encore.kind")
-    if kind not in ("stream", "window"):
-        raise ModelError(
-            path, f"metadata encore.kind is {kind!r}; an encore model says 'stream' or 'window'"
-        )
-    model_vocab = meta.get("encore.vocab")
-    if model_vocab != vocab.VOCAB_NAME:
-        raise ModelError(
-            path,
-            f"speaks vocabulary {model_vocab!r}, not {vocab.VOCAB_NAME}; "
-            "export it with this version of encore",
-        )
-
-    def integer(key: str, default: int | None = None) -> int:
-        text = meta.get(key)
-        if text is None and default is not None:
-            return default
-        try:
-            value = int(text)
-            if value < 0:
-                raise ValueError
-            return value
-        except (TypeError, ValueError):
-            raise ModelError(path, f"metadata {key} is {text!r}, expected a whole number") from None
-
-    try:
-        val_nll = float(meta["encore.val_nll"]) if meta.get("encore.val_nll") else None
-    except ValueError:
-        raise ModelError(path, f"metadata encore.val_nll is {meta['encore.val_nll']!r}") from None
-    return ModelInfo(
-        path=path,
-        kind=kind,
-        window=integer("encore.window", 0),
-        layers=integer("encore.layers", 0),
-        hidden=integer("encore.hidden", 0),
-        corpus=meta.get("encore.corpus", ""),
-        val_nll=val_nll,
-        primers=_read_primers(path, meta.get("encore.primers")),
-        metadata=meta,
-    )
-
-
-def _read_primers(path: Path, text: str | None) -> list[list[int]]:
-    if not text:
-        return []
-    try:
-        primers = json.loads(text)
-        if not isinstance(primers, list):
-            raise ValueError
-        for primer in primers:
-            if not isinstance(primer, list) or not all(
-                isinstance(e, int) and 0 <= e < vocab.VOCAB_SIZE for e in primer
-            ):
-                raise ValueError
-    except ValueError:
-        raise ModelError(
-            path, "metadata encore.primers is not a JSON list of event-index lists"
-        ) from None
-    return primers
 
 
 def _direct_run(session):
@@ -309,26 +114,10 @@ class Model:
         self.session = session
         self._session_run = _direct_run(session)
         self.info = info
-        self.inputs = {i.name: i for i in session.get_inputs()}
-        self.outputs = {o.name: o for o in session.get_outputs()}
 
     @property
     def kind(self) -> str:
         return self.info.kind
-
-    def _require(self, table: dict, name: str, type_: str, rank: int, what: str) -> None:
-        if name not in table:
-            raise ModelError(
-                self.info.path,
-                f"a {self.kind} model needs {what} '{name}'; it has {sorted(table)}",
-            )
-        node = table[name]
-        if node.type != type_ or len(node.shape) != rank:
-            raise ModelError(
-                self.info.path,
-                f"{what} '{name}' is {node.type} {node.shape}; the contract says "
-                f"{type_} of rank {rank}",
-            )
 
     def check(self) -> None:
         raise NotImplementedError
@@ -349,41 +138,9 @@ class StreamModel(Model):
     _bound: _BoundStep | None = None
 
     def check(self) -> None:
-        for name, type_, rank in [
-            ("events", "tensor(int64)", 2), ("h", "tensor(float)", 3), ("c", "tensor(float)", 3)
-        ]:
-            self._require(self.inputs, name, type_, rank, "input")
-        for name, rank in [("logits", 3), ("h_out", 3), ("c_out", 3)]:
-            self._require(self.outputs, name, "tensor(float)", rank, "output")
-        layers, hidden = self._state_shape()
-        self.info.layers, self.info.hidden = layers, hidden
         state = self.initial_state()  # runs one step: shapes must agree end to end
-        if state.logits.shape != (vocab.VOCAB_SIZE,):
-            raise ModelError(
-                self.info.path,
-                f"logits have {state.logits.shape[-1]} classes; the vocabulary has "
-                f"{vocab.VOCAB_SIZE}",
-            )
-        for name, memory in [("h_out", state.h), ("c_out", state.c)]:
-            if memory.shape != (layers, 1, hidden):
-                raise ModelError(
-                    self.info.path,
-                    f"{name} is {list(memory.shape)} after a step from h and c of "
-                    f"{[layers, 1, hidden]}; the contract says the same shape out as in",
-                )
-        self._bound = _BoundStep(self.session, layers, hidden)
-
-    def _state_shape(self) -> tuple[int, int]:
-        shape = self.inputs["h"].shape
-        layers = shape[0] if isinstance(shape[0], int) else self.info.layers
-        hidden = shape[2] if isinstance(shape[2], int) else self.info.hidden
-        if not layers or not hidden:
-            raise ModelError(
-                self.info.path,
-                "h has no fixed [layers, batch, hidden] shape and the metadata "
-                "encore.layers/encore.hidden do not say it",
-            )
-        return layers, hidden
+        check_first_step(self.info, state.logits, {"h_out": state.h, "c_out": state.c})
+        self._bound = _BoundStep(self.session, self.info.layers, self.info.hidden)
 
     def initial_state(self) -> State:
         zeros = np.zeros((self.info.layers, 1, self.info.hidden), dtype=np.float32)
@@ -426,26 +183,11 @@ class StreamModel(Model):
 
 class WindowModel(Model):
     def check(self) -> None:
-        self._require(self.inputs, "events", "tensor(int64)", 2, "input")
-        self._require(self.outputs, "logits", "tensor(float)", 2, "output")
-        width = self.inputs["events"].shape[1]
-        if isinstance(width, int):
-            self.info.window = width
-        if not self.info.window:
-            raise ModelError(
-                self.info.path, "events has no fixed window length and encore.window is not set"
-            )
-        state = self.initial_state()
-        if state.logits.shape != (vocab.VOCAB_SIZE,):
-            raise ModelError(
-                self.info.path,
-                f"logits have {state.logits.shape[-1]} classes; the vocabulary has "
-                f"{vocab.VOCAB_SIZE}",
-            )
+        check_first_step(self.info, self.initial_state().logits)
 
     def initial_state(self) -> State:
         # The study primed with W corpus events; with none, a window of silence.
-        return self._predict((SILENCE_PAD,) * self.info.window)
+        return self._predict((self.info.pad_event,) * self.info.window)
 
     def _predict(self, window: tuple[int, ...]) -> State:
         feed = {"events": np.asarray([window], dtype=np.int64)}
@@ -463,3 +205,20 @@ class WindowModel(Model):
             return state
         window = (state.window + tuple(events))[-self.info.window :]
         return self._predict(window)
+
+
+def load_model(path: str | Path | None = None, threads: int | None = 1) -> Model:
+    """Open and check a model file (or a shipped model by name); the default model when
+    no path is given. threads=None lets onnxruntime choose (batch scoring)."""
+    if path is None:
+        path = default_model_path()
+        if not path.is_file():
+            raise ModelError(
+                path,
+                "no default model is installed; give --model FILE.onnx "
+                "(train one with `encore train`, then `encore export`)",
+            )
+    session, info = open_checked(model_path(path), threads)
+    model = StreamModel(session, info) if info.kind == "stream" else WindowModel(session, info)
+    model.check()
+    return model

@@ -151,7 +151,7 @@ def test_ctrl_c_inside_onnxruntime_start_up_arrives_after_it_as_a_plain_interrup
         "        os.kill(os.getpid(), signal.SIGINT)\n"
         "    return real_import(name, *args, **kwargs)\n"
         "builtins.__import__ = importing\n"
-        "from live.model.runtime import import_onnxruntime\n"
+        "from live.model.contract import import_onnxruntime\n"
         "try:\n"
         "    import_onnxruntime()\n"
         "except KeyboardInterrupt:\n"
@@ -175,3 +175,23 @@ def test_ctrl_c_while_the_arguments_are_read_is_one_line():
     result = run_python(code)
     assert result.returncode == 130
     assert result.stderr.strip() == "encore: interrupted"
+
+
+@pytest.mark.parametrize("entries, fragment", [
+    ({"encore.time": "bars"}, "metadata encore.time is 'bars'"),
+    # export's own loader once took this file (reading no primers); the instrument refuses it
+    ({"encore.primers": "[[60, 300"}, "metadata encore.primers is not a JSON list"),
+])
+def test_a_model_file_is_refused_the_same_way_by_info_evaluate_render_and_play(tmp_path, entries, fragment):
+    from live.model.randmodels import build_stream_model
+
+    bad = build_stream_model(tmp_path / "bad.onnx", layers=1, hidden=8, embedding=4, metadata=entries)
+    refusals = [
+        encore("info", bad),
+        encore("evaluate", bad, tmp_path / "corpus.npz"),
+        encore("render", "--model", bad, "-o", tmp_path / "x.mid"),
+        encore("play", "--model", bad),
+    ]
+    for result in refusals:
+        assert_one_line_error(result, str(bad), fragment)
+    assert len({result.stderr for result in refusals}) == 1, [r.stderr for r in refusals]

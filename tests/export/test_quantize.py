@@ -9,11 +9,10 @@ import pytest
 from onnx import numpy_helper
 
 from export.errors import CheckpointError, ExportError
-from export.model_files.modelfile import open_model
 from export.model_files.quantize import MAX_KL, _compare, _probe_pieces, quantize_model
 from live.core.controls import Controls
 from live.core.generator import Generator
-from live.model.runtime import FULL_PRECISION_DEFAULT, default_model_path, load_model
+from live.model import FULL_PRECISION_DEFAULT, default_model_path, load_model
 from live.model.randmodels import build_stream_model
 from live.core.render import render
 from conftest import PRIMERS
@@ -94,7 +93,7 @@ def test_the_shipped_int8_default_is_the_shipped_float32_model():
     played, trained = default_model_path(), default_model_path(FULL_PRECISION_DEFAULT)
     assert played.name == "default.onnx" and trained.is_file()
     assert load_model().info.metadata["encore.weights"].startswith("int8")
-    original, quantized = open_model(trained, threads=1), open_model(played, threads=1)
+    original, quantized = load_model(trained, threads=1), load_model(played, threads=1)
     result = _compare(original, quantized, _probe_pieces(original), played, trained)
     assert result.events > 500 and result.mean_kl <= MAX_KL and result.top1_agreement > 0.95
     assert abs(result.nll_int8 - result.nll_original) < 0.01

@@ -9,12 +9,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from export.corpus.building import save_corpus
-from export.errors import CheckpointError, ExportError, ModelFileError
+from export.errors import CheckpointError, ExportError
+from export.evaluation.batch_logits import stream_step, window_logits, zero_state
 from export.evaluation.evaluate import evaluate
 from export.evaluation.info import model_info
-from export.model_files.modelfile import open_model
 from export.model_files.onnx_export import export_run
 from export.training.train import BEST, LAST, default_config, load_checkpoint, train
+from live.model import ModelError, load_model
 
 from toy_corpus import toy_corpus
 
@@ -53,8 +54,8 @@ def test_each_arch_trains_exports_a_checked_onnx_file_and_evaluates(arch, option
 
     exported = export_run(run, tmp_path / f"{arch}.onnx")
     assert exported.max_difference <= 1e-4
-    model = open_model(exported.path)
-    meta = model.meta
+    model = load_model(exported.path)
+    meta = model.info.metadata
     assert meta["encore.kind"] == ("stream" if arch == "stream" else "window")
     assert meta["encore.vocab"] == "performance-388-v1"
     assert meta["encore.window"] == ("32" if arch == "stream" else "50")
@@ -69,11 +70,11 @@ def test_each_arch_trains_exports_a_checked_onnx_file_and_evaluates(arch, option
     assert "LSTM" in ops and "Loop" not in ops
 
     if arch == "stream":  # the contract's shapes, batch and time both free
-        h, c = model.zero_state(3)
-        logits, h_out, c_out = model.stream_step(np.zeros((3, 7), np.int64), h, c)
+        h, c = zero_state(model, 3)
+        logits, h_out, c_out = stream_step(model, np.zeros((3, 7), np.int64), h, c)
         assert logits.shape == (3, 7, 388) and h_out.shape == h.shape == c_out.shape
     else:
-        assert model.window_logits(np.zeros((5, 50), np.int64)).shape == (5, 388)
+        assert window_logits(model, np.zeros((5, 50), np.int64)).shape == (5, 388)
 
     scored = evaluate(exported.path, toy_path, split="val", baseline="ngram", max_order=3)
     assert scored.scores.nll_per_event == pytest.approx(result.best_val_nll, abs=1e-3)
@@ -150,8 +151,8 @@ def test_a_model_of_another_vocabulary_is_refused(toy_path, tmp_path):
         if entry.key == "encore.vocab":
             entry.value = "remi-v2"
     onnx.save(proto, str(tmp_path / "other.onnx"))
-    with pytest.raises(ModelFileError, match="vocabulary 'remi-v2' is not performance-388-v1"):
-        open_model(tmp_path / "other.onnx")
+    with pytest.raises(ModelError, match="vocabulary 'remi-v2' is not performance-388-v1"):
+        load_model(tmp_path / "other.onnx")
 
 
 def test_sigterm_saves_a_checkpoint_like_ctrl_c(toy_path, tmp_path):
@@ -269,6 +270,24 @@ def test_the_learning_rate_stops_halving_at_a_hundredth_of_where_it_began(toy_pa
     train(toy_path, tmp_path / "run", default_config("stream", **TINY_STREAM), epochs=10, quiet=True)
     state = load_checkpoint(tmp_path / "run" / LAST)
     assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-2 * training.LR_FLOOR)
+
+
+@pytest.mark.parametrize("schedule", ["saved", "from before it was saved"])
+def test_a_resumed_run_halves_the_rate_against_the_best_before_it(toy_path, tmp_path, monkeypatch, schedule):
+    import export.training.train as training
+
+    nll = iter([2.0, 1.5, 1.7])  # the third epoch, after the resume, does not improve
+    monkeypatch.setattr(training._Run, "validate", lambda self: next(nll))
+    config = default_config("stream", **{**TINY_STREAM, "lr": 1e-2})
+    train(toy_path, tmp_path / "run", config, epochs=2, quiet=True)
+    last = tmp_path / "run" / LAST
+    state = load_checkpoint(last)
+    assert state["scheduler"]["best"] == 1.5
+    if schedule != "saved":
+        del state["scheduler"]
+        torch.save(state, last)
+    train(toy_path, tmp_path / "run", resume=True, epochs=3, quiet=True)
+    assert load_checkpoint(last)["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-2 / 2)
 
 
 def test_patience_stops_a_run_that_no_longer_improves(toy_path, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from live.core import vocab
-from live.model.runtime import ModelError, State, load_model
+from live.model import ModelError, State, load_model
 from live.model.randmodels import build_stream_model
 from conftest import PRIMERS
 
@@ -189,7 +189,7 @@ def test_not_a_model_and_missing_model(tmp_path):
 
 
 def test_a_shipped_model_is_found_by_its_name_from_any_folder(tmp_path, monkeypatch):
-    from live.model.runtime import default_model_path, model_path
+    from live.model import default_model_path, model_path
 
     monkeypatch.chdir(tmp_path)
     full = default_model_path("default-fp32.onnx")

@@ -58,7 +58,7 @@ class SetupScreen(ModalScreen):
         self.own_inputs = own_inputs
 
     def compose(self) -> ComposeResult:
-        from live.model.runtime import describe_model_file
+        from live.model import describe_model_file
 
         with Vertical(id="setup"):
             yield Static("output port (enter picks, F5 refreshes, escape closes)")
@@ -111,6 +111,6 @@ class SetupScreen(ModalScreen):
 
 
 def shipped_models() -> list[Path]:
-    from live.model.runtime import default_model_path
+    from live.model import default_model_path
 
     return sorted(default_model_path().parent.glob("*.onnx"))
