@@ -166,6 +166,17 @@ class Scheduler:
         with self.guard:
             return self.origin + self._queue[0].due if self._queue else None
 
+    def upcoming(self, limit: int = 100) -> list[tuple[float, int, bool, int]]:
+        """What is queued, soonest first: (due performance seconds, pitch, on, velocity)."""
+        with self.guard:
+            items = sorted(self._queue)[:limit]
+        return [(item.due, item.message.pitch, item.message.on, item.message.velocity) for item in items]
+
+    def use_channel(self, channel: int) -> None:
+        """Someone else sends on this channel through our port (thru): CC 123 covers it."""
+        with self.guard:
+            self.channels_used.add(channel)
+
     def apply(self, commands: Iterable[Command], now: float) -> None:
         """Apply commands in order; a knob turn's many CCs roll back once for all."""
         changed = False

@@ -98,7 +98,7 @@ class InputRouter:
                 else:
                     self.thru_held.discard(key)
                 if key is not None:
-                    self.engine.channels_used.add(message.channel)  # CC 123 covers it too
+                    self.engine.use_channel(message.channel)  # CC 123 covers it too
                     self.thru(message)
             if self.recorder is not None:
                 self.recorder.played(self.engine.performance_time(), message)

@@ -1,7 +1,7 @@
 """The live engine in a process of its own, so a busy screen can never delay a note.
 
-The UI process sends commands (plain tuples) down a pipe and receives status
-snapshots (plain dicts) about 20 times a second. The engine process owns the MIDI
+The UI process sends requests down a pipe and receives a Status about 20 times a
+second (the dataclasses of live.engine.protocol). The engine process owns the MIDI
 ports and the model; when the pipe breaks (the UI quit or crashed) it closes the
 session, which ends every note. A busy UI shares no GIL with the sender thread.
 """
@@ -12,13 +12,14 @@ import collections
 import multiprocessing
 import signal
 import time
-from dataclasses import asdict
+from dataclasses import fields
 
 import numpy as np
 
 from live.core import vocab
 from live.core.scales import note_name
 from live.core.errors import EncoreError
+from live.engine import protocol
 
 STATUS_SECONDS = 0.05
 PORT_CHECK_SECONDS = 0.5
@@ -54,44 +55,44 @@ class EngineServer:
 
     # ------------------------------------------------------------ commands
 
-    def handle(self, command) -> bool:
-        """Apply one command; False means quit."""
-        kind, *rest = command
+    def handle(self, request: protocol.Request) -> bool:
+        """Apply one request from the screen; False means quit."""
         engine = self.session.engine
-        if kind == "quit":
+        if isinstance(request, protocol.Quit):
             return False
-        if kind == "play":
+        if isinstance(request, protocol.Play):
             engine.resume()
-        elif kind == "stop":
+        elif isinstance(request, protocol.Stop):
             engine.pause()
-        elif kind == "panic":
+        elif isinstance(request, protocol.PanicRequest):
             engine.panic()
             if self.session.router is not None and self.session.router.thru is not None:
                 self.session.router.release_thru()
             self.logs.append("panic: all notes off")
-        elif kind == "set":
-            name, value = rest
-            engine.update_controls(**{name: value})
-        elif kind == "tempo":
-            self.session.tempo.bpm = float(rest[0])
-        elif kind == "quantize":
-            self._quantize(*rest)
-        elif kind == "reseed":
-            self._reseed(rest[0] if rest else None)
-        elif kind == "learn":
-            self._learn(rest[0])
-        elif kind == "save":
+        elif isinstance(request, protocol.SetControl):
+            engine.update_controls(**{request.name: request.value})
+        elif isinstance(request, protocol.SetTempo):
+            self.session.tempo.bpm = float(request.bpm)
+        elif isinstance(request, protocol.SetQuantize):
+            self._quantize(request.grid, request.strength)
+        elif isinstance(request, protocol.ReseedRequest):
+            self._reseed(request.which)
+        elif isinstance(request, protocol.Learn):
+            self._learn(request.control)
+        elif isinstance(request, protocol.SaveRecording):
             if self.session.recorder is None:
                 self.logs.append("not recording: start with --record FILE.mid")
             else:
                 self.session.save_recording()
+        else:
+            self.logs.append(f"unknown request {request!r}")
         return True
 
     def _quantize(self, grid: str, strength: float) -> None:
-        from live.engine.midiclock import Quantizer
+        from live.core.tempo import Quantizer
 
         engine = self.session.engine
-        engine.quantizer = None if grid == "off" else Quantizer(self.session.tempo, grid, strength)
+        engine.set_quantizer(None if grid == "off" else Quantizer(self.session.tempo, grid, strength))
 
     def _reseed(self, which) -> None:
         """which: None (random), +1 / -1 (next, previous), 'silence', 'capture' (the
@@ -144,67 +145,71 @@ class EngineServer:
 
     # ------------------------------------------------------------ status
 
-    def status(self) -> dict:
+    def status(self) -> protocol.Status:
         engine = self.session.engine
         now = engine.performance_time()
         errors = list(engine.send_errors)[-500:]
         steps = list(engine.step_times)[-300:]
         recent = [t for t in list(engine.sent_at) if time.perf_counter() - t < 2.0]
-        with engine._lock:
-            upcoming = [(s.due, s.message.pitch, s.message.on, s.message.velocity) for s in engine._heap]
         info = self.generator.model.info
         knobs = {}
         if self.session.router is not None:
-            for name in asdict(engine.controls):
+            for name in fields_of(engine.controls):
                 mapped = self.session.router.knobs.for_control(name)
                 if mapped:
                     knobs[name] = mapped[-1].describe()
         quantizer = engine.quantizer
-        logs, self.logs[:] = list(self.logs), []
-        return {
-            "now": now,
-            "playing": engine.playing,
-            "failed": engine.failed,
-            "controls": asdict(engine.controls),
-            "knobs": knobs,
-            "tempo": {"bpm": self.session.tempo.bpm, "source": self.session.tempo.source},
-            "quantize": {"grid": quantizer.grid if quantizer else "off",
-                         "strength": quantizer.strength if quantizer else 1.0},
-            "meters": {
-                "notes_per_s": len(recent) / 2.0,
-                "step_median_ms": float(np.median(steps)) * 1e3 if steps else 0.0,
-                "step_p99_ms": float(np.percentile(steps, 99)) * 1e3 if steps else 0.0,
-                "send_p99_ms": float(np.percentile(errors, 99)) * 1e3 if errors else 0.0,
-                "send_max_ms": max(errors) * 1e3 if errors else 0.0,
-                "held": len(engine.sounding),
-            },
-            "played": list(self.played),
-            "upcoming": sorted(upcoming)[:100],
-            "seed": {"description": self.seeded_with, "number": self.primer_number,
-                     "count": len(info.primers), "preview": primer_preview(self.primer_events)},
-            "model": {"path": str(info.path), "kind": info.kind, "layers": info.layers,
-                      "hidden": info.hidden, "window": info.window, "val_nll": info.val_nll,
-                      "corpus": info.corpus, "primers": len(info.primers)},
-            "ports": {"output": self.session.output.port.name if self.session.output.port else None,
-                      "output_lost": self.session.output.lost,
-                      "output_virtual": self.session.output_virtual,
-                      "input": self.args.input, "backend": self.session.backend.name,
-                      "own_inputs": sorted(self.session.own_inputs),
-                      "recording": str(self.session.recorder.path) if self.session.recorder else None},
-            "logs": logs,
-        }
+        logs, self.logs[:] = tuple(self.logs), []
+        session = self.session
+        return protocol.Status(
+            now=now,
+            playing=engine.playing,
+            failed=engine.failed,
+            controls=engine.controls,
+            knobs=knobs,
+            tempo=protocol.TempoStatus(session.tempo.bpm, session.tempo.source),
+            quantize=protocol.QuantizeStatus(quantizer.grid, quantizer.strength) if quantizer
+            else protocol.QuantizeStatus(),
+            meters=protocol.Meters(
+                notes_per_s=len(recent) / 2.0,
+                step_median_ms=float(np.median(steps)) * 1e3 if steps else 0.0,
+                step_p99_ms=float(np.percentile(steps, 99)) * 1e3 if steps else 0.0,
+                send_p99_ms=float(np.percentile(errors, 99)) * 1e3 if errors else 0.0,
+                send_max_ms=max(errors) * 1e3 if errors else 0.0,
+                held=engine.held,
+            ),
+            played=tuple(self.played),
+            upcoming=tuple(engine.upcoming(100)),
+            seed=protocol.SeedStatus(self.seeded_with, self.primer_number, len(info.primers),
+                                     primer_preview(self.primer_events)),
+            model=protocol.ModelStatus(str(info.path), info.kind, info.layers, info.hidden, info.window,
+                                       info.val_nll, info.corpus, len(info.primers)),
+            ports=protocol.PortsStatus(
+                output=session.output.port.name if session.output.port else None,
+                output_lost=session.output.lost,
+                output_virtual=session.output_virtual,
+                input=self.args.input,
+                backend=session.backend.name,
+                own_inputs=tuple(sorted(session.own_inputs)),
+                recording=str(session.recorder.path) if session.recorder else None,
+            ),
+            logs=logs,
+        )
 
-    def final(self) -> dict:
+    def final(self) -> protocol.Closed:
         engine = self.session.engine
         errors = [e * 1e3 for e in engine.send_errors]
-        return {
-            "closed": True,
-            "notes": engine.sent_notes,
-            "send_median_ms": float(np.median(errors)) if errors else 0.0,
-            "send_p99_ms": float(np.percentile(errors, 99)) if errors else 0.0,
-            "send_max_ms": max(errors) if errors else 0.0,
-            "messages": len(errors),
-        }
+        return protocol.Closed(
+            notes=engine.sent_notes,
+            send_median_ms=float(np.median(errors)) if errors else 0.0,
+            send_p99_ms=float(np.percentile(errors, 99)) if errors else 0.0,
+            send_max_ms=max(errors) if errors else 0.0,
+            messages=len(errors),
+        )
+
+
+def fields_of(controls) -> list[str]:
+    return [f.name for f in fields(controls)]
 
 
 def _primer_number(description: str) -> int | None:
@@ -227,12 +232,12 @@ def serve(conn, args) -> None:
     try:
         server = EngineServer(conn, args)
     except EncoreError as err:
-        conn.send({"fatal": str(err)})
+        conn.send(protocol.Fatal(str(err)))
         return
     except Exception as err:  # never a traceback on the user's screen
-        conn.send({"fatal": f"engine could not start: {type(err).__name__}: {err}"})
+        conn.send(protocol.Fatal(f"engine could not start: {type(err).__name__}: {err}"))
         return
-    final = {"closed": True}
+    final = protocol.Closed()
     try:
         server.session.start()
         server.logs.append(f"playing, seeded with {server.seeded_with}")
@@ -278,24 +283,24 @@ class RemoteEngine:
         self.process = context.Process(target=serve, args=(child, args), name="encore-engine", daemon=True)
         self.process.start()
         child.close()
-        self.final: dict | None = None
+        self.final: protocol.Closed | None = None
         self.fatal: str | None = None
 
-    def send(self, *command) -> None:
+    def send(self, request: protocol.Request) -> None:
         try:
-            self.conn.send(command)
+            self.conn.send(request)
         except (BrokenPipeError, OSError):
             pass
 
-    def receive(self) -> list[dict]:
+    def receive(self) -> list[protocol.Reply]:
         """Everything that arrived since the last call (never blocks)."""
         got = []
         try:
             while self.conn.poll():
                 message = self.conn.recv()
-                if "fatal" in message:
-                    self.fatal = message["fatal"]
-                elif message.get("closed"):
+                if isinstance(message, protocol.Fatal):
+                    self.fatal = message.message
+                elif isinstance(message, protocol.Closed):
                     self.final = message
                 got.append(message)
         except (EOFError, OSError):
@@ -312,9 +317,9 @@ class RemoteEngine:
         code = self.process.exitcode
         return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
 
-    def close(self, timeout: float = 5.0) -> dict | None:
+    def close(self, timeout: float = 5.0) -> protocol.Closed | None:
         """Quit the engine (notes off, recording saved) and wait for it."""
-        self.send("quit")
+        self.send(protocol.Quit())
         deadline = time.monotonic() + timeout
         while self.process.is_alive() and time.monotonic() < deadline:
             self.receive()

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from live.engine.live_engine import LiveEngine, Output
 from live.engine.input_router import InputRouter
 from live.engine.knobs import load_knob_map
-from live.engine.midiclock import ClockFollower, ClockSender, Quantizer, Tempo
+from live.core.tempo import Quantizer, Tempo
+from live.engine.midiclock import ClockFollower, ClockSender
 from live.engine.ports import Backend, PortError, open_backend, open_input, open_output
 from live.files.recorder import Recorder
 
@@ -95,7 +96,7 @@ class Session:
         self.watch = PortWatch(self.backend, self.output, args.port, self.engine)
         self.tempo = Tempo(args.bpm)
         if args.quantize != "off":
-            self.engine.quantizer = Quantizer(self.tempo, args.quantize, args.quantize_strength / 100.0)
+            self.engine.set_quantizer(Quantizer(self.tempo, args.quantize, args.quantize_strength / 100.0))
         if args.listen == "call":
             self.engine.respond_after = args.respond_after
         self.input_port, self.router, self.clock_sender = None, None, None
@@ -161,7 +162,7 @@ def open_controller_input(args, backend, engine, output, recorder, tempo, knob_m
     """Knobs, played notes and clock from the --input port."""
     follower = ClockFollower(
         tempo,
-        to_performance=lambda at: at - engine._origin,
+        to_performance=engine.performance_time,
         on_start=engine.resume if args.follow_clock else None,
         on_stop=engine.pause if args.follow_clock else None,
         on_continue=engine.resume if args.follow_clock else None,

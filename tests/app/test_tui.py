@@ -6,7 +6,11 @@ import pytest
 
 from jackports import Receiver, jack_backend, sounding_after
 from live.app.cli import build_parser
+from dataclasses import replace
+
 from live.app.tui.app import ROWS, EncoreApp, PianoRoll
+from live.core.controls import Controls
+from live.engine import protocol
 
 
 def tui_args(*extra):
@@ -39,18 +43,18 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
                     "--random-seed", 3, "--density", 0.8, "--primer", 0)
     app = EncoreApp(args)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: app.status is not None and app.status["playing"]), \
+        assert await wait_for(pilot, lambda: app.status is not None and app.status.playing), \
             "the engine never reported"
-        assert app.status["seed"]["description"] == "primer 0 of 3"
+        assert app.status.seed.description == "primer 0 of 3"
 
         # [ and ] move temperature, and the engine's sampler has it
         await pilot.press("right_square_bracket", "right_square_bracket")
-        assert await wait_for(pilot, lambda: abs(app.status["controls"]["temperature"] - 1.10) < 1e-9)
+        assert await wait_for(pilot, lambda: abs(app.status.controls.temperature - 1.10) < 1e-9)
         # up/down select a control, left/right adjust it (shift: coarse)
         await pilot.press("down", "down", "down")  # highest pitch
         assert ROWS[app.query_one("#controls").selected].name == "high"
         await pilot.press("shift+left")
-        assert await wait_for(pilot, lambda: app.status["controls"]["high"] == 115)
+        assert await wait_for(pilot, lambda: app.status.controls.high == 115)
 
         # notes arrive, and the piano roll shows what was played
         assert receiver.wait_for(lambda ms: sum(m.type == "note_on" for _, m in ms) >= 3)
@@ -59,17 +63,17 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
 
         # the next primer reseeds
         await pilot.press("full_stop")
-        assert await wait_for(pilot, lambda: app.status["seed"]["description"] == "primer 1 of 3")
+        assert await wait_for(pilot, lambda: app.status.seed.description == "primer 1 of 3")
 
         # space stops: nothing new is played, and nothing is left sounding
         await pilot.press("space")
-        assert await wait_for(pilot, lambda: not app.status["playing"])
+        assert await wait_for(pilot, lambda: not app.status.playing)
         stopped = time.perf_counter()
         await pilot.pause(0.4)
         assert not [m for t, m in receiver.snapshot() if m.type == "note_on" and t > stopped]
         assert sounding_after(receiver.notes()) == set()
         await pilot.press("space")
-        assert await wait_for(pilot, lambda: app.status["playing"])
+        assert await wait_for(pilot, lambda: app.status.playing)
 
         # panic: what sounds when p is pressed ends at once on the real port, and says so
         assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
@@ -82,7 +86,7 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
         assert sounding_after(before) <= ended
         await pilot.press("q")
     final = app.return_value
-    assert final and final["notes"] > 0
+    assert final and final.notes > 0
     time.sleep(0.2)
     assert sounding_after(receiver.notes()) == set()
     assert receiver.snapshot()[-1][1].type == "control_change"
@@ -102,28 +106,23 @@ async def test_an_engine_that_cannot_start_is_a_message_not_a_crash(tmp_path):
     assert not app.engine.process.is_alive()
 
 
-FIXED_STATUS = {
-    "now": 10.0,
-    "playing": True,
-    "failed": None,
-    "controls": {"temperature": 0.9, "top_p": 0.95, "low": 48, "high": 84, "root": 9,
-                 "scale": "natural_minor", "polyphony": 1, "max_note": 1.5,
-                 "density": 0.2, "velocity_gain": 1.0, "velocity_offset": 0, "transpose": 0},
-    "knobs": {"temperature": "CC 74 (any channel)", "top_p": "CC 71 (any channel)"},
-    "tempo": {"bpm": 126.0, "source": "midi clock"},
-    "quantize": {"grid": "1/16", "strength": 0.8},
-    "meters": {"notes_per_s": 6.5, "step_median_ms": 0.21, "step_p99_ms": 0.4,
-               "send_p99_ms": 0.08, "send_max_ms": 0.9, "held": 1},
-    "played": [(6.5 + i * 0.25, 57 + (i * 5) % 12, True, 80) for i in range(14)]
-    + [(6.7 + i * 0.25, 57 + (i * 5) % 12, False, 0) for i in range(14)],
-    "upcoming": [(10.05, 69, True, 90), (10.15, 69, False, 0)],
-    "seed": {"description": "primer 3 of 16", "number": 3, "count": 16, "preview": "A4 C5 E5 A5"},
-    "model": {"path": "models/default.onnx", "kind": "stream", "layers": 2, "hidden": 256,
-              "window": 256, "val_nll": 0.8, "corpus": "folk", "primers": 16},
-    "ports": {"output": "synth", "output_lost": False, "input": "minilab", "backend": "jack",
-              "recording": "set.mid"},
-    "logs": [],
-}
+FIXED_STATUS = protocol.Status(
+    now=10.0,
+    playing=True,
+    controls=Controls(temperature=0.9, top_p=0.95, low=48, high=84, root=9, scale="natural_minor",
+                      polyphony=1, max_note=1.5, density=0.2),
+    knobs={"temperature": "CC 74 (any channel)", "top_p": "CC 71 (any channel)"},
+    tempo=protocol.TempoStatus(126.0, "midi clock"),
+    quantize=protocol.QuantizeStatus("1/16", 0.8),
+    meters=protocol.Meters(notes_per_s=6.5, step_median_ms=0.21, step_p99_ms=0.4,
+                           send_p99_ms=0.08, send_max_ms=0.9, held=1),
+    played=tuple([(6.5 + i * 0.25, 57 + (i * 5) % 12, True, 80) for i in range(14)]
+                 + [(6.7 + i * 0.25, 57 + (i * 5) % 12, False, 0) for i in range(14)]),
+    upcoming=((10.05, 69, True, 90), (10.15, 69, False, 0)),
+    seed=protocol.SeedStatus("primer 3 of 16", 3, 16, "A4 C5 E5 A5"),
+    model=protocol.ModelStatus("models/default.onnx", "stream", 2, 256, 256, 0.8, "folk", 16),
+    ports=protocol.PortsStatus(output="synth", input="minilab", backend="jack", recording="set.mid"),
+)
 
 
 def test_main_screen_snapshot(snap_compare):
@@ -158,8 +157,8 @@ class RecordingEngine:
         self.fatal = None
         RecordingEngine.started.append(args)
 
-    def send(self, *command):
-        RecordingEngine.sent.append(command)
+    def send(self, request):
+        RecordingEngine.sent.append(request)
 
     def receive(self):
         return []
@@ -175,25 +174,23 @@ def recording_engine():
 
 
 async def test_quick_key_presses_build_on_each_other(recording_engine):
-    import copy
 
     sent = recording_engine.sent
-    app = EncoreApp(tui_args(), engine_factory=recording_engine, status=copy.deepcopy(FIXED_STATUS))
+    app = EncoreApp(tui_args(), engine_factory=recording_engine, status=FIXED_STATUS)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
         await pilot.press("down", "shift+right")
-    temperatures = [c[2] for c in sent if c[:2] == ("set", "temperature")]
+    temperatures = [r.value for r in sent if isinstance(r, protocol.SetControl) and r.name == "temperature"]
     assert temperatures == [0.95, 1.0, 1.05]
-    assert ("set", "top_p", 1.0) in sent  # 0.95 + 0.2, capped at 1
+    assert protocol.SetControl("top_p", 1.0) in sent  # 0.95 + 0.2, capped at 1
 
 
 async def test_the_model_picker_says_what_each_shipped_file_is_and_loads_the_pick(recording_engine):
-    import copy
 
     from textual.widgets import OptionList
 
     app = EncoreApp(tui_args("--backend", "jack"), engine_factory=recording_engine,
-                    status=copy.deepcopy(FIXED_STATUS))
+                    status=FIXED_STATUS)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("o")
         await pilot.pause(0.1)
@@ -217,7 +214,6 @@ async def test_the_model_picker_says_what_each_shipped_file_is_and_loads_the_pic
 
 
 async def test_the_input_list_leaves_out_encore_own_output(recording_engine):
-    import copy
     import uuid
 
     from textual.widgets import OptionList
@@ -227,8 +223,7 @@ async def test_the_input_list_leaves_out_encore_own_output(recording_engine):
     theirs = backend.mido_backend.open_output(f"keys-{uuid.uuid4().hex[:6]}", virtual=True)
     try:
         own_name = next(n for n in backend.input_names() if n.endswith(mine.name))
-        status = copy.deepcopy(FIXED_STATUS)
-        status["ports"]["own_inputs"] = [own_name]
+        status = FIXED_STATUS.with_(ports=replace(FIXED_STATUS.ports, own_inputs=(own_name,)))
         app = EncoreApp(tui_args("--backend", "jack"), engine_factory=recording_engine, status=status)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("o")
@@ -251,7 +246,7 @@ async def test_an_engine_killed_mid_note_is_followed_by_all_notes_off_from_the_s
                     "--random-seed", 3, "--density", 0.8, "--max-note", 5)
     app = EncoreApp(args)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: app.status is not None and app.status["playing"])
+        assert await wait_for(pilot, lambda: app.status is not None and app.status.playing)
         assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
         killed = time.perf_counter()
         os.kill(app.engine.process.pid, signal.SIGKILL)  # no clean-up of its own can run
@@ -263,22 +258,20 @@ async def test_an_engine_killed_mid_note_is_followed_by_all_notes_off_from_the_s
                  if t > killed and m.type == "control_change"}
         assert {(c, 123) for c in range(16)} | {(c, 120) for c in range(16)} <= panic
         assert "all notes off sent to" in str(app.query_one("#log").render())
-        assert not app.status["playing"]
+        assert not app.status.playing
         await pilot.press("q")
 
 
 async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
-    import copy
 
     class Dying(recording_engine):
         def died(self):
             return "killed by signal 9"
 
-    status = copy.deepcopy(FIXED_STATUS)
-    status["ports"].update(output="encore", output_virtual=True)
+    status = FIXED_STATUS.with_(ports=replace(FIXED_STATUS.ports, output="encore", output_virtual=True))
     app = EncoreApp(tui_args("--backend", "jack"), engine_factory=Dying, status=status)
     async with app.run_test(size=(100, 30)) as pilot:
         assert await wait_for(pilot, lambda: "its virtual port closed with it; press o to start it again"
                               in str(app.query_one("#log").render()))
-        assert not app.status["playing"]
+        assert not app.status.playing
         await pilot.press("q")

@@ -16,7 +16,8 @@ from live.engine.live_engine import LiveEngine, Output
 from live.core.generator import Generator
 from live.engine.input_router import InputRouter
 from live.engine.knobs import KnobMap, read_knob_file
-from live.engine.midiclock import ClockFollower, Tempo
+from live.core.tempo import Tempo
+from live.engine.midiclock import ClockFollower
 from live.model.runtime import load_model
 from live.engine.ports import open_input, open_output
 

@@ -3,7 +3,8 @@
 import mido
 import pytest
 
-from live.engine.midiclock import PPQN, ClockFollower, Quantizer, Tempo
+from live.core.tempo import Quantizer, Tempo
+from live.engine.midiclock import PPQN, ClockFollower
 
 
 class Timeline:

@@ -18,6 +18,8 @@ from textual.widgets import Footer, Static
 
 from live.app.tui.control_rows import ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
 from live.app.tui.screens import HelpScreen, SeedFileScreen, SetupScreen
+from live.core.errors import EncoreError
+from live.engine import protocol
 from live.engine.process import RemoteEngine
 
 REFRESH_SECONDS = 1 / 30
@@ -28,19 +30,19 @@ class ControlsPanel(Static):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.status: dict | None = None
+        self.status: protocol.Status | None = None
 
     def render(self) -> Text:
         text = Text()
         if self.status is None:
             return Text("waiting for the engine ...", style="dim")
-        knobs = self.status.get("knobs", {})
+        knobs = self.status.knobs
         for index, row in enumerate(ROWS):
             value = shown(row, self.status)
             cc = knobs.get(row.name, "")
             cc = cc.split(" (")[0] if cc else ""
             if row.target == TEMPO:
-                cc = "clock" if self.status["tempo"]["source"] == "midi clock" else "int."
+                cc = "clock" if self.status.tempo.source == "midi clock" else "int."
             line = f"{row.label:<17}{value:>10} {cc:>6}"
             style = "reverse bold" if index == self.selected else ""
             text.append(line + "\n", style=style)
@@ -55,15 +57,15 @@ class PianoRoll(Static):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.status: dict | None = None
+        self.status: protocol.Status | None = None
 
     def notes(self) -> list[tuple[int, float, float, bool]]:
         """(pitch, start, end, upcoming) in performance seconds."""
         if self.status is None:
             return []
-        now = self.status["now"]
-        found = _paired(self.status["played"], still_open_until=now, upcoming=False)
-        found += _paired(self.status["upcoming"], still_open_until=now + self.FUTURE_SECONDS, upcoming=True)
+        now = self.status.now
+        found = _paired(self.status.played, still_open_until=now, upcoming=False)
+        found += _paired(self.status.upcoming, still_open_until=now + self.FUTURE_SECONDS, upcoming=True)
         return [n for n in found if n[2] >= now - self.PAST_SECONDS]
 
     def render(self) -> Text:
@@ -72,7 +74,7 @@ class PianoRoll(Static):
         notes = self.notes()
         if not notes:
             return Text("no notes yet", style="dim")
-        now = self.status["now"]
+        now = self.status.now
         low = min(n[0] for n in notes)
         high = max(n[0] for n in notes)
         span = max(1, high - low + 1)
@@ -141,13 +143,13 @@ class EncoreApp(App):
         Binding("q", "quit_encore", "quit"),
     ]
 
-    def __init__(self, args, engine_factory=RemoteEngine, status: dict | None = None):
+    def __init__(self, args, engine_factory=RemoteEngine, status: protocol.Status | None = None):
         super().__init__()
         self.args = args
         self.engine_factory = engine_factory
         self.engine = None
         self.status = status  # the latest snapshot from the engine
-        self.final: dict | None = None
+        self.final: protocol.Closed | None = None
         self.rescued = False  # the MIDI panic after an engine crash, sent once
         if engine_factory is RemoteEngine:
             RemoteEngine.prepare()
@@ -180,12 +182,12 @@ class EncoreApp(App):
             return
         messages = self.engine.receive()
         for message in messages:
-            if "fatal" in message:
-                self.log_line(f"{message['fatal']} (o: ports and model, R: render to a file)", error=True)
-            elif message.get("closed"):
+            if isinstance(message, protocol.Fatal):
+                self.log_line(f"{message.message} (o: ports and model, R: render to a file)", error=True)
+            elif isinstance(message, protocol.Closed):
                 self.final = message
-            else:
-                for line in message.get("logs", []):
+            elif isinstance(message, protocol.Status):
+                for line in message.logs:
                     self.log_line(line)
                 self.status = message
         if messages:
@@ -196,7 +198,7 @@ class EncoreApp(App):
             self.rescued = True
             self.rescue_notes(why)
             if self.status is not None:
-                self.status = {**self.status, "playing": False}
+                self.status = self.status.with_(playing=False)
                 self.show_status()
 
     def show_status(self) -> None:
@@ -208,23 +210,23 @@ class EncoreApp(App):
         roll.refresh()
         if status is None:
             return
-        model, ports, meters, tempo = status["model"], status["ports"], status["meters"], status["tempo"]
-        state = "▶ PLAYING" if status["playing"] else "■ STOPPED"
-        output = ports["output"] or "-"
-        if ports["output_lost"]:
+        model, ports, meters, tempo = status.model, status.ports, status.meters, status.tempo
+        state = "▶ PLAYING" if status.playing else "■ STOPPED"
+        output = ports.output or "-"
+        if ports.output_lost:
             output += " (lost)"
         self.query_one("#status", Static).update(
-            f"{state}  {Path(model['path']).name} {model['kind']} {model['layers']}x{model['hidden']}"
-            f"  out: {output}  in: {ports['input'] or '-'}"
-            + ("  ● REC" if ports["recording"] else "")
+            f"{state}  {Path(model.path).name} {model.kind} {model.layers}x{model.hidden}"
+            f"  out: {output}  in: {ports.input or '-'}"
+            + ("  ● REC" if ports.recording else "")
         )
         self.query_one("#meters", Static).update(
-            f"notes/s {meters['notes_per_s']:4.1f}  held {meters['held']:2d}  "
-            f"{tempo['bpm']:.1f} BPM\n"
-            f"step {meters['step_median_ms']:.2f} ms  send p99 {meters['send_p99_ms']:.2f} ms"
+            f"notes/s {meters.notes_per_s:4.1f}  held {meters.held:2d}  "
+            f"{tempo.bpm:.1f} BPM\n"
+            f"step {meters.step_median_ms:.2f} ms  send p99 {meters.send_p99_ms:.2f} ms"
         )
-        seed = status["seed"]
-        self.query_one("#seed", Static).update(f"seed: {seed['description']}  ▸ {seed['preview']}")
+        seed = status.seed
+        self.query_one("#seed", Static).update(f"seed: {seed.description}  ▸ {seed.preview}")
 
     def rescue_notes(self, why: str) -> None:
         """The engine process ended without its clean-up: nobody sent the note-offs. A
@@ -232,12 +234,12 @@ class EncoreApp(App):
         from live.core.errors import EncoreError
         from live.engine.ports import panic_port
 
-        ports = (self.status or {}).get("ports") or {}
-        name = ports.get("output")
+        ports = self.status.ports if self.status is not None else protocol.PortsStatus()
+        name = ports.output
         head = f"the engine stopped unexpectedly ({why})"
-        if name and not ports.get("output_virtual"):
+        if name and not ports.output_virtual:
             try:
-                panic_port(ports.get("backend") or self.args.backend, name)  # the one it used
+                panic_port(ports.backend or self.args.backend, name)  # the one it used
                 self.log_line(f"{head}; all notes off sent to {name!r}; press o to start it again",
                               error=True)
             except EncoreError as err:
@@ -252,47 +254,51 @@ class EncoreApp(App):
 
     # ------------------------------------------------------------ keys -> engine
 
-    def command(self, *command) -> None:
+    def command(self, request: protocol.Request) -> None:
         if self.engine is not None:
-            self.engine.send(*command)
-        self._assume(command)
+            self.engine.send(request)
+        self._assume(request)
 
-    def _assume(self, command) -> None:
+    def _assume(self, request: protocol.Request) -> None:
         """Show a change at once, before the engine confirms it, so two quick key
         presses build on each other instead of on the same old snapshot."""
-        if self.status is None:
+        status = self.status
+        if status is None:
             return
-        kind, *rest = command
-        if kind == "set":
-            self.status["controls"][rest[0]] = rest[1]
-        elif kind == "tempo":
-            self.status["tempo"]["bpm"] = rest[0]
-        elif kind == "quantize":
-            self.status["quantize"] = {"grid": rest[0], "strength": rest[1]}
+        if isinstance(request, protocol.SetControl):
+            try:
+                self.status = status.with_(controls=status.controls.with_(**{request.name: request.value}))
+            except (EncoreError, TypeError):
+                return  # the engine will say what is wrong
+        elif isinstance(request, protocol.SetTempo):
+            self.status = status.with_(tempo=protocol.TempoStatus(request.bpm, status.tempo.source))
+        elif isinstance(request, protocol.SetQuantize):
+            self.status = status.with_(quantize=protocol.QuantizeStatus(request.grid, request.strength))
         else:
             return
+        self.query_one("#controls", ControlsPanel).status = self.status
         self.query_one("#controls", ControlsPanel).refresh()
 
     def action_toggle_play(self) -> None:
-        playing = self.status is not None and self.status["playing"]
-        self.command("stop" if playing else "play")
+        playing = self.status is not None and self.status.playing
+        self.command(protocol.Stop() if playing else protocol.Play())
 
     def action_panic(self) -> None:
-        self.command("panic")
+        self.command(protocol.PanicRequest())
 
     def action_reseed(self) -> None:
-        self.command("reseed", None)
+        self.command(protocol.ReseedRequest(None))
 
     def action_primer(self, step: int) -> None:
-        self.command("reseed", step)
+        self.command(protocol.ReseedRequest(step))
 
     def action_seed(self, which: str) -> None:
-        self.command("reseed", which)
+        self.command(protocol.ReseedRequest(which))
 
     def action_seed_file(self) -> None:
         def chosen(path) -> None:
             if path:
-                self.command("reseed", path)
+                self.command(protocol.ReseedRequest(path))
 
         self.push_screen(SeedFileScreen(), chosen)
 
@@ -304,21 +310,21 @@ class EncoreApp(App):
         if self.status is None:
             return
         row = ROWS[self.query_one("#controls", ControlsPanel).selected]
-        self.command(*adjusted(row, self.status, steps, coarse))
+        self.command(adjusted(row, self.status, steps, coarse))
 
     def action_temperature(self, steps: int) -> None:
         if self.status is not None:
-            self.command(*adjusted(ROW_BY_NAME["temperature"], self.status, steps, False))
+            self.command(adjusted(ROW_BY_NAME["temperature"], self.status, steps, False))
 
     def action_learn(self) -> None:
         row = ROWS[self.query_one("#controls", ControlsPanel).selected]
         if not row.learnable:
             self.log_line(f"{row.label} has no knob mapping yet")
             return
-        self.command("learn", row.name)
+        self.command(protocol.Learn(row.name))
 
     def action_save(self) -> None:
-        self.command("save")
+        self.command(protocol.SaveRecording())
 
     def action_render(self) -> None:
         """Render a minute offline with the current settings: music even with no MIDI."""
@@ -327,7 +333,6 @@ class EncoreApp(App):
 
     def _render(self) -> None:
         from live.app.options import generator_from_args, with_controls
-        from live.core.controls import Controls
         from live.core.errors import EncoreError
         from live.core.render import render
         from live.files.midifile import write_rendered
@@ -336,7 +341,7 @@ class EncoreApp(App):
         try:
             args = self.args
             if self.status is not None:  # what plays now, not what the command line said
-                args = with_controls(args, Controls(**self.status["controls"]))
+                args = with_controls(args, self.status.controls)
             generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
             result = render(generator, seconds=60.0)
             write_rendered(result, path, args.bpm, args.channel - 1, args.program or 0, "encore render")
@@ -356,7 +361,7 @@ class EncoreApp(App):
             self.args = args
             self.restart_engine()
 
-        own = (self.status or {}).get("ports", {}).get("own_inputs", [])
+        own = self.status.ports.own_inputs if self.status is not None else ()
         self.push_screen(SetupScreen(self.args, own), chosen)
 
     def restart_engine(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from live.core.controls import CONTROL_SPECS, ControlSpec
+from live.engine import protocol
 
 GRIDS = ("off", "1/8", "1/16", "1/32")
 
@@ -48,22 +49,22 @@ ROWS: list[ControlRow] = [ControlRow(spec) for spec in CONTROL_SPECS] + [
 ROW_BY_NAME = {row.name: row for row in ROWS}
 
 
-def row_value(row: ControlRow, status: dict):
+def row_value(row: ControlRow, status: protocol.Status):
     """The row's value in an engine status snapshot."""
     if row.target == TEMPO:
-        return status["tempo"]["bpm"]
+        return status.tempo.bpm
     if row.target == GRID:
-        return status["quantize"]["grid"]
+        return status.quantize.grid
     if row.target == GRID_STRENGTH:
-        return round(status["quantize"]["strength"] * 100)
-    return status["controls"][row.name]
+        return round(status.quantize.strength * 100)
+    return getattr(status.controls, row.name)
 
 
-def shown(row: ControlRow, status: dict) -> str:
+def shown(row: ControlRow, status: protocol.Status) -> str:
     return row.spec.show(row_value(row, status))
 
 
-def adjusted(row: ControlRow, status: dict, steps: int, coarse: bool) -> tuple:
+def adjusted(row: ControlRow, status: protocol.Status, steps: int, coarse: bool) -> protocol.Request:
     """The command that moves this row by `steps` (fine or coarse)."""
     spec, value = row.spec, row_value(row, status)
     if spec.kind == "choice":
@@ -75,14 +76,14 @@ def adjusted(row: ControlRow, status: dict, steps: int, coarse: bool) -> tuple:
         new = min(spec.high, max(spec.low, new))
         new = round(new) if spec.whole else round(new, 3)
     if row.target == TEMPO:
-        return ("tempo", new)
+        return protocol.SetTempo(new)
     if row.target == GRID:
-        return ("quantize", new, status["quantize"]["strength"])
+        return protocol.SetQuantize(new, status.quantize.strength)
     if row.target == GRID_STRENGTH:
-        return ("quantize", status["quantize"]["grid"], new / 100)
-    controls = status["controls"]
+        return protocol.SetQuantize(status.quantize.grid, new / 100)
+    controls = status.controls
     if row.name == "low":  # the range never turns inside out
-        new = min(new, controls["high"])
+        new = min(new, controls.high)
     elif row.name == "high":
-        new = max(new, controls["low"])
-    return ("set", row.name, new)
+        new = max(new, controls.low)
+    return protocol.SetControl(row.name, new)

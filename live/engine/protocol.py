@@ -1,0 +1,171 @@
+"""What the screen and the engine process say to each other, as dataclasses.
+
+The screen sends requests down the pipe; the engine process answers with a Status about
+20 times a second, a Fatal when it could not start, and a Closed with its last figures.
+One Status type serves the engine process, the TUI and the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Union
+
+from live.core.controls import Controls
+
+# ---------------------------------------------------------------- screen -> engine
+
+
+@dataclass(frozen=True)
+class Play:
+    pass
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+@dataclass(frozen=True)
+class PanicRequest:
+    """All notes off now (and the notes passed through from the input)."""
+
+
+@dataclass(frozen=True)
+class SetControl:
+    name: str  # a row of the control table
+    value: object
+
+
+@dataclass(frozen=True)
+class SetTempo:
+    bpm: float
+
+
+@dataclass(frozen=True)
+class SetQuantize:
+    grid: str  # "off", "1/8", "1/16", "1/32"
+    strength: float  # 0..1
+
+
+@dataclass(frozen=True)
+class ReseedRequest:
+    """which: None (a random primer), +1 / -1 (next, previous), 'silence', 'capture' (what
+    was just played on the input), or a .mid path."""
+
+    which: object = None
+
+
+@dataclass(frozen=True)
+class Learn:
+    control: str
+
+
+@dataclass(frozen=True)
+class SaveRecording:
+    pass
+
+
+@dataclass(frozen=True)
+class Quit:
+    pass
+
+
+Request = Union[Play, Stop, PanicRequest, SetControl, SetTempo, SetQuantize, ReseedRequest, Learn,
+                SaveRecording, Quit]
+
+# ---------------------------------------------------------------- engine -> screen
+
+
+@dataclass(frozen=True)
+class TempoStatus:
+    bpm: float = 120.0
+    source: str = "internal"  # or "midi clock"
+
+
+@dataclass(frozen=True)
+class QuantizeStatus:
+    grid: str = "off"
+    strength: float = 1.0
+
+
+@dataclass(frozen=True)
+class Meters:
+    notes_per_s: float = 0.0
+    step_median_ms: float = 0.0
+    step_p99_ms: float = 0.0
+    send_p99_ms: float = 0.0
+    send_max_ms: float = 0.0
+    held: int = 0
+
+
+@dataclass(frozen=True)
+class SeedStatus:
+    description: str = ""
+    number: int | None = None
+    count: int = 0
+    preview: str = ""
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    path: str = ""
+    kind: str = ""
+    layers: int = 0
+    hidden: int = 0
+    window: int = 0
+    val_nll: float | None = None
+    corpus: str = ""
+    primers: int = 0
+
+
+@dataclass(frozen=True)
+class PortsStatus:
+    output: str | None = None
+    output_lost: bool = False
+    output_virtual: bool = False
+    input: str | None = None
+    backend: str = ""
+    own_inputs: tuple[str, ...] = ()
+    recording: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    now: float = 0.0  # performance seconds
+    playing: bool = False
+    failed: str | None = None
+    controls: Controls = field(default_factory=Controls)
+    knobs: dict[str, str] = field(default_factory=dict)  # control -> "CC 74 (any channel)"
+    tempo: TempoStatus = field(default_factory=TempoStatus)
+    quantize: QuantizeStatus = field(default_factory=QuantizeStatus)
+    meters: Meters = field(default_factory=Meters)
+    played: tuple = ()  # (time, pitch, on, velocity) of what was sent, oldest first
+    upcoming: tuple = ()  # the same, of what is queued
+    seed: SeedStatus = field(default_factory=SeedStatus)
+    model: ModelStatus = field(default_factory=ModelStatus)
+    ports: PortsStatus = field(default_factory=PortsStatus)
+    logs: tuple[str, ...] = ()
+
+    def with_(self, **changes) -> "Status":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Fatal:
+    """The engine could not start: one line saying why."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The engine closed cleanly: every note ended; its figures."""
+
+    notes: int = 0
+    send_median_ms: float = 0.0
+    send_p99_ms: float = 0.0
+    send_max_ms: float = 0.0
+    messages: int = 0
+
+
+Reply = Union[Status, Fatal, Closed]
