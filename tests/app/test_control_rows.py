@@ -1,17 +1,16 @@
 """The TUI's rows: one per control of the table, plus tempo and quantise; what a key sends."""
 
-import copy
-
 import pytest
 
 from live.app.tui.control_rows import ROW_BY_NAME, ROWS, adjusted, shown
 from live.core.controls import CONTROL_SPECS, Controls
+from live.engine.protocol import QuantizeStatus, SetControl, SetQuantize, SetTempo, Status, TempoStatus
 
-STATUS = {
-    "controls": vars(Controls(low=48, high=84, root=11, scale="blues", polyphony=16, max_note=0.1)),
-    "tempo": {"bpm": 126.0, "source": "internal"},
-    "quantize": {"grid": "1/32", "strength": 0.8},
-}
+STATUS = Status(
+    controls=Controls(low=48, high=84, root=11, scale="blues", polyphony=16, max_note=0.1),
+    tempo=TempoStatus(126.0, "internal"),
+    quantize=QuantizeStatus("1/32", 0.8),
+)
 
 
 def test_every_control_of_the_table_has_its_row_in_the_table_s_order():
@@ -23,23 +22,25 @@ def test_every_control_of_the_table_has_its_row_in_the_table_s_order():
 
 
 @pytest.mark.parametrize("name, steps, coarse, command", [
-    ("temperature", 1, False, ("set", "temperature", 1.05)),
-    ("temperature", -1, True, ("set", "temperature", 0.75)),
-    ("root", 1, False, ("set", "root", 0)),  # B -> C: the key wraps round
-    ("scale", 1, False, ("set", "scale", "chromatic")),  # the last scale -> the first
-    ("polyphony", 1, True, ("set", "polyphony", 16)),  # held at the top of the range
-    ("max_note", -1, False, ("set", "max_note", 0.01)),  # held at the bottom
-    ("transpose", -1, True, ("set", "transpose", -12)),
-    ("low", 3, True, ("set", "low", 84)),  # never above the highest pitch
-    ("high", -3, True, ("set", "high", 48)),
-    ("bpm", 1, True, ("tempo", 136.0)),
-    ("quantize", 1, False, ("quantize", "off", 0.8)),
-    ("quantize_strength", -1, True, ("quantize", "1/32", 0.55)),
+    ("temperature", 1, False, SetControl("temperature", 1.05)),
+    ("temperature", -1, True, SetControl("temperature", 0.75)),
+    ("root", 1, False, SetControl("root", 0)),  # B -> C: the key wraps round
+    ("scale", 1, False, SetControl("scale", "chromatic")),  # the last scale -> the first
+    ("polyphony", 1, True, SetControl("polyphony", 16)),  # held at the top of the range
+    ("max_note", -1, False, SetControl("max_note", 0.01)),  # held at the bottom
+    ("transpose", -1, True, SetControl("transpose", -12)),
+    ("low", 3, True, SetControl("low", 84)),  # never above the highest pitch
+    ("high", -3, True, SetControl("high", 48)),
+    ("bpm", 1, True, SetTempo(136.0)),
+    ("quantize", 1, False, SetQuantize("off", 0.8)),
+    ("quantize_strength", -1, True, SetQuantize("1/32", 0.55)),
 ])
 def test_a_key_press_sends_the_command_for_its_row(name, steps, coarse, command):
-    sent = adjusted(ROW_BY_NAME[name], copy.deepcopy(STATUS), steps, coarse)
-    assert sent[:2] == command[:2] and sent[2:] == pytest.approx(command[2:])
-    assert type(sent[-1]) is type(command[-1])
+    sent = adjusted(ROW_BY_NAME[name], STATUS, steps, coarse)
+    assert type(sent) is type(command)
+    for got, wanted in zip(vars(sent).values(), vars(command).values()):
+        assert got == pytest.approx(wanted) if isinstance(wanted, float) else got == wanted
+        assert type(got) is type(wanted)
 
 
 def test_rows_show_what_the_screen_shows():
