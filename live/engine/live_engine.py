@@ -105,6 +105,7 @@ class LiveEngine:
         self.sent_at: collections.deque = collections.deque(maxlen=4096)  # clock times of note-ons
         self.listeners: list[Callable[[NoteMessage, float], None]] = []
         self.failed: str | None = None
+        self._leaving_at = 0.0  # clock time the sender began delivering what is due
 
     # ------------------------------------------------------------ what others read
 
@@ -237,7 +238,8 @@ class LiveEngine:
             while self._running and self.scheduler.plan(self.clock()) == 0.0:
                 self._generate()
         with self._lock:
-            self.scheduler.deliver_due(self.clock())
+            self._leaving_at = now = self.clock()
+            self.scheduler.deliver_due(now)
 
     # ------------------------------------------------------------ generator thread
 
@@ -275,7 +277,8 @@ class LiveEngine:
         scheduler, lock, clock = self.scheduler, self._lock, self.clock
         while self._running:
             with lock:
-                due = scheduler.deliver_due(clock())
+                self._leaving_at = now = clock()
+                due = scheduler.deliver_due(now)
                 wait = MAX_SLEEP if due is None else due - clock()
                 if wait > SPIN_SECONDS:
                     lock.wait(min(wait - SPIN_SECONDS, MAX_SLEEP))
@@ -288,7 +291,7 @@ class LiveEngine:
         message = to_mido(out)
         if not self.output.send(message):
             return False
-        now = self.clock()
+        now = self._leaving_at  # when the sender began this batch: the meter's "sent"
         if self.recorder is not None:
             self.recorder.sent(self.scheduler.performance_time(now), message)
         if out.due is not None:
