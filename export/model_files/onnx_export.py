@@ -40,8 +40,6 @@ class ExportResult:
 
 
 def export_run(run: str | Path, output: str | Path) -> ExportResult:
-    import torch
-
     from export.training.networks import describe, parameter_count
 
     state = load_checkpoint(run)

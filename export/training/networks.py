@@ -17,8 +17,6 @@ from torch.nn import functional as F
 
 from live.core import vocab
 
-ARCHS = ("stream", "seed")
-
 # Defaults for the command line: stream sized for one step <= 0.3 ms in onnxruntime on
 # 2 cores (2 x 256: 0.19 ms measured). Batches of 16 lanes x 128 events train faster on
 # a CPU core than 32 x 256 (4,400 vs 3,200 events/s measured, and 4x the updates per

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,6 +26,7 @@ import numpy as np
 
 from live.app.progress import progress_bars
 from live.core import vocab
+from live.engine.signals import terminate_as_interrupt
 
 from export.corpus import batches
 from export.corpus.augment import DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment
@@ -356,7 +354,7 @@ def train(
     next_save = time.monotonic() + SAVE_EVERY_SECONDS
     session_start, session_events, step_seconds = time.monotonic(), 0, 0.0
     stopped = "epochs"
-    with progress_bars(quiet, log_lines=True) as start_bar, _terminate_as_interrupt():
+    with progress_bars(quiet, log_lines=True) as start_bar, terminate_as_interrupt():
         try:
             while epochs is None or run.position["epoch"] < epochs:
                 plan, total = run.epoch_batches(run.position["epoch"])
@@ -407,23 +405,6 @@ def train(
     return TrainResult(run_dir, stopped, run.position["epoch"], run.position["steps"], run.position["events"],
                        run.best, seconds, session_events / max(seconds, 1e-9),
                        session_events / max(step_seconds, 1e-9))
-
-
-@contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM (a job killed politely) saves a checkpoint exactly as Ctrl-C does."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _finish_segment(run: _Run, bar) -> None:

@@ -3,13 +3,13 @@ line, with signal handling and the guardian around it."""
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 
 from live.engine.guardian import Guardian
 from live.engine.knobs import is_knob_cc, load_knob_map, save_learned
 from live.engine.ports import PortError, open_backend, open_input
+from live.engine.signals import ignore_stop_signals, on_stop_signals
 from live.engine.session import PORT_CHECK_SECONDS, Session, say
 
 
@@ -26,9 +26,7 @@ class StopRequest:
 
 
 def install_signal_handlers(stop: StopRequest) -> None:
-    for sig, name in [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C"), (getattr(signal, "SIGHUP", None), "SIGHUP")]:
-        if sig is not None:
-            signal.signal(sig, lambda *_ , n=name: stop.set(n))
+    on_stop_signals(stop.set)
 
 
 def play(args, make_generator) -> int:
@@ -74,9 +72,7 @@ def play(args, make_generator) -> int:
         # Everything has ended: a signal from now on (a second Ctrl-C, a service manager's
         # TERM) must not turn the clean stop into a kill while the interpreter winds down,
         # which gives the default handlers back.
-        for sig in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)):
-            if sig is not None:
-                signal.signal(sig, signal.SIG_IGN)
+        ignore_stop_signals()
     return 1 if session is not None and session.engine.failed else 0
 
 

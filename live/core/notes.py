@@ -33,6 +33,3 @@ def max_polyphony(notes) -> int:
         peak = max(peak, sounding)
     return peak
 
-
-def shift_notes(notes, seconds: float) -> list[Note]:
-    return [Note(n.pitch, n.start + seconds, n.end + seconds, n.velocity) for n in notes]

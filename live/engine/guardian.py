@@ -15,7 +15,6 @@ reaches encore, which stops cleanly and then releases the guardian.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 
@@ -48,9 +47,9 @@ class Guardian:
 
 
 def watch(backend_name: str, port_name: str, player: str) -> int:
-    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None:
-            signal.signal(sig, signal.SIG_IGN)
+    from live.engine.signals import ignore_stop_signals
+
+    ignore_stop_signals()  # it outlives encore's terminal on purpose
     heard = sys.stdin.buffer.read()  # until encore closes the pipe, or dies
     if heard.endswith(CLEAN):
         return 0

@@ -35,7 +35,6 @@ class InputRouter:
         thru: Callable | None = None,
         clock_follower: ClockFollower | None = None,
         recorder=None,
-        on_control: Callable[[str, object, Knob], None] | None = None,
         now: Callable[[], float] = time.perf_counter,
     ):
         if listen not in LISTEN_MODES:
@@ -46,10 +45,8 @@ class InputRouter:
         self.thru = thru
         self.clock_follower = clock_follower
         self.recorder = recorder
-        self.on_control = on_control
         self.now = now
         self.learning: Learning | None = None
-        self.last_cc: tuple[int, int, int] | None = None  # (channel, cc, value)
         self.captured: collections.deque = collections.deque(maxlen=CAPTURE_NOTES * 2)
         self.thru_held: set[tuple[int, int]] = set()  # (channel, pitch) passed through, still down
 
@@ -106,7 +103,6 @@ class InputRouter:
                 self.engine.hear(on, message.note, message.velocity)
 
     def _knob(self, message) -> None:
-        self.last_cc = (message.channel, message.control, message.value)
         if self.learning is not None and is_knob_cc(message.control):
             learning, self.learning = self.learning, None
             knob = self.knobs.learn(learning.control, message.channel, message.control)
@@ -115,10 +111,4 @@ class InputRouter:
         knob = self.knobs.lookup(message.channel, message.control)
         if knob is None:
             return
-        value = knob.value(message.value)
-        if knob.control == "scale":
-            self.engine.update_controls(scale=value)
-        else:
-            self.engine.update_controls(**{knob.control: value})
-        if self.on_control is not None:
-            self.on_control(knob.control, value, knob)
+        self.engine.update_controls(**{knob.control: knob.value(message.value)})

@@ -20,6 +20,7 @@ from live.core import vocab
 from live.core.scales import note_name
 from live.core.errors import EncoreError
 from live.engine import protocol
+from live.engine.signals import ignore_stop_signals, on_stop_signals
 
 STATUS_SECONDS = 0.05
 PORT_CHECK_SECONDS = 0.5
@@ -222,13 +223,11 @@ def serve(conn, args) -> None:
     """The engine process's main: build, run, and always clean up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the UI
 
-    def terminate(*_):
+    def terminate(_name):
         raise SystemExit(0)
 
     # SIGTERM, and SIGHUP when the terminal closes: leave through the clean-up below.
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None:
-            signal.signal(sig, terminate)
+    on_stop_signals(terminate, interrupt=False)
     try:
         server = EngineServer(conn, args)
     except EncoreError as err:
@@ -253,10 +252,7 @@ def serve(conn, args) -> None:
     except (EOFError, BrokenPipeError, OSError):
         pass  # the UI went away: clean up below
     finally:
-        # A second signal must not cut the clean-up short.
-        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-            if sig is not None:
-                signal.signal(sig, signal.SIG_IGN)
+        ignore_stop_signals(interrupt=False)  # a second signal must not cut the clean-up short
         server.session.close()
         final = server.final()
         try:

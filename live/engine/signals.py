@@ -1,4 +1,5 @@
-"""Ctrl-C held back across imports that cannot take it.
+"""Signals, in one place: stop requests, clean-ups no signal may cut short, and Ctrl-C
+held back across imports that cannot take it.
 
 A KeyboardInterrupt raised inside a C extension's initialisation (numpy, onnxruntime)
 comes out as an ImportError ("initialization failed"), a traceback where the musician
@@ -32,3 +33,44 @@ def interrupts_held():
             previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
         elif previous == signal.SIG_DFL:
             raise KeyboardInterrupt
+
+
+# The signals that ask a performance to stop, by the name a musician reads in its line:
+# Ctrl-C, a service manager's TERM, the terminal closing (HUP, not on Windows).
+STOP_SIGNALS = tuple(
+    (sig, name) for sig, name in [
+        (signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C"), (getattr(signal, "SIGHUP", None), "SIGHUP"),
+    ] if sig is not None
+)
+
+
+def on_stop_signals(handler, interrupt: bool = True) -> None:
+    """handler(name) on each stop signal (interrupt=False leaves Ctrl-C as it is)."""
+    for sig, name in STOP_SIGNALS:
+        if interrupt or sig != signal.SIGINT:
+            signal.signal(sig, lambda *_, n=name: handler(n))
+
+
+def ignore_stop_signals(interrupt: bool = True) -> None:
+    """From here on no stop signal can cut a clean-up short (or kill a guardian)."""
+    for sig, _ in STOP_SIGNALS:
+        if interrupt or sig != signal.SIGINT:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+@contextmanager
+def terminate_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt inside the block, so a job killed politely saves
+    what it saves on Ctrl-C (training's checkpoint)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -176,9 +176,6 @@ class StreamModel(Model):
             return state
         return self._run(state, list(events))[1]
 
-    def sequence_logits(self, state: State, events: list[int]) -> np.ndarray:
-        """Logits after each event [T, 388] (for evaluation and tests)."""
-        return self._run(state, list(events))[0]
 
 
 class WindowModel(Model):
