@@ -29,7 +29,10 @@ setup: $(RUN_STAMP)
 run: setup
 	$(BIN)/encore tui
 
+# The checks first (lint, the layers' import contracts: seconds), then the suite.
 test: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 clean:

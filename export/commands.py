@@ -45,7 +45,8 @@ def cmd_train(args) -> int:
     # Resuming without --arch takes the run's own; with it, train() checks they agree.
     config = None if args.resume and args.arch is None else default_config(
         args.arch or "stream", layers=args.layers, hidden=args.hidden, embed=args.embed, dropout=args.dropout,
-        window=args.window, batch=args.batch, lr=args.lr, lr_decay=args.lr_decay, optimizer=args.optimizer, seed=args.seed,
+        window=args.window, batch=args.batch, lr=args.lr, lr_decay=args.lr_decay, optimizer=args.optimizer,
+        seed=args.seed,
         transpose=args.transpose, stretch=args.stretch, val_events=args.val_events,
         patience=args.patience,
     )
@@ -55,7 +56,8 @@ def cmd_train(args) -> int:
         print(f"encore: {result.resume_hint(args.corpus)}", file=sys.stderr)
         return 130
     best = f"{result.best_val_nll:.3f}" if result.best_val_nll is not None else "n/a"
-    print(f"trained {result.epoch} full epoch{'' if result.epoch == 1 else 's'} ({result.steps:,} steps, {result.events:,} events, "
+    print(f"trained {result.epoch} full epoch{'' if result.epoch == 1 else 's'} "
+          f"({result.steps:,} steps, {result.events:,} events, "
           f"{result.step_events_per_second:,.0f} events/s in steps, {result.events_per_second:,.0f} overall, "
           f"stopped by {result.stopped}); "
           f"best validation NLL {best} nats/event; {result.run_dir}: best.pt, last.pt, curve.png")

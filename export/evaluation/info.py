@@ -68,7 +68,8 @@ def corpus_info(path: str | Path) -> dict:
         pieces = corpus.split(name)
         splits[name] = {"pieces": len(pieces), "notes": int(sum(len(p.notes) for p in pieces)),
                         "events": int(sum(len(p.events) for p in pieces)),
-                        "seconds": float(sum(p.notes[:, 2].max() - p.notes[:, 1].min() for p in pieces if len(p.notes)))}
+                        "seconds": float(sum(p.notes[:, 2].max() - p.notes[:, 1].min()
+                                             for p in pieces if len(p.notes)))}
     provenance = corpus.provenance
     return {"path": str(path), "sources": provenance.get("sources", []), "splits": splits,
             "bpm": provenance.get("bpm_for_scores_without_tempo"), "seed": provenance.get("seed"),

@@ -2,7 +2,8 @@
 
 Per set of notes: notes per second, pitch range (and its middle 90 %), the pitch-class
 histogram (as written, and key-aligned: each piece rotated so its commonest pitch class
-is 0, which compares melodies of any key) and the inter-onset-interval (IOI) histogram. Between two sets: the total-variation distance
+is 0, which compares melodies of any key) and the inter-onset-interval (IOI) histogram. Between two sets: the
+total-variation distance
 of each histogram (0 = the same shape, 1 = nothing in common). And the two failures a
 listener notices at once: one note repeated over and over, and long silence.
 """
@@ -112,7 +113,8 @@ def _longest_run(pitches: np.ndarray) -> int:
 
 def describe(name: str, s: MusicStats) -> str:
     return (f"{name}: {s.notes} notes in {s.seconds:.0f} s = {s.notes_per_second:.2f} notes/s, "
-            f"pitch {s.pitch_low}..{s.pitch_high} (90 % in {s.pitch_p5:.0f}..{s.pitch_p95:.0f}), longest silence {s.longest_silence:.2f} s, "
+            f"pitch {s.pitch_low}..{s.pitch_high} (90 % in {s.pitch_p5:.0f}..{s.pitch_p95:.0f}), "
+            f"longest silence {s.longest_silence:.2f} s, "
             f"longest repeat {s.longest_repeat}")
 
 
@@ -179,5 +181,6 @@ def _as_dict(s: MusicStats) -> dict:
     return {"notes": s.notes, "seconds": round(s.seconds, 1), "notes_per_second": round(s.notes_per_second, 3),
             "pitch_range": [s.pitch_low, s.pitch_high], "pitch_p5_p95": [s.pitch_p5, s.pitch_p95],
             "pitch_classes": [round(x, 4) for x in s.pitch_classes],
-            "aligned_pitch_classes": [round(x, 4) for x in s.aligned_pitch_classes], "longest_silence": round(s.longest_silence, 2),
+            "aligned_pitch_classes": [round(x, 4) for x in s.aligned_pitch_classes],
+            "longest_silence": round(s.longest_silence, 2),
             "longest_repeat": s.longest_repeat}

@@ -26,7 +26,7 @@ import numpy as np
 
 from live.app.progress import progress_bars
 from live.core import vocab
-from live.engine.signals import terminate_as_interrupt
+from live.signals import terminate_as_interrupt
 
 from export.corpus import batches
 from export.corpus.augment import DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment

@@ -401,7 +401,8 @@ def _describe_song(song: Song) -> str:
     numerator, denominator = song.time_signature
     lines = [
         f"{song.path}: format {song.format}, {song.bpm:.0f} BPM, "
-        f"{numerator}/{denominator}, {minutes}:{seconds:02d}, {len(song.parts)} part{'s' if len(song.parts) != 1 else ''}"
+        f"{numerator}/{denominator}, {minutes}:{seconds:02d}, "
+        f"{len(song.parts)} part{'s' if len(song.parts) != 1 else ''}"
     ]
     drums = [p for p in song.parts if p.is_drum]
     if not song.pitched_parts():
@@ -442,7 +443,7 @@ def _int_in(low: int, high: int, what: str):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}")
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{what} {value} is outside {low}..{high}")
         return value
@@ -462,7 +463,7 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} must be above 0")
     return value
@@ -584,7 +585,7 @@ def _bpm_range(text: str) -> tuple[float, float]:
         low = float(low_text)
         high = float(high_text) if high_text else low
     except ValueError:
-        raise argparse.ArgumentTypeError(f"BPM {text!r} is not a number or a range like 120-140")
+        raise argparse.ArgumentTypeError(f"BPM {text!r} is not a number or a range like 120-140") from None
     if not 20 <= low <= high <= 400:
         raise argparse.ArgumentTypeError(f"BPM {text!r} must lie within 20..400, low before high")
     return low, high

@@ -6,7 +6,7 @@ import sys
 
 
 def main() -> int:
-    from live.engine.signals import interrupts_held
+    from live.signals import interrupts_held
 
     try:
         with interrupts_held():  # numpy's and onnxruntime's own start-up cannot take one

@@ -9,7 +9,7 @@ import time
 from live.engine.guardian import Guardian
 from live.engine.knobs import is_knob_cc, load_knob_map, save_learned
 from live.engine.ports import PortError, open_backend, open_input
-from live.engine.signals import ignore_stop_signals, on_stop_signals
+from live.signals import ignore_stop_signals, on_stop_signals
 from live.engine.session import PORT_CHECK_SECONDS, Session, say
 
 

@@ -8,18 +8,28 @@ the noise), so the engine can roll back to the last sent event when a knob turns
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from live.core import vocab
 from live.core.controls import Controls
-from live.model.runtime import Model, State
 from live.core.noise import GumbelNoise, NoisePosition
 from live.core.performer import NoteMessage, Performer
 from live.core.sampler import sample
 
 
+class StepModel(Protocol):
+    """What the generator needs of a model (live.model's adapters are such): a state
+    holds the model's memory and its `logits` for the next event."""
+
+    def initial_state(self) -> Any: ...
+
+    def step(self, state: Any, event: int) -> Any: ...
+
+    def feed(self, state: Any, events: list[int]) -> Any: ...
+
+
 class Snapshot(NamedTuple):  # a tuple: made once per event, cheaply
-    state: State
+    state: Any  # the model's, immutable
     performer: Performer
     noise: NoisePosition
     events: int
@@ -29,7 +39,7 @@ class Snapshot(NamedTuple):  # a tuple: made once per event, cheaply
 class Generator:
     def __init__(
         self,
-        model: Model,
+        model: StepModel,
         controls: Controls | None = None,
         seed: int | None = None,
         channel: int = 0,

@@ -47,7 +47,7 @@ class Guardian:
 
 
 def watch(backend_name: str, port_name: str, player: str) -> int:
-    from live.engine.signals import ignore_stop_signals
+    from live.signals import ignore_stop_signals
 
     ignore_stop_signals()  # it outlives encore's terminal on purpose
     heard = sys.stdin.buffer.read()  # until encore closes the pipe, or dies

@@ -260,7 +260,8 @@ def _open(opener, name: str, virtual: bool, **extra):
             return retry_interrupted(lambda: opener(name, virtual=virtual, **extra))
     except (OSError, SystemError, RuntimeError) as err:
         what = "create virtual port" if virtual else "open port"
-        raise PortError(f"cannot {what} {name!r} ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise PortError(f"cannot {what} {name!r} ({why})") from None
 
 
 ALL_NOTES_OFF, ALL_SOUND_OFF = 123, 120

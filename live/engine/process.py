@@ -20,7 +20,7 @@ from live.core import vocab
 from live.core.scales import note_name
 from live.core.errors import EncoreError
 from live.engine import protocol
-from live.engine.signals import ignore_stop_signals, on_stop_signals
+from live.signals import ignore_stop_signals, on_stop_signals
 
 STATUS_SECONDS = 0.05
 PORT_CHECK_SECONDS = 0.5
@@ -35,14 +35,13 @@ def primer_preview(events: list[int], count: int = 8) -> str:
 class EngineServer:
     """Runs in the engine process: a Session driven by commands from the pipe."""
 
-    def __init__(self, conn, args):
-        from live.app.options import generator_from_args
+    def __init__(self, conn, args, make_generator):
         from live.engine.session import Session
 
         self.conn = conn
         self.args = args
         self.logs: list[str] = []
-        self.generator, self.seeded_with = generator_from_args(args, channel=args.channel - 1)
+        self.generator, self.seeded_with = make_generator()
         self.primer_number = _primer_number(self.seeded_with)
         self.primer_events = list(self.generator.primer)
         self.rng = np.random.default_rng(args.random_seed)
@@ -219,7 +218,7 @@ def _primer_number(description: str) -> int | None:
     return None
 
 
-def serve(conn, args) -> None:
+def serve(conn, args, make_generator) -> None:
     """The engine process's main: build, run, and always clean up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the UI
 
@@ -229,7 +228,7 @@ def serve(conn, args) -> None:
     # SIGTERM, and SIGHUP when the terminal closes: leave through the clean-up below.
     on_stop_signals(terminate, interrupt=False)
     try:
-        server = EngineServer(conn, args)
+        server = EngineServer(conn, args, make_generator)
     except EncoreError as err:
         conn.send(protocol.Fatal(str(err)))
         return
@@ -273,10 +272,13 @@ class RemoteEngine:
 
         resource_tracker.ensure_running()
 
-    def __init__(self, args):
+    def __init__(self, args, make_generator):
+        """make_generator() -> (Generator, how it was seeded), run in the engine process:
+        a picklable callable, such as a partial of the command line's generator_from_args."""
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=serve, args=(child, args), name="encore-engine", daemon=True)
+        self.process = context.Process(target=serve, args=(child, args, make_generator), name="encore-engine",
+                                       daemon=True)
         self.process.start()
         child.close()
         self.final: protocol.Closed | None = None

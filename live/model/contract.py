@@ -79,8 +79,8 @@ class ModelInfo:
 
 
 def import_onnxruntime():
-    """onnxruntime, imported with Ctrl-C held back until it is done (see live.engine.signals)."""
-    from live.engine.signals import interrupts_held
+    """onnxruntime, imported with Ctrl-C held back until it is done (see live.signals)."""
+    from live.signals import interrupts_held
 
     with interrupts_held():
         import onnxruntime

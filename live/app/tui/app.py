@@ -115,6 +115,15 @@ def _paired(messages, still_open_until: float, upcoming: bool) -> list[tuple[int
     return found
 
 
+def start_engine(args) -> RemoteEngine:
+    """The engine process, building its generator from the command line's options."""
+    from functools import partial
+
+    from live.app.options import generator_from_args
+
+    return RemoteEngine(args, partial(generator_from_args, args, channel=args.channel - 1))
+
+
 class EncoreApp(App):
     CSS_PATH = "encore.tcss"
     TITLE = "encore"
@@ -143,15 +152,15 @@ class EncoreApp(App):
         Binding("q", "quit_encore", "quit"),
     ]
 
-    def __init__(self, args, engine_factory=RemoteEngine, status: protocol.Status | None = None):
+    def __init__(self, args, engine_factory=start_engine, status: protocol.Status | None = None):
         super().__init__()
         self.args = args
-        self.engine_factory = engine_factory
+        self.engine_factory = engine_factory  # None: a screen with no engine (tests)
         self.engine = None
         self.status = status  # the latest snapshot from the engine
         self.final: protocol.Closed | None = None
         self.rescued = False  # the MIDI panic after an engine crash, sent once
-        if engine_factory is RemoteEngine:
+        if self.engine_factory is start_engine:
             RemoteEngine.prepare()
 
     def compose(self) -> ComposeResult:
