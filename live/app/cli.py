@@ -14,8 +14,9 @@ from live.core.errors import EncoreError, EventFileError
 from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.files.midifile import Part, Song, read_midi, write_midi
 from live.files.midiscan import ScanReport, find_midi_files, process_each
+from live.app.arguments import bpm, control_argument, int_in, positive_float
+from live.app.training_commands import add_training_commands
 from live.app.options import add_generation_options, generator_from_args
-from live.core.controls import RENAMED, control_name
 from live.engine.knobs import KNOB_CONTROLS
 from live.engine.ports import RTMIDI_APIS
 
@@ -60,12 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     decode = commands.add_parser("decode", help="write an event list (JSON) as a MIDI file")
     decode.add_argument("events_file", metavar="EVENTS.json")
     decode.add_argument("-o", "--output", required=True, metavar="OUT.mid")
-    decode.add_argument("--bpm", type=_bpm, default=120.0)
-    decode.add_argument("--program", type=_int_in(0, 127, "program"), default=0)
-    decode.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
+    decode.add_argument("--bpm", type=bpm, default=120.0)
+    decode.add_argument("--program", type=int_in(0, 127, "program"), default=0)
+    decode.add_argument("--channel", type=int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
     decode.add_argument(
         "--max-note-seconds",
-        type=_positive_float,
+        type=positive_float,
         default=codec.DEFAULT_MAX_NOTE_SECONDS,
         help="notes never closed end after this long (default %(default)s)",
     )
@@ -76,11 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render_cmd.add_argument("-o", "--output", required=True, metavar="OUT.mid")
     length = render_cmd.add_mutually_exclusive_group()
-    length.add_argument("--seconds", type=_positive_float, help="music to render (default 60)")
-    length.add_argument("--events", type=_int_in(1, 10_000_000, "events"), help="events to render")
-    render_cmd.add_argument("--bpm", type=_bpm, default=120.0, help="tempo written to the file")
-    render_cmd.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
-    render_cmd.add_argument("--program", type=_int_in(0, 127, "program"), default=0,
+    length.add_argument("--seconds", type=positive_float, help="music to render (default 60)")
+    length.add_argument("--events", type=int_in(1, 10_000_000, "events"), help="events to render")
+    render_cmd.add_argument("--bpm", type=bpm, default=120.0, help="tempo written to the file")
+    render_cmd.add_argument("--channel", type=int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
+    render_cmd.add_argument("--program", type=int_in(0, 127, "program"), default=0,
                             help="General MIDI program (instrument) 0-127 written to the file")
     render_cmd.add_argument("--wav", metavar="OUT.wav", help="also render audio (needs FluidSynth)")
     render_cmd.add_argument("--soundfont", metavar="FILE.sf2", help="soundfont for --wav")
@@ -103,12 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     tui_cmd.set_defaults(handler=cmd_tui)
 
     learn_cmd = commands.add_parser("learn", help="MIDI-learn: move a knob to map it to a control")
-    learn_cmd.add_argument("control", type=_control, choices=list(KNOB_CONTROLS), metavar="CONTROL",
+    learn_cmd.add_argument("control", type=control_argument, choices=list(KNOB_CONTROLS), metavar="CONTROL",
                            help=f"the control the knob moves: {', '.join(KNOB_CONTROLS)} "
                            "(top-p and top_p are the same)")
     learn_cmd.add_argument("--input", required=True, metavar="NAME")
     learn_cmd.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
-    learn_cmd.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS")
+    learn_cmd.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS")
     learn_cmd.set_defaults(handler=cmd_learn)
 
     bench = commands.add_parser("bench", help="measure encore's speed on this machine")
@@ -117,17 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="a model to time (repeatable; default: the shipped model beside a study-sized "
         "window model)",
     )
-    bench.add_argument("--steps", type=_int_in(10, 1_000_000, "steps"), default=2000,
+    bench.add_argument("--steps", type=int_in(10, 1_000_000, "steps"), default=2000,
                        help="model steps to time per stream model (default 2000)")
     bench.add_argument("--json", action="store_true", help="figures as one JSON object")
     bench.add_argument("--live", action="store_true",
                        help="play through a real MIDI port and measure send-time error")
-    bench.add_argument("--seconds", type=_positive_float, default=60.0,
+    bench.add_argument("--seconds", type=positive_float, default=60.0,
                        help="how long --live plays (default 60)")
     bench.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
     bench.set_defaults(handler=cmd_bench)
 
-    _add_training_commands(commands, corpus_commands)
+    add_training_commands(commands, corpus_commands)
 
     music = commands.add_parser(
         "musicstats", help="what a model renders beside a corpus split: rates, ranges, histograms"
@@ -135,10 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     music.add_argument("model", metavar="MODEL.onnx")
     music.add_argument("corpus", metavar="CORPUS.npz")
     music.add_argument("--split", choices=["val", "test"], default="test")
-    music.add_argument("--minutes", type=_positive_float, default=3.0)
-    music.add_argument("--temperature", type=_positive_float, default=1.0)
+    music.add_argument("--minutes", type=positive_float, default=3.0)
+    music.add_argument("--temperature", type=positive_float, default=1.0)
     music.add_argument("--random-seed", type=int, default=0)
-    music.add_argument("--renders", type=_int_in(1, 100, "renders"), default=1,
+    music.add_argument("--renders", type=int_in(1, 100, "renders"), default=1,
                        help="render it this many times with fresh seeds: figures of them all, "
                             "and each one's range over the renders")
     music.add_argument("--json", action="store_true")
@@ -154,13 +155,13 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", metavar="NAME", help="output port (a unique part of its name)")
     parser.add_argument("--virtual", metavar="NAME", help="open a virtual output port of this name")
     parser.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
-    parser.add_argument("--channel", type=_int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
-    parser.add_argument("--program", type=_int_in(0, 127, "program"), help="send this program change first")
-    parser.add_argument("--seconds", type=_positive_float, help="stop after this long (default: until Ctrl-C)")
+    parser.add_argument("--channel", type=int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
+    parser.add_argument("--program", type=int_in(0, 127, "program"), help="send this program change first")
+    parser.add_argument("--seconds", type=positive_float, help="stop after this long (default: until Ctrl-C)")
     parser.add_argument("--record", metavar="OUT.mid", help="record what is sent (and played in)")
-    parser.add_argument("--bpm", type=_bpm, default=120.0,
+    parser.add_argument("--bpm", type=bpm, default=120.0,
                           help="internal tempo: recording, quantise grid, sent clock (default 120)")
-    parser.add_argument("--lookahead", type=_positive_float, default=100.0, metavar="MS",
+    parser.add_argument("--lookahead", type=positive_float, default=100.0, metavar="MS",
                           help="how far generation runs ahead of playback (default 100 ms)")
     live_input = parser.add_argument_group("controller input")
     live_input.add_argument("--input", metavar="NAME", help="controller/keyboard input port")
@@ -168,7 +169,7 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     live_input.add_argument("--listen", choices=["continue", "call", "off"], default="continue",
                             help="played notes: continue the phrase (default), call and "
                             "response, or off (passed through only)")
-    live_input.add_argument("--respond-after", type=_positive_float, default=1.0, metavar="SECONDS",
+    live_input.add_argument("--respond-after", type=positive_float, default=1.0, metavar="SECONDS",
                             help="call and response: answer after this pause (default 1 s)")
     live_input.add_argument("--no-thru", action="store_true", help="do not pass played notes to the output")
     clock = parser.add_argument_group("clock")
@@ -176,7 +177,7 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
                        help="start and stop with MIDI clock Start/Stop on the input")
     clock.add_argument("--quantize", choices=["off", "1/8", "1/16", "1/32"], default="off",
                        help="pull note-ons to this grid of the tempo")
-    clock.add_argument("--quantize-strength", type=_int_in(0, 100, "quantize strength"), default=100,
+    clock.add_argument("--quantize-strength", type=int_in(0, 100, "quantize strength"), default=100,
                        metavar="PERCENT")
     clock.add_argument("--send-clock", action="store_true", help="send MIDI clock at --bpm")
     add_generation_options(parser)
@@ -436,159 +437,6 @@ def _finish(report: ScanReport) -> int:
     if total == 0:
         raise EncoreError("no MIDI files found (.mid or .midi); check the path")
     return 0 if report.done else 1
-
-
-def _int_in(low: int, high: int, what: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{what} {value} is outside {low}..{high}")
-        return value
-
-    return parse
-
-
-def _control(text: str) -> str:
-    """A control's name in either spelling (top-p, top_p); an old name says the new one."""
-    name = control_name(text)
-    if name in RENAMED:
-        raise argparse.ArgumentTypeError(f"{text!r} is now called {RENAMED[name]!r}")
-    return name
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be above 0")
-    return value
-
-
-def _bpm(text: str) -> float:
-    value = _positive_float(text)
-    if not 20 <= value <= 400:
-        raise argparse.ArgumentTypeError(f"BPM {value:g} is outside 20..400")
-    return value
-
-
-# ---------------------------------------------------------------- training side (export/)
-# Parsers here; the work in export.commands, imported only when such a command runs,
-# so `encore --help` and the instrument never load torch.
-
-
-def _add_training_commands(commands, corpus_commands) -> None:
-    build = corpus_commands.add_parser(
-        "build", help="build a training corpus (.npz) from MIDI folders and music21 collections"
-    )
-    build.add_argument("sources", nargs="+", metavar="SOURCE",
-                       help="MIDI file or folder (recursive), or music21:oneills1850 | airdsAirs | "
-                            "ryansMammoth | essenFolksong | bach")
-    build.add_argument("-o", "--output", required=True, metavar="CORPUS.npz")
-    build.add_argument("--bpm", type=_bpm_range, default=(120.0, 120.0), metavar="BPM|LOW-HIGH",
-                       help="tempo for scores without one: a value or a range drawn per piece (default 120)")
-    build.add_argument("--seed", type=int, default=0, help="split and tempo draws (default 0)")
-    build.add_argument("--limit", type=_int_in(1, 10**9, "limit"), help="at most N pieces per source")
-    build.add_argument("--skyline", action=argparse.BooleanOptionalAction, default=True,
-                       help="reduce each melody to one voice (default on)")
-    build.add_argument("--jobs", type=_int_in(1, 64, "jobs"), default=1,
-                       help="processes parsing music21 scores (default 1)")
-    build.add_argument("--quiet", action="store_true", help="no progress bar")
-    build.set_defaults(handler=_training_handler("cmd_corpus_build"))
-
-    train = commands.add_parser("train", help="train a network on a corpus (needs the train extra)")
-    train.add_argument("corpus", metavar="CORPUS.npz")
-    train.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
-    train.add_argument("--arch", choices=["stream", "seed"],
-                       help="stream: LSTM that carries its state (default); seed: the study's BiLSTM")
-    train.add_argument("--minutes", type=_positive_float, help="stop after this much training time")
-    train.add_argument("--epochs", type=_int_in(1, 10**6, "epochs"), help="stop after this many epochs")
-    train.add_argument("--init", metavar="RUN_DIR_OR_MODEL",
-                       help="fine-tune: start from a trained run, checkpoint or stream .onnx model "
-                            "('default': the shipped model); its shape is kept")
-    train.add_argument("--resume", action="store_true",
-                       help="continue the run in RUN_DIR with its own settings")
-    train.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")
-    train.add_argument("--layers", type=_int_in(1, 8, "layers"))
-    train.add_argument("--hidden", type=_int_in(4, 4096, "hidden"))
-    train.add_argument("--embed", type=_int_in(4, 4096, "embed"))
-    train.add_argument("--dropout", type=float)
-    train.add_argument("--window", type=_int_in(2, 100000, "window"),
-                       help="stream: events per truncated-backprop window (256); seed: context (50)")
-    train.add_argument("--batch", type=_int_in(1, 100000, "batch"))
-    train.add_argument("--lr", type=_positive_float)
-    train.add_argument("--lr-decay", type=_positive_float, metavar="FACTOR",
-                       help="multiply the learning rate by this after an epoch that does not improve, "
-                            "down to 1/100 of --lr (stream 0.5, seed 1: none, as the study)")
-    train.add_argument("--patience", type=_int_in(1, 10**6, "patience"), metavar="N",
-                       help="stop after N validations in a row without a better one (default: never)")
-    train.add_argument("--optimizer", choices=["adam", "rmsprop"],
-                       help="default adam for stream, rmsprop for seed (as the study)")
-    train.add_argument("--transpose", type=_int_in(0, 24, "transpose"), help="semitones either way (5)")
-    train.add_argument("--stretch", type=float, help="time stretch either way (0.05: 0.95..1.05)")
-    train.add_argument("--val-events", type=_int_in(1, 10**9, "val events"),
-                       help="validate on the first val pieces up to about this many events "
-                            "(stream 50000, seed 3000)")
-    train.add_argument("--threads", type=_int_in(1, 256, "threads"), help="torch threads")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(handler=_training_handler("cmd_train"))
-
-    export = commands.add_parser("export", help="write a run's best model as ONNX (checked against torch)")
-    export.add_argument("run", metavar="RUN_DIR")
-    export.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
-    export.set_defaults(handler=_training_handler("cmd_export"))
-
-    quantize = commands.add_parser(
-        "quantize", help="write a model with int8 weights: faster steps, a 4x smaller file "
-                         "(checked against the original on its primers)")
-    quantize.add_argument("model", metavar="MODEL.onnx")
-    quantize.add_argument("-o", "--output", required=True, metavar="MODEL-int8.onnx")
-    quantize.set_defaults(handler=_training_handler("cmd_quantize"))
-
-    evaluate = commands.add_parser("evaluate", help="score a model file on a corpus split")
-    evaluate.add_argument("model", metavar="MODEL.onnx")
-    evaluate.add_argument("corpus", metavar="CORPUS.npz")
-    evaluate.add_argument("--split", choices=["val", "test"], default="test")
-    evaluate.add_argument("--baseline", choices=["ngram"], help="also score unigram .. 7-gram baselines")
-    evaluate.add_argument("--max-order", type=_int_in(1, 7, "n-gram order"), default=7)
-    evaluate.add_argument("--threads", type=_int_in(1, 256, "threads"))
-    evaluate.add_argument("--max-events", type=_int_in(1, 10**9, "max events"),
-                          help="score only the split's first pieces up to about N events (window models are slow)")
-    evaluate.add_argument("--json", action="store_true")
-    evaluate.set_defaults(handler=_training_handler("cmd_evaluate"))
-
-    info = commands.add_parser("info", help="what a model file (kind, size, corpus, NLL, primers) "
-                                             "or a built corpus (sources, licences, splits) holds")
-    info.add_argument("model", metavar="MODEL.onnx|CORPUS.npz", nargs="?", default="default",
-                      help="a file, or a shipped model by name (default: the model that plays)")
-    info.add_argument("--json", action="store_true")
-    info.set_defaults(handler=_training_handler("cmd_info"))
-
-
-def _training_handler(name: str):
-    def handler(args) -> int:
-        from export import commands
-
-        return getattr(commands, name)(args)
-
-    return handler
-
-
-def _bpm_range(text: str) -> tuple[float, float]:
-    """'128' -> (128, 128); '120-140' -> (120, 140)."""
-    low_text, _, high_text = text.partition("-")
-    try:
-        low = float(low_text)
-        high = float(high_text) if high_text else low
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"BPM {text!r} is not a number or a range like 120-140") from None
-    if not 20 <= low <= high <= 400:
-        raise argparse.ArgumentTypeError(f"BPM {text!r} must lie within 20..400, low before high")
-    return low, high
 
 
 if __name__ == "__main__":

@@ -1,0 +1,46 @@
+"""argparse types for encore's options: each refusal is one line naming the value and
+what it may be."""
+
+from __future__ import annotations
+
+import argparse
+
+from live.core.controls import RENAMED, control_name
+
+
+def int_in(low: int, high: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} {value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def control_argument(text: str) -> str:
+    """A control's name in either spelling (top-p, top_p); an old name says the new one."""
+    name = control_name(text)
+    if name in RENAMED:
+        raise argparse.ArgumentTypeError(f"{text!r} is now called {RENAMED[name]!r}")
+    return name
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be above 0")
+    return value
+
+
+def bpm(text: str) -> float:
+    value = positive_float(text)
+    if not 20 <= value <= 400:
+        raise argparse.ArgumentTypeError(f"BPM {value:g} is outside 20..400")
+    return value
