@@ -53,6 +53,7 @@ class EngineServer:
         self.played: collections.deque = collections.deque(maxlen=ROLL_NOTES)
         self.session.engine.listeners.append(self._heard_sent)
         self.learned: list[str] = []
+        self.commands_read = 0  # in each status: the UI knows which changes are not read yet
 
     def _heard_sent(self, message, error) -> None:
         self.played.append((message.time, message.pitch, message.on, message.velocity))
@@ -61,6 +62,7 @@ class EngineServer:
 
     def handle(self, command) -> bool:
         """Apply one command; False means quit."""
+        self.commands_read += 1
         kind, *rest = command
         engine = self.session.engine
         if kind == "quit":
@@ -168,6 +170,7 @@ class EngineServer:
         logs, self.logs[:] = list(self.logs), []
         return {
             "now": now,
+            "commands_read": self.commands_read,
             "playing": engine.playing,
             "failed": engine.failed,
             "controls": asdict(engine.controls),
@@ -328,4 +331,5 @@ class RemoteEngine:
         if self.process.is_alive():
             self.process.terminate()  # SIGTERM: the engine still cleans up
             self.process.join(2.0)
+            self.receive()  # its last word, if it came in that time
         return self.final

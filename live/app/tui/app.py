@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from live.core.controls import NOTE_NAMES, SCALES
 from live.engine.process import RemoteEngine, note_name
+from live.app.tui.pending import PendingChanges
 
 REFRESH_SECONDS = 1 / 30
 GRIDS = ["off", "1/8", "1/16", "1/32"]
@@ -342,6 +343,7 @@ class EncoreApp(App):
         self.status = status  # the latest snapshot from the engine
         self.final: dict | None = None
         self.rescued = False  # the MIDI panic after an engine crash, sent once
+        self.pending = PendingChanges()  # what the screen shows ahead of the engine
         if engine_factory is RemoteEngine:
             RemoteEngine.prepare()
 
@@ -381,6 +383,8 @@ class EncoreApp(App):
                 for line in message.get("logs", []):
                     self.log_line(line)
                 self.status = message
+                for command in self.pending.still_ahead_of(message):
+                    self._assume(command)
         if messages:
             self.show_status()
         died = getattr(self.engine, "died", None)  # after receive(): see RemoteEngine.died
@@ -448,6 +452,7 @@ class EncoreApp(App):
     def command(self, *command) -> None:
         if self.engine is not None:
             self.engine.send(*command)
+            self.pending.sent_one(command, shown_at_once=self.status is not None)
         self._assume(command)
 
     def _assume(self, command) -> None:
@@ -557,6 +562,7 @@ class EncoreApp(App):
             self.engine.close()
         self.status = None
         self.rescued = False
+        self.pending = PendingChanges()
         self.log_line("restarting the engine ...")
         self.engine = self.engine_factory(self.args)
 
