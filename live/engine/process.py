@@ -49,6 +49,7 @@ class EngineServer:
         self.played: collections.deque = collections.deque(maxlen=ROLL_NOTES)
         self.session.engine.listeners.append(self._heard_sent)
         self.learned: list[str] = []
+        self.requests_read = 0  # in each status: the screen knows which changes are not read yet
 
     def _heard_sent(self, message, error) -> None:
         self.played.append((message.time, message.pitch, message.on, message.velocity))
@@ -57,6 +58,7 @@ class EngineServer:
 
     def handle(self, request: protocol.Request) -> bool:
         """Apply one request from the screen; False means quit."""
+        self.requests_read += 1
         engine = self.session.engine
         if isinstance(request, protocol.Quit):
             return False
@@ -194,6 +196,7 @@ class EngineServer:
                 recording=str(session.recorder.path) if session.recorder else None,
             ),
             logs=logs,
+            requests_read=self.requests_read,
         )
 
     def final(self) -> protocol.Closed:
@@ -326,4 +329,5 @@ class RemoteEngine:
         if self.process.is_alive():
             self.process.terminate()  # SIGTERM: the engine still cleans up
             self.process.join(2.0)
+            self.receive()  # its last word, if it came in that time
         return self.final

@@ -145,6 +145,7 @@ class Status:
     model: ModelStatus = field(default_factory=ModelStatus)
     ports: PortsStatus = field(default_factory=PortsStatus)
     logs: tuple[str, ...] = ()
+    requests_read: int | None = None  # how many requests the engine had read (None: it does not count)
 
     def with_(self, **changes) -> "Status":
         return replace(self, **changes)

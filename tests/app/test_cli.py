@@ -1,4 +1,5 @@
-"""The real `encore` console command, run as a user would."""
+"""The `encore` command line, run as a user would: in-process through main(argv), and
+through the real console command and `python -m` where only a process will do."""
 
 import json
 import subprocess
@@ -10,13 +11,13 @@ import pytest
 from live.files.midifile import Part, read_midi, write_midi
 from live.core.notes import Note
 from live.core import codec
-from cli_helpers import assert_one_line_error, encore
+from cli_helpers import assert_one_line_error, encore, run_main
 
 EXAMPLE = Path(__file__).parents[2] / "live" / "examples" / "ode_to_joy.mid"
 
 
 def test_inspect_shows_every_part_and_the_chosen_melody():
-    result = encore("corpus", "inspect", EXAMPLE)
+    result = run_main("corpus", "inspect", EXAMPLE)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "128 BPM" in out and "4 parts" in out
@@ -26,7 +27,7 @@ def test_inspect_shows_every_part_and_the_chosen_melody():
 
 
 def test_encode_prints_the_melody_events_and_decode_writes_them_back(tmp_path):
-    encoded = encore("encode", EXAMPLE, "--json")
+    encoded = run_main("encode", EXAMPLE, "--json")
     assert encoded.returncode == 0, encoded.stderr
     record = json.loads(encoded.stdout)
     assert record["part"] == "Synth Lead (ch 1)" and record["vocab"] == "performance-388-v1"
@@ -36,7 +37,7 @@ def test_encode_prints_the_melody_events_and_decode_writes_them_back(tmp_path):
     events_file = tmp_path / "events.json"
     events_file.write_text(encoded.stdout)
     out = tmp_path / "back.mid"
-    decoded = encore("decode", events_file, "-o", out, "--program", 81, "--channel", 3)
+    decoded = run_main("decode", events_file, "-o", out, "--program", 81, "--channel", 3)
     assert decoded.returncode == 0, decoded.stderr
     assert f"{len(lead.notes)} notes" in decoded.stdout
     (part,) = read_midi(out).parts
@@ -45,8 +46,8 @@ def test_encode_prints_the_melody_events_and_decode_writes_them_back(tmp_path):
 
 
 def test_encode_all_merges_every_non_drum_part():
-    plain = encore("encode", EXAMPLE).stdout.split()
-    merged = encore("encode", EXAMPLE, "--all").stdout.split()
+    plain = run_main("encode", EXAMPLE).stdout.split()
+    merged = run_main("encode", EXAMPLE, "--all").stdout.split()
     song = read_midi(EXAMPLE)
     ons = sum(1 for e in merged if int(e) < 128)
     assert ons == sum(len(p.notes) for p in song.pitched_parts())
@@ -54,7 +55,7 @@ def test_encode_all_merges_every_non_drum_part():
 
 
 def test_encode_names():
-    result = encore("encode", EXAMPLE, "--names")
+    result = run_main("encode", EXAMPLE, "--names")
     assert result.stdout.startswith("VELOCITY 25, NOTE_ON 76, TIME_SHIFT 42, NOTE_OFF 76")
 
 
@@ -62,7 +63,7 @@ def test_decode_accepts_a_plain_list_and_plain_text(tmp_path):
     for name, text in [("list.json", "[356, 60, 305, 188]"), ("plain.txt", "356 60 305 188\n")]:
         source = tmp_path / name
         source.write_text(text)
-        result = encore("decode", source, "-o", tmp_path / f"{name}.mid")
+        result = run_main("decode", source, "-o", tmp_path / f"{name}.mid")
         assert result.returncode == 0, result.stderr
         (part,) = read_midi(tmp_path / f"{name}.mid").parts
         assert [(n.pitch, n.start, round(n.end, 3)) for n in part.notes] == [(60, 0.0, 0.5)]
@@ -80,17 +81,17 @@ def test_decode_accepts_a_plain_list_and_plain_text(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path, args, fragments):
-    assert_one_line_error(encore(*args, cwd=tmp_path), *fragments)
+    assert_one_line_error(run_main(*args, cwd=tmp_path), *fragments)
 
 
 def test_a_non_midi_file_and_a_bad_event_file_are_one_line_each(tmp_path):
     text = tmp_path / "notes.mid"
     text.write_text("not midi at all")
-    assert_one_line_error(encore("encode", text), "notes.mid", "not a MIDI file")
+    assert_one_line_error(run_main("encode", text), "notes.mid", "not a MIDI file")
     bad_events = tmp_path / "bad.json"
     bad_events.write_text("[60, 400]")
     assert_one_line_error(
-        encore("decode", bad_events, "-o", tmp_path / "o.mid"), "bad.json", "event 1 is 400"
+        run_main("decode", bad_events, "-o", tmp_path / "o.mid"), "bad.json", "event 1 is 400"
     )
 
 
@@ -103,7 +104,7 @@ def test_a_folder_with_bad_files_processes_the_good_and_reports_the_bad(tmp_path
     (tmp_path / "sub" / "fake.midi").write_text("hello")
     (tmp_path / "readme.txt").write_text("ignored: not a MIDI suffix")
 
-    result = encore("encode", tmp_path)
+    result = run_main("encode", tmp_path)
     assert result.returncode == 0
     printed = dict(line.split(": ", 1) for line in result.stdout.strip().splitlines())
     assert sorted(Path(p).name for p in printed) == ["a.mid", "b.MID"]
@@ -111,6 +112,35 @@ def test_a_folder_with_bad_files_processes_the_good_and_reports_the_bad(tmp_path
     assert "2 of 4 files read, 2 skipped:" in result.stderr
     assert "broken.mid: truncated" in result.stderr
     assert "fake.midi: not a MIDI file" in result.stderr
+
+
+def test_python_dash_m_is_the_same_command_as_main_in_process(tmp_path):
+    # the one real process for `python -m live.app.cli`: what main(argv) gives the tests above
+    # is what the interpreter gives a user, output and exit codes alike
+    for args in (["encode", EXAMPLE, "--json"], ["frobnicate"], ["decode", "missing.json", "-o", "x.mid"]):
+        real, in_process = encore(*args, cwd=tmp_path), run_main(*args, cwd=tmp_path)
+        assert (real.returncode, real.stdout, real.stderr) == \
+            (in_process.returncode, in_process.stdout, in_process.stderr)
+    assert real.returncode == 1 and real.stderr.startswith("encore: ")
+
+
+def test_an_in_process_run_sees_native_output_and_leaves_signals_and_folder_as_they_were(monkeypatch, tmp_path):
+    import os
+    import signal
+
+    from live.app import cli
+
+    def noisy(args):  # as onnxruntime's C++ logging would, and as `play` does at its end
+        os.write(2, b"a native warning\n")
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.chdir("/")
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_inspect", noisy)
+    handler, folder = signal.getsignal(signal.SIGTERM), os.getcwd()
+    result = run_main("corpus", "inspect", "x.mid", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "a native warning\n")
+    assert signal.getsignal(signal.SIGTERM) == handler and os.getcwd() == folder
 
 
 def test_the_console_script_is_installed():

@@ -5,7 +5,6 @@ import shutil
 import subprocess
 import sys
 import wave
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,12 +18,8 @@ from live.core.notes import Note
 from live.core.render import render
 from live.files.midifile import write_rendered
 from live.files.primers import SeedError, embedded_primer, primer_from_midi, primer_from_notes
+from cli_helpers import encore, run_main
 from conftest import PRIMERS
-
-
-def encore(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "live.app.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
 def on_grid(notes):
@@ -55,6 +50,7 @@ def test_the_written_file_reads_back_as_exactly_the_performers_notes(model_fixtu
 def test_the_same_arguments_give_the_same_bytes(stream_model_path, tmp_path):
     args = ["render", "--model", stream_model_path, "--seconds", 15, "--random-seed", 7,
             "--temperature", 1.3, "--scale", "A:minor", "--bpm", 128, "--program", 5]
+    # real processes: the render entry point, and the same bytes from one run to the next
     first = encore(*args, "-o", tmp_path / "a.mid")
     second = encore(*args, "-o", tmp_path / "b.mid")
     assert first.returncode == 0, first.stderr
@@ -74,7 +70,7 @@ def test_the_same_arguments_give_the_same_bytes(stream_model_path, tmp_path):
 
 
 def test_render_by_event_count(stream_model_path, tmp_path):
-    result = encore("render", "--model", stream_model_path, "--events", 300, "--silence",
+    result = run_main("render", "--model", stream_model_path, "--events", 300, "--silence",
                     "-o", tmp_path / "e.mid")
     assert result.returncode == 0, result.stderr
     assert "(300 events)" in result.stdout and "seeded with silence" in result.stdout
@@ -147,7 +143,7 @@ def test_seed_from_a_midi_file_and_from_typed_notes(tmp_path):
 def test_bad_render_arguments_are_one_line(stream_model_path, tmp_path, args, fragment):
     (tmp_path / "not-a-font.sf2").write_bytes(b"RIFF\0\0\0\0WAVE" + bytes(100))
     args = [str(tmp_path / a) if a.endswith((".mp3", ".sf2")) else a for a in args]
-    result = encore("render", "--model", stream_model_path, "-o", tmp_path / "x.mid", *args)
+    result = run_main("render", "--model", stream_model_path, "-o", tmp_path / "x.mid", *args)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -165,7 +161,7 @@ def test_an_output_that_cannot_be_written_is_found_before_the_render(stream_mode
     (tmp_path / "folder").mkdir()
     target = output if output.startswith("/") else str(tmp_path / output) + ("/" if output.endswith("/") else "")
     # a render long enough that finding the problem only at its end would be felt
-    result = encore("render", "--model", stream_model_path, "-o", target, "--seconds", 100000)
+    result = run_main("render", "--model", stream_model_path, "-o", target, "--seconds", 100000)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert fragment in result.stderr
@@ -189,14 +185,14 @@ def test_checking_an_output_leaves_nothing_behind_and_knows_home(tmp_path, monke
 def test_an_unreadable_model_is_one_line(tmp_path):
     bad = tmp_path / "model.onnx"
     bad.write_text("nope")
-    result = encore("render", "--model", bad, "-o", tmp_path / "x.mid")
+    result = run_main("render", "--model", bad, "-o", tmp_path / "x.mid")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "model.onnx: not an ONNX model (the file could not be parsed); give a .onnx file made by " \
            "encore export" in result.stderr
 
 
 def test_wav_through_fluidsynth_or_one_clear_line(stream_model_path, tmp_path):
-    result = encore("render", "--model", stream_model_path, "--seconds", 5, "--random-seed", 1,
+    result = run_main("render", "--model", stream_model_path, "--seconds", 5, "--random-seed", 1,
                     "-o", tmp_path / "w.mid", "--wav", tmp_path / "w.wav")
     from live.files.audio import find_soundfont
 
@@ -216,12 +212,10 @@ def test_wav_through_fluidsynth_or_one_clear_line(stream_model_path, tmp_path):
         assert "--wav needs" in result.stderr and not list(tmp_path.iterdir())
 
 
-def test_without_fluidsynth_wav_is_one_line_before_any_render(stream_model_path, tmp_path):
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable))  # no fluidsynth on it
-    result = subprocess.run(
-        [sys.executable, "-m", "live.app.cli", "render", "--model", str(stream_model_path), "--seconds",
-         "100000", "-o", str(tmp_path / "w.mid"), "--wav", str(tmp_path / "w.wav")],
-        capture_output=True, text=True, env=env, timeout=60)
+def test_without_fluidsynth_wav_is_one_line_before_any_render(stream_model_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable))  # no fluidsynth on it
+    result = run_main("render", "--model", stream_model_path, "--seconds", 100000,
+                      "-o", tmp_path / "w.mid", "--wav", tmp_path / "w.wav")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == ("encore: --wav needs FluidSynth: install it (Debian/Ubuntu: apt "
                                      "install fluidsynth timgm6mb-soundfont), or leave out --wav")
@@ -231,7 +225,7 @@ def test_without_fluidsynth_wav_is_one_line_before_any_render(stream_model_path,
 def test_bench_times_each_model_given_and_sets_them_side_by_side(stream_model_path, window_model_path):
     import json
 
-    result = encore("bench", "--model", stream_model_path, "--model", window_model_path, "--steps", "200", "--json")
+    result = run_main("bench", "--model", stream_model_path, "--model", window_model_path, "--steps", "200", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     stream, window = figures["models"]
@@ -247,7 +241,7 @@ def test_bench_times_each_model_given_and_sets_them_side_by_side(stream_model_pa
         assert len(rounds) == 3 and model["render_x_realtime"] == max(rounds)
         assert min(rounds) <= model["render_x_realtime_median"] <= max(rounds)
     assert figures["codec"]["notes"] == 10_000 and figures["codec"]["events"] > 10_000
-    text = encore("bench", "--model", stream_model_path, "--model", window_model_path, "--steps", "100")
+    text = run_main("bench", "--model", stream_model_path, "--model", window_model_path, "--steps", "100")
     assert text.returncode == 0, text.stderr
     assert "tiny_window.onnx per event:" in text.stdout and "the cost of tiny_stream.onnx" in text.stdout
 

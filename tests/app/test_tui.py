@@ -1,14 +1,16 @@
 """The Textual app, driven by its Pilot over a real engine process on JACK ports."""
 
+import asyncio
+from dataclasses import replace
 import time
 
 import pytest
 
 from jackports import Receiver, jack_backend, sounding_after
 from live.app.cli import build_parser
-from dataclasses import replace
-
+from live.engine.process import RemoteEngine
 from live.app.tui.app import ROWS, EncoreApp, PianoRoll
+from live.app.tui.screens import HelpScreen, SetupScreen
 from live.core.controls import Controls
 from live.engine import protocol
 
@@ -26,8 +28,47 @@ async def wait_for(pilot, predicate, timeout=20.0):
     return False
 
 
+def press(app, *keys):
+    """Keys as the terminal sends them, handled in this order. Not pilot.press: that returns
+    once the app looks idle, which a screen redrawn 30 times a second never quite does (up
+    to 2 s a key), and on a busy machine before the key is handled at all. Each step of a
+    test waits for what its keys do instead."""
+    for key in keys:
+        app.simulate_key(key)
+
+
+async def quit_and_wait(app, timeout=20.0):
+    """q, and what the app returned, once it has. A test must not leave run_test before:
+    a key still on its way then meets an app with no screens. (Polled without the Pilot,
+    which waits on a screen a leaving app no longer has.)"""
+    press(app, "q")
+    deadline = time.monotonic() + timeout
+    while app.return_code is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert app.return_code == 0, "q did not quit"
+    return app.return_value
+
+
 def notes_only(messages):
     return [x for x in messages if x[1].type.startswith("note")]
+
+
+@pytest.fixture(autouse=True)
+def no_engine_left_running(monkeypatch):
+    """An app a test leaves early (a failed assert) has not closed its engine process,
+    which then blocks on a full pipe at exit and hangs the whole run: closed here."""
+    started = []
+    real_init = RemoteEngine.__init__
+
+    def init(self, args, make_generator):
+        real_init(self, args, make_generator)
+        started.append(self)
+
+    monkeypatch.setattr(RemoteEngine, "__init__", init)
+    yield
+    for engine in started:
+        if engine.process.is_alive():
+            engine.close()
 
 
 @pytest.fixture
@@ -47,13 +88,14 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
             "the engine never reported"
         assert app.status.seed.description == "primer 0 of 3"
 
-        # [ and ] move temperature, and the engine's sampler has it
-        await pilot.press("right_square_bracket", "right_square_bracket")
+        # [ and ] move temperature, and the engine's sampler has it: the second press builds
+        # on the first even when a snapshot from before the first arrives between them
+        press(app, "right_square_bracket", "right_square_bracket")
         assert await wait_for(pilot, lambda: abs(app.status.controls.temperature - 1.10) < 1e-9)
         # up/down select a control, left/right adjust it (shift: coarse)
-        await pilot.press("down", "down", "down")  # highest pitch
-        assert ROWS[app.query_one("#controls").selected].name == "high"
-        await pilot.press("shift+left")
+        press(app, "down", "down", "down")  # highest pitch
+        assert await wait_for(pilot, lambda: ROWS[app.query_one("#controls").selected].name == "high")
+        press(app, "shift+left")
         assert await wait_for(pilot, lambda: app.status.controls.high == 115)
 
         # notes arrive, and the piano roll shows what was played
@@ -62,30 +104,35 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
         assert "█" in str(app.query_one(PianoRoll).render())
 
         # the next primer reseeds
-        await pilot.press("full_stop")
+        press(app, "full_stop")
         assert await wait_for(pilot, lambda: app.status.seed.description == "primer 1 of 3")
 
         # space stops: nothing new is played, and nothing is left sounding
-        await pilot.press("space")
+        press(app, "space")
         assert await wait_for(pilot, lambda: not app.status.playing)
         stopped = time.perf_counter()
         await pilot.pause(0.4)
         assert not [m for t, m in receiver.snapshot() if m.type == "note_on" and t > stopped]
         assert sounding_after(receiver.notes()) == set()
-        await pilot.press("space")
+        press(app, "space")
         assert await wait_for(pilot, lambda: app.status.playing)
 
         # panic: what sounds when p is pressed ends at once on the real port, and says so
         assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
         pressed = time.perf_counter()
-        await pilot.press("p")
+        press(app, "p")
         assert await wait_for(pilot, lambda: "panic: all notes off" in str(app.query_one("#log").render()))
-        before = [x for x in notes_only(receiver.snapshot()) if x[0] <= pressed]
-        ended = {(m.channel, m.note) for t, m in notes_only(receiver.snapshot())
-                 if pressed < t < pressed + 0.5 and (m.type == "note_off" or m.velocity == 0)}
+        # the engine has the panic once its line shows: from then on its note-offs are at
+        # once (timed from the key instead, the window would measure how busy the machine is)
+        shown = time.perf_counter()
+        await pilot.pause(0.5)
+        heard = receiver.snapshot()
+        before = [x for x in notes_only(heard) if x[0] <= pressed]
+        ended = {(m.channel, m.note) for t, m in notes_only(heard)
+                 if pressed < t < shown + 0.5 and (m.type == "note_off" or m.velocity == 0)}
         assert sounding_after(before) <= ended
-        await pilot.press("q")
-    final = app.return_value
+        # q: the engine ends every note and sends its figures, which the app returns
+        final = await quit_and_wait(app)
     assert final and final.notes > 0
     time.sleep(0.2)
     assert sounding_after(receiver.notes()) == set()
@@ -101,8 +148,13 @@ async def test_an_engine_that_cannot_start_is_a_message_not_a_crash(tmp_path):
         await pilot.pause(0.1)
         shown = str(app.query_one("#log").render())
         assert "missing.onnx: no such model file" in shown
-        await pilot.press("down", "right", "space", "question_mark")  # still answers keys
-        await pilot.press("escape", "q")
+        press(app, "down", "right", "space")  # still answers keys
+        assert await wait_for(pilot, lambda: app.query_one("#controls").selected == 1)
+        press(app, "question_mark")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        press(app, "escape")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        await quit_and_wait(app)
     assert not app.engine.process.is_alive()
 
 
@@ -137,9 +189,9 @@ async def test_with_no_midi_system_the_app_still_renders_music(stream_model_path
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.engine.fatal is not None)
         assert "winmm" in str(app.query_one("#log").render())
-        await pilot.press("R")
+        press(app, "R")
         assert await wait_for(pilot, lambda: "wrote" in str(app.query_one("#log").render()), timeout=60)
-        await pilot.press("q")
+        await quit_and_wait(app)
     from live.files.midifile import read_midi
 
     (part,) = read_midi(tmp_path / "encore-render.mid").parts
@@ -178,11 +230,64 @@ async def test_quick_key_presses_build_on_each_other(recording_engine):
     sent = recording_engine.sent
     app = EncoreApp(tui_args(), engine_factory=recording_engine, status=FIXED_STATUS)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
-        await pilot.press("down", "shift+right")
+        press(app, "right_square_bracket", "right_square_bracket", "right_square_bracket")
+        press(app, "down", "shift+right")
+        assert await wait_for(pilot, lambda: len(sent) == 4)
     temperatures = [r.value for r in sent if isinstance(r, protocol.SetControl) and r.name == "temperature"]
     assert temperatures == [0.95, 1.0, 1.05]
     assert protocol.SetControl("top_p", 1.0) in sent  # 0.95 + 0.2, capped at 1
+
+
+async def test_a_snapshot_sent_before_a_key_press_was_read_does_not_take_it_back(recording_engine):
+
+    class Behind(recording_engine):
+        """Its next snapshots are behind the first command (a busy machine): one left before
+        it read the command, one before its generator thread applied it."""
+
+        def __init__(self, args):
+            super().__init__(args)
+            self.stale = None
+
+        def send(self, request):
+            super().send(request)
+            if self.stale is None:
+                self.stale = [FIXED_STATUS.with_(requests_read=read) for read in (0, 1)]
+
+        def receive(self):
+            got, self.stale = self.stale or [], [] if self.stale is not None else None
+            return got
+
+    app = EncoreApp(tui_args(), engine_factory=Behind, status=FIXED_STATUS)
+    sent = recording_engine.sent
+    async with app.run_test(size=(80, 24)) as pilot:
+        press(app, "right_square_bracket")
+        assert await wait_for(pilot, lambda: app.engine.stale == [])  # the old snapshot is in
+        assert app.status.controls.temperature == 0.95  # and the press still shows
+        press(app, "right_square_bracket")
+        assert await wait_for(pilot, lambda: len(sent) == 2)
+    assert [r.value for r in sent] == [0.95, 1.0]
+
+
+def test_a_change_waits_for_a_snapshot_that_has_it_and_a_refused_one_is_let_go():
+
+    from live.app.tui.pending import LATE_SNAPSHOTS, PendingChanges
+
+    def snapshot(read, temperature):
+        return FIXED_STATUS.with_(controls=replace(FIXED_STATUS.controls, temperature=temperature),
+                                  requests_read=read)
+
+    pending = PendingChanges()
+    pending.sent_one(protocol.SetControl("temperature", 0.95), shown_at_once=True)
+    pending.sent_one(protocol.SetControl("temperature", 1.0), shown_at_once=True)  # the latest counts
+    assert pending.still_ahead_of(snapshot(0, 0.9)) == [protocol.SetControl("temperature", 1.0)]
+    assert pending.still_ahead_of(snapshot(2, 0.95)) == [protocol.SetControl("temperature", 1.0)]
+    assert pending.still_ahead_of(snapshot(2, 1.0)) == []  # it is in
+    pending.sent_one(protocol.SetControl("temperature", 3.0), shown_at_once=True)  # refused, say
+    for _ in range(LATE_SNAPSHOTS):
+        assert pending.still_ahead_of(snapshot(3, 1.0))
+    assert pending.still_ahead_of(snapshot(3, 1.0)) == []
+    pending.sent_one(protocol.SetTempo(130.0), shown_at_once=True)
+    assert pending.still_ahead_of(snapshot(4, 1.0).with_(requests_read=None)) == []  # a stand-in
 
 
 async def test_the_model_picker_says_what_each_shipped_file_is_and_loads_the_pick(recording_engine):
@@ -192,8 +297,8 @@ async def test_the_model_picker_says_what_each_shipped_file_is_and_loads_the_pic
     app = EncoreApp(tui_args("--backend", "jack"), engine_factory=recording_engine,
                     status=FIXED_STATUS)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("o")
-        await pilot.pause(0.1)
+        press(app, "o")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, SetupScreen))
         models = app.screen.query_one("#models", OptionList)
         options = [models.get_option_at_index(i) for i in range(models.option_count)]
         labels = {option.id.rsplit("/", 1)[-1]: str(option.prompt) for option in options}
@@ -205,11 +310,10 @@ async def test_the_model_picker_says_what_each_shipped_file_is_and_loads_the_pic
         models.focus()
         models.highlighted = [o.id for o in options].index(
             next(o.id for o in options if o.id.endswith("default-fp32.onnx")))
-        await pilot.press("enter")
-        await pilot.pause(0.1)
-        await pilot.press("q")
-    # the engine restarted with the picked file
-    assert len(recording_engine.started) == 2
+        press(app, "enter")
+        # the engine restarted with the picked file
+        assert await wait_for(pilot, lambda: len(recording_engine.started) == 2)
+        await quit_and_wait(app)
     assert recording_engine.started[-1].model.endswith("default-fp32.onnx")
 
 
@@ -226,13 +330,19 @@ async def test_the_input_list_leaves_out_encore_own_output(recording_engine):
         status = FIXED_STATUS.with_(ports=replace(FIXED_STATUS.ports, own_inputs=(own_name,)))
         app = EncoreApp(tui_args("--backend", "jack"), engine_factory=recording_engine, status=status)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("o")
-            await pilot.pause(0.1)
-            inputs = app.screen.query_one("#inputs", OptionList)
-            ids = [inputs.get_option_at_index(i).id for i in range(inputs.option_count)]
-            assert any(i.endswith(theirs.name) for i in ids)
-            assert own_name not in ids
-            await pilot.press("escape", "q")
+            press(app, "o")
+
+            def listed():
+                if not isinstance(app.screen, SetupScreen):
+                    return []
+                inputs = app.screen.query_one("#inputs", OptionList)
+                return [inputs.get_option_at_index(i).id for i in range(inputs.option_count)]
+
+            assert await wait_for(pilot, lambda: any(i and i.endswith(theirs.name) for i in listed()))
+            assert own_name not in listed()
+            press(app, "escape")
+            assert await wait_for(pilot, lambda: not isinstance(app.screen, SetupScreen))
+            await quit_and_wait(app)
     finally:
         mine.close()
         theirs.close()
@@ -259,7 +369,7 @@ async def test_an_engine_killed_mid_note_is_followed_by_all_notes_off_from_the_s
         assert {(c, 123) for c in range(16)} | {(c, 120) for c in range(16)} <= panic
         assert "all notes off sent to" in str(app.query_one("#log").render())
         assert not app.status.playing
-        await pilot.press("q")
+        await quit_and_wait(app)
 
 
 async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
@@ -274,4 +384,4 @@ async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
         assert await wait_for(pilot, lambda: "its virtual port closed with it; press o to start it again"
                               in str(app.query_one("#log").render()))
         assert not app.status.playing
-        await pilot.press("q")
+        await quit_and_wait(app)

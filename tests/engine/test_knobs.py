@@ -1,8 +1,5 @@
 """Knob maps in TOML: what loads, what a knob turn means, and one clear line for a bad map."""
 
-import subprocess
-import sys
-
 import pytest
 
 from live.engine.knobs import KnobMapError, is_knob_cc, read_knob_file
@@ -58,8 +55,9 @@ def test_mode_messages_are_never_knobs():
 
 
 def encore_play(*args):
-    return subprocess.run([sys.executable, "-m", "live.app.cli", "play", "--seconds", "1", *map(str, args)],
-                          capture_output=True, text=True, timeout=60)
+    from cli_helpers import run_main
+
+    return run_main("play", "--seconds", "1", *args)
 
 
 @pytest.mark.parametrize("args, fragment", [

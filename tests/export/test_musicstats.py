@@ -34,16 +34,13 @@ def test_distance_between_histograms():
 
 def test_musicstats_renders_and_compares_through_the_cli(stream_model_path, tmp_path):
     import json
-    import subprocess
-    import sys
 
+    from cli_helpers import run_main
     from export.corpus.building import save_corpus
     from toy_corpus import toy_corpus
 
     corpus = save_corpus(toy_corpus(), tmp_path / "toy.npz")
-    result = subprocess.run(
-        [sys.executable, "-m", "live.app.cli", "musicstats", str(stream_model_path), str(corpus),
-         "--minutes", "0.5", "--json"], capture_output=True, text=True, timeout=120)
+    result = run_main("musicstats", stream_model_path, corpus, "--minutes", "0.5", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["rendered"]["notes"] > 0 and figures["test"]["notes"] > 0

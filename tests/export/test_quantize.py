@@ -1,8 +1,5 @@
 """`encore quantize`: int8 weights, judged against the original before they are kept."""
 
-import subprocess
-import sys
-
 import numpy as np
 import onnx
 import pytest
@@ -15,17 +12,13 @@ from live.core.generator import Generator
 from live.model import FULL_PRECISION_DEFAULT, default_model_path, load_model
 from live.model.randmodels import build_stream_model
 from live.core.render import render
+from cli_helpers import run_main
 from conftest import PRIMERS
-
-
-def encore(*args):
-    return subprocess.run([sys.executable, "-m", "live.app.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_quantize_writes_an_int8_model_that_plays_like_the_original(stream_model_path, tmp_path):
     output = tmp_path / "tiny-int8.onnx"
-    result = encore("quantize", stream_model_path, "-o", output)
+    result = run_main("quantize", stream_model_path, "-o", output)
     assert result.returncode == 0, result.stderr
     assert f"wrote {output} (int8 weights" in result.stdout and "nats/event (KL)" in result.stdout
 
@@ -44,7 +37,7 @@ def test_quantize_writes_an_int8_model_that_plays_like_the_original(stream_model
     assert expected[0].argmax() == expected[1].argmax()
     assert np.abs(expected[0] - expected[1]).max() < 0.1 * np.abs(expected[0]).max()
 
-    info = encore("info", output)
+    info = run_main("info", output)
     assert "weights int8 (dynamic quantization of tiny_stream.onnx)" in info.stdout
 
 
@@ -57,7 +50,7 @@ def test_a_window_model_quantizes_too(window_model_path, tmp_path):
 def test_an_int8_file_is_not_quantized_twice(stream_model_path, tmp_path):
     once = tmp_path / "once.onnx"
     quantize_model(stream_model_path, once)
-    result = encore("quantize", once, "-o", tmp_path / "twice.onnx")
+    result = run_main("quantize", once, "-o", tmp_path / "twice.onnx")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "already int8" in result.stderr and not (tmp_path / "twice.onnx").exists()
 
@@ -65,7 +58,7 @@ def test_an_int8_file_is_not_quantized_twice(stream_model_path, tmp_path):
 def test_quantizing_a_file_onto_itself_is_refused_and_the_original_kept(stream_model_path, tmp_path):
     original = tmp_path / "mine.onnx"
     original.write_bytes(stream_model_path.read_bytes())
-    result = encore("quantize", original, "-o", original)
+    result = run_main("quantize", original, "-o", original)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "would replace the model it is made from" in result.stderr
     assert original.read_bytes() == stream_model_path.read_bytes()
@@ -108,9 +101,9 @@ def test_fine_tuning_from_an_int8_file_says_where_the_full_precision_one_is():
 
 
 def test_info_with_no_file_describes_the_model_that_plays_and_names_reach_the_shipped_ones():
-    plays = encore("info")
+    plays = run_main("info")
     assert plays.returncode == 0, plays.stderr
     assert "default.onnx: stream model, 1.3 MB" in plays.stdout and "weights int8" in plays.stdout
-    full = encore("info", "default-fp32")
+    full = run_main("info", "default-fp32")
     assert full.returncode == 0, full.stderr
     assert "default-fp32.onnx: stream model, 5.0 MB" in full.stdout and "weights float32" in full.stdout

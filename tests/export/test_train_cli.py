@@ -1,4 +1,5 @@
-"""The training commands through the real `encore` CLI, as a user runs them."""
+"""The training commands through the `encore` CLI, as a user runs them (in-process through
+main(argv); `train` itself once as a real process, and without torch in one)."""
 
 import json
 import subprocess
@@ -12,7 +13,7 @@ from live.core.notes import Note
 from export.corpus.building import Corpus, save_corpus
 
 from midi_builders import off, on, save
-from cli_helpers import assert_one_line_error, encore
+from cli_helpers import assert_one_line_error, encore, run_main
 from toy_corpus import toy_corpus
 
 TINY = ["--layers", "1", "--hidden", "16", "--embed", "8", "--window", "32", "--batch", "4"]
@@ -20,23 +21,23 @@ TINY = ["--layers", "1", "--hidden", "16", "--embed", "8", "--window", "32", "--
 
 def test_corpus_build_of_nothing_usable_is_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
-    assert_one_line_error(encore("corpus", "build", tmp_path / "empty", "-o", tmp_path / "c.npz"),
+    assert_one_line_error(run_main("corpus", "build", tmp_path / "empty", "-o", tmp_path / "c.npz"),
                           "no pieces found", "empty")
     drums = tmp_path / "drums"
     drums.mkdir()
     save(drums / "beat.mid", [[on(36, channel=9), off(36, time=240, channel=9)] * 20])
-    assert_one_line_error(encore("corpus", "build", drums, "-o", tmp_path / "c.npz"),
+    assert_one_line_error(run_main("corpus", "build", drums, "-o", tmp_path / "c.npz"),
                           "no usable melody", "beat.mid", "only drums")
-    assert_one_line_error(encore("corpus", "build", drums, "-o", tmp_path / "c.npz", "--bpm", "fast"),
+    assert_one_line_error(run_main("corpus", "build", drums, "-o", tmp_path / "c.npz", "--bpm", "fast"),
                           "BPM 'fast'")
     assert not (tmp_path / "c.npz").exists()
 
 
 def test_training_on_an_empty_corpus_is_one_line(tmp_path):
     empty = save_corpus(Corpus([], {}), tmp_path / "empty.npz")
-    assert_one_line_error(encore("train", empty, "-o", tmp_path / "run", "--epochs", "1"),
+    assert_one_line_error(run_main("train", empty, "-o", tmp_path / "run", "--epochs", "1"),
                           "empty.npz", "the corpus is empty")
-    assert_one_line_error(encore("evaluate", tmp_path / "missing.onnx", empty), "missing.onnx", "no such model file")
+    assert_one_line_error(run_main("evaluate", tmp_path / "missing.onnx", empty), "missing.onnx", "no such model file")
 
 
 def test_build_train_export_evaluate_info_end_to_end(tmp_path):
@@ -50,10 +51,10 @@ def test_build_train_export_evaluate_info_end_to_end(tmp_path):
     (songs / "corrupt.mid").write_bytes(b"MThd\x00")
     corpus = tmp_path / "c.npz"
 
-    built = encore("corpus", "build", songs, "-o", corpus, "--quiet")
+    built = run_main("corpus", "build", songs, "-o", corpus, "--quiet")
     assert built.returncode == 0, built.stderr
     assert "6 pieces" in built.stdout and "corrupt.mid" in built.stderr and "1 skipped" in built.stderr
-    described = encore("info", corpus, "--json")
+    described = run_main("info", corpus, "--json")
     assert described.returncode == 0, described.stderr
     summary = json.loads(described.stdout)
     assert sum(s["pieces"] for s in summary["splits"].values()) == 6
@@ -61,25 +62,26 @@ def test_build_train_export_evaluate_info_end_to_end(tmp_path):
     assert summary["splits"]["train"]["notes"] > 0 and summary["splits"]["train"]["events"] > 40
 
     run = tmp_path / "run"
+    # the one real `encore train` process: the training entry point as a user starts it
     trained = encore("train", corpus, "-o", run, "--epochs", "1", "--threads", "1", "--quiet", *TINY)
     assert trained.returncode == 0, trained.stderr
     assert "best validation NLL" in trained.stdout and (run / "best.pt").exists()
 
-    wrong = encore("train", corpus, "-o", run, "--resume", "--arch", "seed", "--epochs", "2")
+    wrong = run_main("train", corpus, "-o", run, "--resume", "--arch", "seed", "--epochs", "2")
     assert_one_line_error(wrong, "arch 'stream', not 'seed'", "--arch stream")
 
     model = tmp_path / "m.onnx"
-    exported = encore("export", run, "-o", model)
+    exported = run_main("export", run, "-o", model)
     assert exported.returncode == 0, exported.stderr
     assert "onnxruntime matches torch" in exported.stdout
 
-    scored = encore("evaluate", model, corpus, "--split", "val", "--baseline", "ngram", "--json")
+    scored = run_main("evaluate", model, corpus, "--split", "val", "--baseline", "ngram", "--json")
     assert scored.returncode == 0, scored.stderr
     record = json.loads(scored.stdout)
     assert record["kind"] == "stream" and record["scores"]["events"] > 0
     assert len(record["baselines"]) == 7 and record["best_baseline"] in record["baselines"]
 
-    info = encore("info", model)
+    info = run_main("info", model)
     assert info.returncode == 0, info.stderr
     assert "stream model" in info.stdout and "primers:" in info.stdout
 
@@ -94,8 +96,8 @@ def test_build_train_export_evaluate_info_end_to_end(tmp_path):
         if entry.key == "encore.vocab":
             entry.value = "remi-v2"
     onnx.save(proto, str(tmp_path / "other.onnx"))
-    assert_one_line_error(encore("info", tmp_path / "other.onnx"), "other.onnx", "'remi-v2' is not performance-388-v1")
-    assert_one_line_error(encore("evaluate", tmp_path / "other.onnx", corpus), "'remi-v2'")
+    assert_one_line_error(run_main("info", tmp_path / "other.onnx"), "other.onnx", "'remi-v2' is not performance-388-v1")
+    assert_one_line_error(run_main("evaluate", tmp_path / "other.onnx", corpus), "'remi-v2'")
 
 
 def run_without_torch(*args):
@@ -123,6 +125,6 @@ def test_training_without_the_train_extra_is_one_line(tmp_path):
 def test_options_the_study_fixed_are_refused_for_the_seed_arch(tmp_path):
     pytest.importorskip("torch")
     corpus = save_corpus(toy_corpus(), tmp_path / "toy.npz")
-    assert_one_line_error(encore("train", corpus, "-o", tmp_path / "run", "--arch", "seed", "--layers", "3",
+    assert_one_line_error(run_main("train", corpus, "-o", tmp_path / "run", "--arch", "seed", "--layers", "3",
                                  "--epochs", "1"), "--layers apply to --arch stream only")
-    assert_one_line_error(encore("train", corpus, "-o", tmp_path / "run"), "give --epochs, --minutes or --patience")
+    assert_one_line_error(run_main("train", corpus, "-o", tmp_path / "run"), "give --epochs, --minutes or --patience")

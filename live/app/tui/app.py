@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer, Static
 
+from live.app.tui.pending import PendingChanges
 from live.app.tui.control_rows import ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
 from live.app.tui.screens import HelpScreen, SeedFileScreen, SetupScreen
 from live.core.errors import EncoreError
@@ -160,6 +161,7 @@ class EncoreApp(App):
         self.status = status  # the latest snapshot from the engine
         self.final: protocol.Closed | None = None
         self.rescued = False  # the MIDI panic after an engine crash, sent once
+        self.pending = PendingChanges()  # what the screen shows ahead of the engine
         if self.engine_factory is start_engine:
             RemoteEngine.prepare()
 
@@ -199,6 +201,8 @@ class EncoreApp(App):
                 for line in message.logs:
                     self.log_line(line)
                 self.status = message
+                for request in self.pending.still_ahead_of(message):
+                    self._assume(request)
         if messages:
             self.show_status()
         died = getattr(self.engine, "died", None)  # after receive(): see RemoteEngine.died
@@ -266,6 +270,7 @@ class EncoreApp(App):
     def command(self, request: protocol.Request) -> None:
         if self.engine is not None:
             self.engine.send(request)
+            self.pending.sent_one(request, shown_at_once=self.status is not None)
         self._assume(request)
 
     def _assume(self, request: protocol.Request) -> None:
@@ -378,6 +383,7 @@ class EncoreApp(App):
             self.engine.close()
         self.status = None
         self.rescued = False
+        self.pending = PendingChanges()
         self.log_line("restarting the engine ...")
         self.engine = self.engine_factory(self.args)
 
