@@ -185,7 +185,8 @@ def test_ctrl_c_inside_onnxruntime_start_up_arrives_after_it_as_a_plain_interrup
         "try:\n"
         "    import_onnxruntime()\n"
         "except KeyboardInterrupt:\n"
-        "    print('interrupted', 'onnxruntime' in sys.modules and hasattr(sys.modules['onnxruntime'], 'InferenceSession'))\n"
+        "    ort = sys.modules.get('onnxruntime')\n"
+        "    print('interrupted', ort is not None and hasattr(ort, 'InferenceSession'))\n"
     )
     result = run_python(code)
     assert result.stdout.strip() == "interrupted True", result.stdout + result.stderr

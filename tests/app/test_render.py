@@ -53,7 +53,7 @@ def test_the_same_arguments_give_the_same_bytes(stream_model_path, tmp_path):
     # real processes: the render entry point, and the same bytes from one run to the next
     first = encore(*args, "-o", tmp_path / "a.mid")
     second = encore(*args, "-o", tmp_path / "b.mid")
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert "wrote" in first.stdout and "seeded with primer" in first.stdout
     assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
     other = encore(*args[:-6], "--random-seed", 8, "--temperature", 1.3, "--scale", "A:minor",

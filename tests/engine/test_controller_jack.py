@@ -53,7 +53,8 @@ def test_a_cc_knob_moves_temperature_at_once(rig):
     assert wait_until(lambda: abs(engine.controls.temperature - 2.0) < 1e-6)
     controller.send(mido.Message("control_change", control=78, value=127))  # low -> 84
     controller.send(mido.Message("control_change", control=79, value=127))  # high -> 108
-    assert wait_until(lambda: engine.controls.low == 84 and engine.controls.high == 108), (engine.failed, engine.controls)
+    assert wait_until(lambda: engine.controls.low == 84 and engine.controls.high == 108), \
+        (engine.failed, engine.controls)
     changed_at = time.perf_counter()
 
     def notes_since(ms):

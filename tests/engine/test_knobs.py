@@ -2,6 +2,8 @@
 
 import pytest
 
+from cli_helpers import run_main
+
 from live.engine.knobs import KnobMapError, is_knob_cc, read_knob_file
 
 
@@ -165,7 +167,6 @@ def test_learn_offers_the_table_s_names():
     parser = build_parser()
     for spec in CONTROL_SPECS:
         assert parser.parse_args(["learn", spec.name, "--input", "x"]).control == spec.name
-    result = subprocess.run([sys.executable, "-m", "live.app.cli", "learn", "max_note_seconds", "--input", "x"],
-                            capture_output=True, text=True, timeout=60)
+    result = run_main("learn", "max_note_seconds", "--input", "x")
     assert result.returncode == 2 and "'max_note_seconds' is now called 'max_note'" in result.stderr
     assert parser.parse_args(["learn", "top-p", "--input", "x"]).control == "top_p"  # the flag's spelling

@@ -13,7 +13,7 @@ from live.core.notes import Note
 from export.corpus import batches
 from export.corpus.augment import augment, transpose_range
 from export.corpus.building import (
-    Corpus, Piece, assign_splits, build_corpus, load_corpus, notes_to_events, save_corpus,
+    Corpus, assign_splits, build_corpus, load_corpus, notes_to_events, save_corpus,
 )
 from export.errors import CorpusError
 from export.training.primers import choose_primers, onset_boundaries

@@ -96,7 +96,8 @@ def test_build_train_export_evaluate_info_end_to_end(tmp_path):
         if entry.key == "encore.vocab":
             entry.value = "remi-v2"
     onnx.save(proto, str(tmp_path / "other.onnx"))
-    assert_one_line_error(run_main("info", tmp_path / "other.onnx"), "other.onnx", "'remi-v2' is not performance-388-v1")
+    assert_one_line_error(run_main("info", tmp_path / "other.onnx"), "other.onnx",
+                          "'remi-v2' is not performance-388-v1")
     assert_one_line_error(run_main("evaluate", tmp_path / "other.onnx", corpus), "'remi-v2'")
 
 

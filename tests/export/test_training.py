@@ -8,16 +8,16 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from export.corpus.building import save_corpus
-from export.errors import CheckpointError, ExportError
-from export.evaluation.batch_logits import stream_step, window_logits, zero_state
-from export.evaluation.evaluate import evaluate
-from export.evaluation.info import model_info
-from export.model_files.onnx_export import export_run
-from export.training.train import BEST, LAST, default_config, load_checkpoint, train
-from live.model import ModelError, load_model
+from export.corpus.building import save_corpus  # noqa: E402 (after the importorskips)
+from export.errors import CheckpointError, ExportError  # noqa: E402 (after the importorskips)
+from export.evaluation.batch_logits import stream_step, window_logits, zero_state  # noqa: E402 (after the importorskips)
+from export.evaluation.evaluate import evaluate  # noqa: E402 (after the importorskips)
+from export.evaluation.info import model_info  # noqa: E402 (after the importorskips)
+from export.model_files.onnx_export import export_run  # noqa: E402 (after the importorskips)
+from export.training.train import BEST, LAST, default_config, load_checkpoint, train  # noqa: E402 (after the importorskips)
+from live.model import ModelError, load_model  # noqa: E402
 
-from toy_corpus import toy_corpus
+from toy_corpus import toy_corpus  # noqa: E402
 
 TINY_STREAM = dict(layers=1, hidden=64, embed=32, window=32, batch=4, lr=1e-2, transpose=0, stretch=0.0)
 TINY_SEED = dict(hidden=16, batch=32, lr=3e-3, transpose=2, stretch=0.02)
