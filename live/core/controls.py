@@ -41,6 +41,10 @@ class ControlSpec:
     curve: str = "linear"  # exp suits controls heard in ratios: equal turns, equal changes
     choices: tuple[str, ...] = ()
     cyclic: bool = False  # the TUI steps past the end to the start (keys, scales)
+    # Heard by sampling the future again (the unsent future is dropped and made anew).
+    # False: it only shapes what is played, so a turn applies from the next note on and
+    # never cuts one that sounds (a velocity knob swept at 50 CC/s must not stutter).
+    resamples: bool = True
 
     @property
     def label(self) -> str:
@@ -141,10 +145,10 @@ CONTROL_SPECS: tuple[ControlSpec, ...] = (
     ControlSpec("density", "float", -1.0, 1.0, 0.0, 0.1, 0.5, "+.2f",
                 help="fewer .. more notes", ccs=(1, 72)),
     ControlSpec("velocity_gain", "float", 0.0, 2.0, 1.0, 0.05, 0.25, ".2f",
-                help="scales the velocity played", ccs=(75,)),
+                help="scales the velocity played", ccs=(75,), resamples=False),
     ControlSpec("velocity_offset", "int", -127, 127, 0, 1, 10, "+d",
                 help="added to the velocity after the gain",
-                knob_low=-64, knob_high=64),
+                knob_low=-64, knob_high=64, resamples=False),
     ControlSpec("transpose", "int", -24, 24, 0, 1, 12, "+d",
                 help="semitones, applied to what is played",
                 ccs=(76,), knob_low=-12, knob_high=12),

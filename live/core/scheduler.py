@@ -28,6 +28,7 @@ from live.core import vocab
 from live.core.commands import (
     ChangeControls, Command, Hear, Panic, Pause, Reseed, Resume, SetQuantizer,
 )
+from live.core.controls import CONTROL_SPECS
 from live.core.errors import EncoreError
 from live.core.generator import Generator
 from live.core.performer import NoteMessage
@@ -41,6 +42,7 @@ WATCHDOG_SLACK = 0.05  # a note is ended this long past its max length
 IDLE_WAIT = 0.005  # paused, or waiting for the player: look again this soon
 MAX_WAIT = 0.01  # never plan further than this before looking at the clock again
 LATENCY_HISTORY = 1000
+SHAPING_ONLY = frozenset(spec.name for spec in CONTROL_SPECS if not spec.resamples)
 
 
 class MidiOut(NamedTuple):
@@ -188,8 +190,11 @@ class Scheduler:
                 except (EncoreError, TypeError) as err:
                     self.log(f"control not changed: {err}")
                     continue
-                changed = True
                 turned_at = command.at if turned_at is None else min(turned_at, command.at)
+                if not SHAPING_ONLY.issuperset(command.changes):
+                    changed = True  # the future must be sampled again
+                elif self._changed_at is None:
+                    self._changed_at = turned_at  # heard from the next note on
             elif isinstance(command, Hear):
                 if command.on:
                     self._player_held.add(command.pitch)

@@ -308,3 +308,28 @@ def test_call_and_response_is_silent_while_the_player_plays(model):
     assert not [t for t in ons if played_at + 0.002 < t < released + 0.5], "played over the player"
     assert [t for t in ons if t > released + 0.5], "never answered"
     assert check_pairs(live.port.notes()) == {}
+
+
+def test_a_velocity_knob_swept_fast_never_cuts_a_note(model):
+    """Velocity only shapes what is played: turning it re-samples nothing, so the notes
+    are the same notes as without the sweep, louder or softer from the next note on."""
+
+    def played(sweep: bool):
+        live = Virtual(Generator(model, Controls(density=0.8), seed=9)).start()
+        turns = [0]
+
+        def knob(now):
+            if sweep and round(now * 1000) % 20 == 0:  # 50 CC/s
+                turns[0] += 1
+                live.engine.update_controls(velocity_gain=0.5 + (turns[0] % 30) / 20)
+        live.run(3.0, each=knob)
+        live.stop()
+        notes = live.port.notes()
+        assert check_pairs(notes) == {}
+        return [(round(t, 4), m.type, m.note) for t, m in notes], [m.velocity for _, m in notes if m.type == "note_on"]
+
+    still, _ = played(False)
+    swept, velocities = played(True)
+    assert len(still) > 20
+    assert swept == still  # the same notes at the same times: none cut, none re-struck
+    assert len(set(velocities)) > 3  # and the sweep was heard
