@@ -172,13 +172,16 @@ class PolledInput:
 
     POLL_SECONDS = 0.001
 
-    def __init__(self, backend: Backend, name: str, callback, virtual: bool = False):
+    def __init__(self, backend: Backend, name: str, callback, virtual: bool = False, on_error=None):
         import threading
 
         import rtmidi
 
         self.name = name
         self.callback = callback
+        self.on_error = on_error  # told once if the callback fails
+        self.garbled = 0  # messages that could not be parsed, skipped
+        self.failures = 0
         api = getattr(rtmidi, f"API_{RTMIDI_APIS[backend.name]}")
         with quiet_stderr():
             self._rt = retry_interrupted(
@@ -207,9 +210,16 @@ class PolledInput:
                 continue
             try:
                 message = mido.Message.from_bytes(got[0])
-            except ValueError:
-                continue  # a byte salad from a flaky cable: not worth a crash
-            self.callback(message)
+            except Exception:  # mido raises ValueError, IndexError ... for a truncated message
+                self.garbled += 1  # a byte salad from a flaky cable: skipped, never a crash
+                continue
+            try:
+                self.callback(message)
+            except Exception as err:  # whatever one message does, the input lives on
+                self.failures += 1
+                if self.failures == 1 and self.on_error is not None:
+                    self.on_error(f"input {self.name!r}: a {message.type} message failed "
+                                  f"({type(err).__name__}: {err}); the input goes on")
 
     def close(self) -> None:
         if self._running:
@@ -218,8 +228,8 @@ class PolledInput:
             self._rt.close_port()
 
 
-def open_input(backend: Backend, port: str, callback, own: frozenset[str] = frozenset()
-               ) -> tuple[PolledInput, str]:
+def open_input(backend: Backend, port: str, callback, own: frozenset[str] = frozenset(),
+               on_error=None) -> tuple[PolledInput, str]:
     """The input port whose name contains `port`. `own`: input names that are encore's own
     output (its virtual port, seen from the other side): reading one would play every
     note back into encore, which passes it through again, for ever."""
@@ -233,7 +243,7 @@ def open_input(backend: Backend, port: str, callback, own: frozenset[str] = froz
         )
     name = match_port(others, port, "input")
     try:
-        return PolledInput(backend, name, callback), name
+        return PolledInput(backend, name, callback, on_error=on_error), name
     except (OSError, SystemError, RuntimeError) as err:
         raise PortError(f"cannot open input port {name!r} ({err})") from None
 

@@ -172,7 +172,7 @@ def open_controller_input(args, backend, engine, output, recorder, tempo, knob_m
         thru=None if args.no_thru else output.send,
         clock_follower=follower, recorder=recorder,
     )
-    port, name = open_input(backend, args.input, callback=router, own=own)
+    port, name = open_input(backend, args.input, callback=router, own=own, on_error=log)
     log(f"input from {name!r}: knobs, played notes ({args.listen}), clock")
     return port, router
 

@@ -32,7 +32,7 @@ def rig(stream_model_path):
     generator = Generator(load_model(stream_model_path), Controls(density=0.8), seed=3)
     engine = LiveEngine(generator, Output(out_port))
     tempo = Tempo(120)
-    follower = ClockFollower(tempo, to_performance=lambda at: at - engine._origin,
+    follower = ClockFollower(tempo, to_performance=engine.performance_time,
                              on_start=engine.resume, on_stop=engine.pause, on_continue=engine.resume)
     router = InputRouter(engine, KnobMap(), clock_follower=follower, thru=None)
     in_port, _ = open_input(backend, controller.name, callback=router)
@@ -193,3 +193,17 @@ def test_notes_held_through_are_released_at_the_end(stream_model_path):
         out_port.close()
         controller.close()
         receiver.close()
+
+
+def test_the_input_survives_truncated_and_garbled_bytes(rig):
+    """A lone status byte (pitch bend or a time code quarter frame cut short) from a flaky
+    cable is skipped: knobs work on after it."""
+    engine, controller, receiver, router, _ = rig
+    raw = controller._rt  # the stand-in controller's rtmidi port: bytes as a cable sends them
+    engine.start()
+    for garbage in ([0xE0], [0xF1], [0xB0, 74], [0x90]):
+        raw.send_message(garbage)
+    controller.send(mido.Message("control_change", control=74, value=0))  # temperature
+    assert wait_until(lambda: abs(engine.controls.temperature - 0.2) < 1e-6), "the input died"
+    controller.send(mido.Message("control_change", control=74, value=127))
+    assert wait_until(lambda: abs(engine.controls.temperature - 2.0) < 1e-6)
