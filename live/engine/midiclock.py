@@ -40,19 +40,22 @@ class ClockFollower:
                     self.intervals.append(interval)
             self.last_tick = at
             if self.running:
-                self.ticks += 1
-            if len(self.intervals) >= 6:
+                self.ticks += 1  # the first tick after Start is tick 0: the downbeat
+            estimated = len(self.intervals) >= 6
+            if estimated:
                 # The mean, not the median: arrival times are quantised to the audio
                 # period (2.7 ms on JACK at 128 frames), and only the mean of those
                 # jittered intervals converges on the true tempo.
                 self.tempo.bpm = 60.0 / (PPQN * statistics.fmean(self.intervals))
                 self.tempo.source = "midi clock"
-                if self.running and self.ticks % PPQN == 0:
-                    # Re-anchor the beat phase on every beat: drift never builds up.
-                    self.tempo.anchor(at, self.ticks // PPQN, self.to_performance)
+            if self.running and self.ticks % PPQN == 0 and (estimated or self.ticks == 0):
+                # Re-anchor the beat phase on every beat: drift never builds up. Beat 0
+                # needs no tempo: it is where the first tick after Start arrived.
+                self.tempo.anchor(at, self.ticks // PPQN, self.to_performance)
             return True
         if kind == "start":
-            self.running, self.ticks = True, 0
+            # MIDI: the tick after Start is beat 0. Until it comes, the Start stands in.
+            self.running, self.ticks = True, -1
             self.tempo.anchor(at, 0, self.to_performance)
             if self.on_start:
                 self.on_start()

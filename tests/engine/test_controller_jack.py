@@ -207,3 +207,44 @@ def test_the_input_survives_truncated_and_garbled_bytes(rig):
     assert wait_until(lambda: abs(engine.controls.temperature - 0.2) < 1e-6), "the input died"
     controller.send(mido.Message("control_change", control=74, value=127))
     assert wait_until(lambda: abs(engine.controls.temperature - 2.0) < 1e-6)
+
+
+def test_quantised_notes_land_on_the_midi_clock_s_grid_not_a_tick_early(rig):
+    """A real clock master at 128 BPM: the tick after Start is beat 0, so note-ons pulled
+    to 1/16 land on the master's 16ths (they came one tick, 20 ms, early before)."""
+    import threading
+
+    from live.core.tempo import Quantizer
+
+    engine, controller, receiver, _, tempo = rig
+    engine.set_quantizer(Quantizer(tempo, "1/16", 1.0))
+    engine.start()
+    engine.pause()
+    tick = 60 / 128 / 24
+    ticks_at: list[float] = []
+    stop = threading.Event()
+
+    def master():
+        controller.send(mido.Message("start"))
+        due = time.perf_counter() + 0.002
+        while not stop.is_set():
+            while time.perf_counter() < due:
+                pass
+            controller.send(mido.Message("clock"))
+            ticks_at.append(time.perf_counter())
+            due += tick
+
+    thread = threading.Thread(target=master, daemon=True)
+    thread.start()
+    time.sleep(4.0)
+    stop.set()
+    thread.join()
+    first = ticks_at[0]
+    sixteenth = 6 * tick
+    onsets = [t for t, m in receiver.snapshot()
+              if m.type == "note_on" and m.velocity > 0 and t > first + 1.0]  # past the tempo estimate
+    assert len(onsets) >= 5
+    offsets = sorted((t - first) - round((t - first) / sixteenth) * sixteenth for t in onsets)
+    median = offsets[len(offsets) // 2]
+    # JACK delivers both ways in 128-frame periods (2.7 ms): a few ms, never a tick
+    assert -0.004 < median < 0.008, [round(o * 1000, 1) for o in offsets]

@@ -38,11 +38,17 @@ def test_the_beat_phase_follows_the_clock_ticks():
     tempo = Tempo(100.0)
     follower = ClockFollower(tempo, timeline.to_performance)
     follower.handle(mido.Message("start"), at=10.0)
-    tick = 60.0 / 128 / PPQN  # a 128 BPM clock, the start 3 ms late against the ticks
+    tick = 60.0 / 128 / PPQN  # a 128 BPM clock
+    first = 10.004  # the tick after Start: beat 0, as MIDI says
+    follower.handle(mido.Message("clock"), at=first)
+    assert tempo.origin == pytest.approx(first, abs=1e-9)  # the downbeat, at once
     for k in range(1, 2 * PPQN + 1):
-        follower.handle(mido.Message("clock"), at=10.003 + k * tick)
+        follower.handle(mido.Message("clock"), at=first + k * tick)
     assert tempo.bpm == pytest.approx(128.0, rel=1e-6) and tempo.source == "midi clock"
-    # re-anchored on beat 2: beat 0 now sits where the ticks say, not at the late Start
-    assert tempo.origin == pytest.approx(10.003, abs=1e-9)
+    # re-anchored on beat 2: beat 0 still sits on the first tick, not a tick before it
+    assert tempo.origin == pytest.approx(first, abs=1e-9)
+    quantizer = Quantizer(tempo, "1/16", 1.0)
+    sixteenth = 6 * tick
+    assert quantizer.shift(first + 5 * sixteenth + 0.004, not_before=0) == pytest.approx(-0.004)
     tempo.origin = 5.0  # setting it by hand drops the anchor
     assert tempo.origin == 5.0
