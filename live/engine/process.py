@@ -24,6 +24,9 @@ from live.signals import ignore_stop_signals, on_stop_signals
 
 STATUS_SECONDS = 0.05
 PORT_CHECK_SECONDS = 0.5
+# An engine that sends no status for this long (it sends 20 a second) is frozen: stopped
+# (SIGSTOP), deadlocked, swapped out. Generous: a busy machine delays it by tenths.
+FROZEN_SECONDS = 3.0
 ROLL_NOTES = 400
 
 
@@ -285,6 +288,7 @@ class RemoteEngine:
         self.process.start()
         child.close()
         self.final: protocol.Closed | None = None
+        self.last_heard: float | None = None  # monotonic time of its last message
         self.fatal: str | None = None
 
     def send(self, request: protocol.Request) -> None:
@@ -299,6 +303,7 @@ class RemoteEngine:
         try:
             while self.conn.poll():
                 message = self.conn.recv()
+                self.last_heard = time.monotonic()
                 if isinstance(message, protocol.Fatal):
                     self.fatal = message.message
                 elif isinstance(message, protocol.Closed):
@@ -318,6 +323,17 @@ class RemoteEngine:
         code = self.process.exitcode
         return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
 
+    def frozen(self, seconds: float = FROZEN_SECONDS) -> bool:
+        """It answered once and has not for `seconds`, and still runs: its notes may hang."""
+        return (self.last_heard is not None and self.final is None and self.fatal is None
+                and time.monotonic() - self.last_heard > seconds and self.process.is_alive())
+
+    def kill(self) -> None:
+        """SIGKILL: the one signal a stopped or hung process cannot ignore."""
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(2.0)
+
     def close(self, timeout: float = 5.0) -> protocol.Closed | None:
         """Quit the engine (notes off, recording saved) and wait for it."""
         self.send(protocol.Quit())
@@ -330,4 +346,5 @@ class RemoteEngine:
             self.process.terminate()  # SIGTERM: the engine still cleans up
             self.process.join(2.0)
             self.receive()  # its last word, if it came in that time
+        self.kill()  # still there: frozen (SIGSTOP does not let SIGTERM in); never hang on it
         return self.final

@@ -372,6 +372,27 @@ async def test_an_engine_killed_mid_note_is_followed_by_all_notes_off_from_the_s
         await quit_and_wait(app)
 
 
+async def test_a_frozen_engine_is_stopped_and_its_notes_ended_from_the_screen(stream_model_path, receiver):
+    import os
+    import signal
+
+    args = tui_args("--model", stream_model_path, "--port", receiver.name, "--backend", "jack",
+                    "--random-seed", 3, "--density", 0.8, "--max-note", 5)
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.status is not None and app.status.playing)
+        assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
+        frozen = time.perf_counter()
+        os.kill(app.engine.process.pid, signal.SIGSTOP)  # alive, but answers nothing
+        assert await wait_for(pilot, lambda: "it stopped answering" in str(app.query_one("#log").render()))
+        assert receiver.wait_for(lambda ms: any(t > frozen and m.type == "control_change" and m.control == 123
+                                                for t, m in ms))
+        assert not app.engine.process.is_alive()
+        started_quit = time.monotonic()
+        await quit_and_wait(app)
+        assert time.monotonic() - started_quit < 3.0  # q does not wait on a hung child
+
+
 async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
 
     class Dying(recording_engine):

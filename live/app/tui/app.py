@@ -207,6 +207,10 @@ class EncoreApp(App):
             self.show_status()
         died = getattr(self.engine, "died", None)  # after receive(): see RemoteEngine.died
         why = died() if died is not None else None
+        frozen = getattr(self.engine, "frozen", None)
+        if why is None and frozen is not None and frozen() and not self.rescued:
+            self.engine.kill()  # its notes would hang as long as it does
+            why = "it stopped answering and was stopped"
         if why is not None and not self.rescued:
             self.rescued = True
             self.rescue_notes(why)
