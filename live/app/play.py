@@ -49,8 +49,10 @@ def play(args, make_generator) -> int:
             session.start()
             say(f"playing, seeded with {seeded_with}; Ctrl-C stops")
         started = time.monotonic()
+        ends = started + args.seconds if args.seconds else float("inf")
         while not stop.event.is_set():
-            stop.event.wait(PORT_CHECK_SECONDS)
+            # wake for the port check, or exactly when --seconds runs out (not up to 0.5 s late)
+            stop.event.wait(max(0.0, min(PORT_CHECK_SECONDS, ends - time.monotonic())))
             session.watch.check()
             if session.engine.failed:
                 stop.set("engine error")
@@ -58,7 +60,7 @@ def play(args, make_generator) -> int:
                 say("the guardian process has ended: from now on a kill -9 or a crash "
                     "would leave notes sounding (a clean stop still ends them)")
                 guardian = None
-            if args.seconds and time.monotonic() - started >= args.seconds:
+            if time.monotonic() >= ends:
                 stop.set("time is up")
     finally:
         if session is not None:

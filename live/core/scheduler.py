@@ -39,6 +39,10 @@ RESTART_MARGIN = 0.006  # music regenerated after a knob turn starts this far af
 RESEED_MARGIN = 0.03  # after a reseed or panic: time to prime the model first
 COMMIT_MARGIN = 0.002  # an event due this close to "now" may already be on its way out
 WATCHDOG_SLACK = 0.05  # a note is ended this long past its max length
+# A note-on this late is dropped, not sent: after the machine (or the process) stood
+# still, a burst of stale notes would come out as blips, not music.
+STALE_NOTE_ON = 0.05
+REJECTED_LOG_SECONDS = 5.0  # a knob flooding bad values is said once per this, per control
 IDLE_WAIT = 0.005  # paused, or waiting for the player: look again this soon
 MAX_WAIT = 0.01  # never plan further than this before looking at the clock again
 LATENCY_HISTORY = 1000
@@ -99,6 +103,9 @@ class Scheduler:
         # Snapshots are kept from this performance time on. Live, always; a render that
         # knows when its next cue comes skips them until shortly before (they cost 15 %).
         self.history_from = float("-inf")
+        # Live: note-ons later than this are dropped (STALE_NOTE_ON). A render's virtual
+        # clock delivers late by design, so there it is None.
+        self.stale_after: float | None = None
 
         self._queue: list[_Queued] = []
         self._order = itertools.count()
@@ -110,6 +117,7 @@ class Scheduler:
         self._player_last = float("-inf")  # clock time of the player's last note
         self._answering = True
         self._changed_at: float | None = None  # clock time of a control change not yet heard
+        self._rejected: dict[str, tuple[float, int]] = {}  # control -> (said at, refused since)
 
         self.sounding: dict[tuple[int, int], _Sounding] = {}  # (channel, pitch) -> note
         self.channels_used: set[int] = {generator.channel}
@@ -188,7 +196,7 @@ class Scheduler:
                 try:
                     self.generator.controls = self.generator.controls.with_(**command.changes)
                 except (EncoreError, TypeError) as err:
-                    self.log(f"control not changed: {err}")
+                    self._refused(command, err, now)
                     continue
                 turned_at = command.at if turned_at is None else min(turned_at, command.at)
                 if not SHAPING_ONLY.issuperset(command.changes):
@@ -229,6 +237,17 @@ class Scheduler:
         if changed:
             self._rollback(now)
             self._changed_at = turned_at  # measured at the first event made under them
+
+    def _refused(self, command: ChangeControls, err: Exception, now: float) -> None:
+        """One line per control every few seconds, however fast a knob sends bad values."""
+        name = ",".join(sorted(command.changes))
+        said_at, since = self._rejected.get(name, (float("-inf"), 0))
+        if now - said_at < REJECTED_LOG_SECONDS:
+            self._rejected[name] = (said_at, since + 1)
+            return
+        more = f" ({since} more refused since)" if since else ""
+        self.log(f"control not changed: {err}{more}")
+        self._rejected[name] = (now, 0)
 
     # ------------------------------------------------------------ the sending side
 
@@ -280,6 +299,8 @@ class Scheduler:
         if item.event > self._last_sent_event:
             self._last_sent_event = item.event
         if message.on:
+            if self.stale_after is not None and now - self.origin - item.due > self.stale_after:
+                return  # stood still past its time: dropped (its note-off finds it silent)
             if key in self.sounding:
                 self._note_off(*key)  # a re-strike ends the old note first
             out = MidiOut("note_on", message.channel, message.pitch, message.velocity, item.due)

@@ -26,7 +26,7 @@ from live.core.commands import (
 from live.core.controls import Controls
 from live.core.generator import Generator
 from live.core.performer import NoteMessage
-from live.core.scheduler import DEFAULT_LOOKAHEAD, MidiOut, Scheduler
+from live.core.scheduler import DEFAULT_LOOKAHEAD, STALE_NOTE_ON, MidiOut, Scheduler
 
 SPIN_SECONDS = 0.0015  # sleep until this close to a due time, then spin
 SEND_GUARD_SECONDS = 0.003  # no model step starts this close before a send
@@ -94,6 +94,7 @@ class LiveEngine:
             generator, self._send, lookahead=lookahead, guard=self._lock,
             on_queued=self._lock.notify, log=self.log,
         )
+        self.scheduler.stale_after = STALE_NOTE_ON
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._wake = threading.Event()
         self._running = False

@@ -333,3 +333,32 @@ def test_a_velocity_knob_swept_fast_never_cuts_a_note(model):
     assert len(still) > 20
     assert swept == still  # the same notes at the same times: none cut, none re-struck
     assert len(set(velocities)) > 3  # and the sweep was heard
+
+
+def test_after_the_machine_stood_still_stale_notes_are_dropped_not_blipped(model):
+    """SIGSTOP and SIGCONT, a swapped-out machine: what fell due meanwhile is not sent as
+    a burst of late notes a few ms long; what sounded is ended, and the music goes on."""
+    live = Virtual(Generator(model, Controls(density=1.0, max_note=0.3), seed=10)).start()
+    late_ons = []
+    live.engine.listeners.append(lambda message, error: late_ons.append(error) if message.on else None)
+    live.run(0.5)
+    while not any(on for _, _, on, _ in live.engine.upcoming()):  # a note-on is on its way
+        live.run(0.001)
+    live.clock.now += 1.0  # nothing ran for a second
+    live.run(0.6)
+    live.stop()
+    assert max(late_ons) <= 0.05, "a stale note-on was sent"
+    assert min(held_lengths(live.port.notes())) >= 0.009, "a note came out as a blip"
+    assert [t for t, m in live.port.notes() if m.type == "note_on" and t > live.clock.now - 0.5]
+
+
+def test_a_knob_flooding_bad_values_is_said_once_every_few_seconds(model):
+    lines = []
+    live = Virtual(Generator(model, Controls(), seed=11))
+    live.engine.scheduler.log = lines.append
+    live.start()
+    for _ in range(200):
+        live.engine.update_controls(temperature=9.0)  # out of range
+        live.run(0.01)
+    live.stop()
+    assert len(lines) == 1 and "temperature" in lines[0]
