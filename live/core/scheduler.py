@@ -284,6 +284,19 @@ class Scheduler:
             for channel in sorted(self.channels_used):
                 self.send(MidiOut("control_change", channel, 123, 0))
 
+    def sounding_notes(self) -> tuple[tuple[int, int], ...]:
+        with self.guard:
+            return tuple(self.sounding)
+
+    def end_notes(self, keys) -> None:
+        """Note-offs for these (channel, pitch), sounding by the ledger or not (a port
+        that came back may still hold them), and CC 123 on each channel used."""
+        with self.guard:
+            for channel, pitch in keys:
+                self._note_off(channel, pitch)
+            for channel in sorted(self.channels_used):
+                self.send(MidiOut("control_change", channel, 123, 0))
+
     def finish(self, now: float) -> None:
         """End the performance: the performer ends its notes, everything queued leaves."""
         messages = self.generator.finish()

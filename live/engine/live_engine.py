@@ -227,6 +227,13 @@ class LiveEngine:
         """From any thread: note-offs for everything sounding, CC 123 on each channel."""
         self.scheduler.all_notes_off()
 
+    def sounding_notes(self):
+        return self.scheduler.sounding_notes()
+
+    def end_notes(self, keys) -> None:
+        """From any thread: note-offs for these notes and CC 123 (a port come back)."""
+        self.scheduler.end_notes(keys)
+
     def forget_sounding(self) -> None:
         """The output port went away, and the notes on it with it."""
         self.scheduler.forget_sounding()

@@ -15,6 +15,7 @@ from live.engine.input_router import InputRouter
 from live.engine.knobs import load_knob_map
 from live.core.tempo import Quantizer, Tempo
 from live.engine.midiclock import ClockFollower, ClockSender
+from live.engine.jack_link import JackLink
 from live.engine.ports import Backend, PortError, open_backend, open_input, open_output
 from live.files.recorder import Recorder
 
@@ -33,6 +34,8 @@ class PortWatch:
     output: Output
     wanted: str | None  # what the user asked for; None for our own virtual port
     engine: LiveEngine
+    link: JackLink | None = None  # on JACK: the connection itself, watched
+    sounding_at_loss: tuple = ()  # (channel, pitch): ended on the port when it returns
 
     def check(self) -> None:
         """A device that comes back often has another name (a new ALSA client number,
@@ -40,21 +43,65 @@ class PortWatch:
         full name."""
         if self.wanted is None:
             return
+        if self.link is not None and not self.output.lost and not self.link.intact():
+            self._connection_broke()
+            return
         try:
             names = [n for n in self.backend.output_names() if self.wanted.lower() in n.lower()]
         except (OSError, RuntimeError):  # rtmidi's SystemError is an OSError
             return  # a listing cut short (a signal in a system call, a busy server): next round
         if self.output.lost and len(names) == 1:
             try:
-                port, _ = open_output(self.backend, names[0])
+                if self.link is not None:
+                    self.link.destination = names[0]
+                    port, _ = self.link.attach(lambda: open_output(self.backend, names[0]))
+                else:
+                    port, _ = open_output(self.backend, names[0])
             except PortError:
                 return
             self.output.replace(port)
-            say(f"output port {names[0]!r} is back; playing again")
+            ended = self._end_what_sounded()
+            say(f"output port {names[0]!r} is back; {ended}playing again")
         elif not self.output.lost and not names:
-            self.output.lost = True
-            self.engine.forget_sounding()
-            say(f"output port {self.wanted!r} vanished; playing on silently until it returns")
+            self._lost()
+
+    def _lost(self) -> None:
+        self.output.lost = True
+        self.sounding_at_loss = self.engine.sounding_notes()
+        self.engine.forget_sounding()
+        say(f"output port {self.wanted!r} vanished; playing on silently until it returns")
+
+    def _connection_broke(self) -> None:
+        """The port went away, for a moment or for good, and our connection with it."""
+        if self.link.destination_present() and self.link.reconnect():
+            self.sounding_at_loss = self.engine.sounding_notes()
+            ended = self._end_what_sounded()
+            say(f"output port {self.wanted!r} went away and came back; connected again, "
+                f"{ended}playing on")
+            return
+        self._lost()
+
+    def _end_what_sounded(self) -> str:
+        """The notes sounding when the port went are ended there now (with CC 123): the
+        synth may still hold them."""
+        keys, self.sounding_at_loss = self.sounding_at_loss, ()
+        self.engine.end_notes(keys)
+        return f"the {len(keys)} note{'s' if len(keys) != 1 else ''} sounding then ended, " if keys else ""
+
+
+def _open_watched(backend: Backend, port: str | None, virtual: str | None):
+    """The output, and on JACK the watch on its connection (a device port only: our own
+    virtual port has no one connection to keep)."""
+    from live.engine.ports import match_port
+
+    if port is None or backend.name != "jack":
+        return (*open_output(backend, port, virtual), None)
+    name = match_port(backend.output_names(), port, "output")
+    link = JackLink.open(name)
+    if link is None:
+        return (*open_output(backend, name), None)
+    opened, described = link.attach(lambda: open_output(backend, name))
+    return opened, described, link
 
 
 class Session:
@@ -80,7 +127,7 @@ class Session:
                     "this map moves nothing")
         self.backend = open_backend(args.backend)
         inputs_before = set(self.backend.input_names())
-        port, described = open_output(self.backend, args.port, args.virtual)
+        port, described, self.link = _open_watched(self.backend, args.port, args.virtual)
         log(self.backend.note)  # after the port: a port that will not open is one line
         log(described)
         self.output = Output(port)
@@ -93,7 +140,7 @@ class Session:
             generator, self.output, lookahead=args.lookahead / 1000.0, recorder=self.recorder, log=log
         )
         self.output.on_lost = self._lost
-        self.watch = PortWatch(self.backend, self.output, args.port, self.engine)
+        self.watch = PortWatch(self.backend, self.output, args.port, self.engine, self.link)
         self.tempo = Tempo(args.bpm)
         if args.quantize != "off":
             self.engine.set_quantizer(Quantizer(self.tempo, args.quantize, args.quantize_strength / 100.0))
@@ -155,6 +202,8 @@ class Session:
                 self.save_recording()
             finally:
                 self.output.close()
+                if self.link is not None:
+                    self.link.close()
 
 
 def open_controller_input(args, backend, engine, output, recorder, tempo, knob_map, log=say,
