@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
+
+# Drawn after a validation at most this often, and when a session ends: a quarter of a
+# second of matplotlib each time outweighed the epochs of a small corpus.
+PLOT_EVERY_SECONDS = 30.0
+
+
+class SessionCurve:
+    """curve.png through one training session."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.drawn_at = time.monotonic()
+        self.behind = False  # a validation since it was drawn
+
+    def validated(self, history: dict, config: dict) -> None:
+        self.behind = True
+        if time.monotonic() - self.drawn_at >= PLOT_EVERY_SECONDS:
+            self.finish(history, config)
+
+    def finish(self, history: dict, config: dict) -> None:
+        if self.behind:
+            plot_curve(history, self.path, config)
+            self.drawn_at, self.behind = time.monotonic(), False
 
 
 def plot_curve(history: dict, path: Path, config: dict) -> Path | None:

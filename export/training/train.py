@@ -32,6 +32,7 @@ from export.corpus import batches
 from export.corpus.augment import DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment
 from export.corpus.building import Corpus, load_corpus, notes_to_events
 from export.errors import CheckpointError, CorpusError, TrainConfigError
+from export.training.curve import SessionCurve
 from export.training.primers import choose_primers
 from export.evaluation.scoring import cap_events, score_stream, score_windows
 
@@ -163,6 +164,7 @@ class _Run:
         self.carry = None
         self.elapsed = 0.0  # training seconds over all sessions
         self.mark = time.monotonic()
+        self.curve = SessionCurve(run_dir / "curve.png")
         self.corpus_info = {"path": str(corpus_path), "description": corpus.describe(),
                             "train_events_per_epoch": int(sum(len(p.events) for p in self.train_pieces))}
         self.primers = choose_primers(val, config["seed"])
@@ -401,6 +403,7 @@ def train(
             stopped = "interrupted"
             run.clock()
             _save(run_dir / LAST, run.checkpoint())
+    run.curve.finish(run.history, run.config)
     seconds = time.monotonic() - session_start
     return TrainResult(run_dir, stopped, run.position["epoch"], run.position["steps"], run.position["events"],
                        run.best, seconds, session_events / max(seconds, 1e-9),
@@ -423,6 +426,4 @@ def _finish_segment(run: _Run, bar) -> None:
     position = run.position
     bar.note(f"val NLL {nll:.3f} (best {run.best:.3f})",
              f"after {position['steps']:,} steps, {position['events']:,} events, {run.elapsed / 60:.1f} min")
-    from export.training.curve import plot_curve
-
-    plot_curve(run.history, run.run_dir / "curve.png", run.config)
+    run.curve.validated(run.history, run.config)

@@ -55,8 +55,9 @@ def notes_only(messages):
 
 @pytest.fixture(autouse=True)
 def no_engine_left_running(monkeypatch):
-    """An app a test leaves early (a failed assert) has not closed its engine process,
-    which then blocks on a full pipe at exit and hangs the whole run: closed here."""
+    """An app a test leaves early (a failed assert) has not closed its engine process: it
+    plays on, and once nobody reads its pipe it blocks there, which once held a failed run
+    at exit for minutes. Closed here, after each test."""
     started = []
     real_init = RemoteEngine.__init__
 

@@ -107,8 +107,9 @@ def test_a_killed_encore_has_its_notes_ended_by_its_guardian(backend, stream_mod
 
 def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_path):
     receiver = Receiver(backend)
+    play = None
     try:
-        play = start_play("--model", stream_model_path, "--port", receiver.name, "--seconds", 8,
+        play = start_play("--model", stream_model_path, "--port", receiver.name, "--seconds", 60,
                           "--random-seed", 6, "--density", 1.0)
         assert receiver.wait_for(lambda ms: len(ms) >= 3), "nothing arrived"
         held = sounding_after([x for x in receiver.snapshot() if x[1].type.startswith("note")])
@@ -117,6 +118,7 @@ def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_
         before = len(receiver.snapshot())
         receiver.open()
         assert receiver.wait_for(lambda ms: len(ms) > before + 3, timeout=6), "not recovered"
+        play.send_signal(signal.SIGTERM)  # a clean stop once it is back, not a fixed length
         out, err = play.communicate(timeout=30)
         assert play.returncode == 0, err
         assert "vanished" in err and "is back" in err
@@ -124,17 +126,23 @@ def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_
         # every note that started there also ended there
         assert_ended_on_return([m for _, m in receiver.snapshot()[before:]], held)
     finally:
+        if play is not None and play.poll() is None:
+            play.kill()
+            play.communicate()
         receiver.close()
 
 
-def test_bench_live_plays_through_a_real_port_and_reports_its_figures(backend, stream_model_path):
+def test_bench_live_plays_through_a_real_port_and_reports_its_figures(backend, stream_model_path, monkeypatch):
+    import functools
     import json
-    import subprocess
-    import sys
 
-    result = subprocess.run([sys.executable, "-m", "live.app.cli", "bench", "--live", "--seconds", "5",
-                             "--backend", "jack", "--model", str(stream_model_path), "--json"],
-                            capture_output=True, text=True, timeout=60)
+    from cli_helpers import run_main
+    from live.app import bench
+
+    # a knob turn every half second instead of every 2: as many turns in a shorter run
+    monkeypatch.setattr(bench, "bench_live", functools.partial(bench.bench_live, knob_every=0.5))
+    result = run_main("bench", "--live", "--seconds", "2", "--backend", "jack", "--model", stream_model_path,
+                      "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert "encore-bench" in figures["where"]  # a real virtual port, not the null stand-in

@@ -262,6 +262,18 @@ def test_the_learning_rate_halves_after_an_epoch_that_does_not_improve(toy_path,
     assert state["best_val_nll"] == 1.2
 
 
+def test_the_curve_is_drawn_at_the_end_of_a_session_not_after_each_quick_epoch(toy_path, tmp_path, monkeypatch):
+    from export.training import curve
+
+    drawn = []
+    monkeypatch.setattr(curve, "plot_curve", lambda history, path, config: drawn.append(len(history["val"])))
+    train(toy_path, tmp_path / "run", default_config("stream", **TINY_STREAM), epochs=3, quiet=True)
+    assert drawn == [3]  # once, with every validation in it
+    monkeypatch.setattr(curve, "PLOT_EVERY_SECONDS", 0.0)  # epochs slower than the interval
+    train(toy_path, tmp_path / "run", None, epochs=5, resume=True, quiet=True)
+    assert drawn == [3, 4, 5]
+
+
 def test_the_learning_rate_stops_halving_at_a_hundredth_of_where_it_began(toy_path, tmp_path, monkeypatch):
     import export.training.train as training
 
