@@ -51,6 +51,11 @@ def on_stop_signals(handler, interrupt: bool = True) -> None:
             signal.signal(sig, lambda *_, n=name: handler(n))
 
 
+def leave_interrupts_to_the_screen() -> None:
+    """In the TUI's engine process: Ctrl-C belongs to the screen, which quits cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def ignore_stop_signals(interrupt: bool = True) -> None:
     """From here on no stop signal can cut a clean-up short (or kill a guardian)."""
     for sig, _ in STOP_SIGNALS:
@@ -74,3 +79,33 @@ def terminate_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class TimeLimit(Exception):
+    """Raised inside a time_limit block when its time is up."""
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Raise TimeLimit inside the block after `seconds` (Unix main thread only: a
+    worker process's or a one-job build's; elsewhere no limit)."""
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    armed = [True]
+
+    def expire(signum, frame):
+        if armed[0]:
+            raise TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    # Again every second after the first: a raise that lands where Python swallows it
+    # (a garbage-collector callback, say) is not the end of the guard.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

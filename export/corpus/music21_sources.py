@@ -27,14 +27,12 @@ from __future__ import annotations
 import bisect
 import hashlib
 import multiprocessing
-import signal
-import threading
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 from live.core.errors import EncoreError
+from live.signals import TimeLimit, time_limit
 from live.files.midiscan import ScanReport, process_each
 from live.core.notes import Note
 
@@ -149,7 +147,9 @@ def read_collection(
 
     try:
         if jobs > 1:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            # spawn, not fork: a fork of a process with MIDI and JACK threads can hang in the
+            # child (a lock held by a thread that is not there), and macOS and Windows have no fork
+            with multiprocessing.get_context("spawn").Pool(jobs) as pool:
                 # In order, a few at a time: one ABC book stays with one worker.
                 results = list(process_each(pool.imap(parse, tunes, chunksize=4), unwrap, report))
         else:
@@ -166,12 +166,12 @@ def melody_or_error(tune: TuneSpec, seed: int, bpm: tuple[float, float]):
     import music21
 
     try:
-        with _time_limit(PIECE_SECONDS):
+        with time_limit(PIECE_SECONDS):
             notes = score_melody(music21, _parse(music21, tune), tune.label, seed, bpm)
         return tune.label, usable_melody(tune.label, notes), None
     except EncoreError as err:
         return tune.label, None, str(err)
-    except _TimeLimit:
+    except TimeLimit:
         return tune.label, None, f"{tune.label}: took over {PIECE_SECONDS} s to read (a pathological score); skipped"
     except Exception as err:  # music21 raises many kinds on odd scores
         return tune.label, None, f"{tune.label}: music21 cannot read it ({type(err).__name__}: {err})"
@@ -180,36 +180,6 @@ def melody_or_error(tune: TuneSpec, seed: int, bpm: tuple[float, float]):
 # A guard, not a budget: the slowest ordinary tune reads in seconds, but one odd score
 # (repeats music21 unrolls into tens of thousands of notes) once took half an hour.
 PIECE_SECONDS = 300
-
-
-class _TimeLimit(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float):
-    """Raise _TimeLimit inside the block after `seconds` (Unix main thread only: a
-    worker process's or a one-job build's; elsewhere no limit)."""
-    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    armed = [True]
-
-    def expire(signum, frame):
-        if armed[0]:
-            raise _TimeLimit
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    # Again every second after the first: a raise that lands where Python swallows it
-    # (a garbage-collector callback, say) is not the end of the guard.
-    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
-    try:
-        yield
-    finally:
-        armed[0] = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _import_music21():

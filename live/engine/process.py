@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
-import signal
 import time
 from dataclasses import fields
 
@@ -20,7 +19,7 @@ from live.core import vocab
 from live.core.scales import note_name
 from live.core.errors import EncoreError
 from live.engine import protocol
-from live.signals import ignore_stop_signals, on_stop_signals
+from live.signals import ignore_stop_signals, leave_interrupts_to_the_screen, on_stop_signals
 
 STATUS_SECONDS = 0.05
 PORT_CHECK_SECONDS = 0.5
@@ -226,7 +225,7 @@ def _primer_number(description: str) -> int | None:
 
 def serve(conn, args, make_generator) -> None:
     """The engine process's main: build, run, and always clean up."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the UI
+    leave_interrupts_to_the_screen()
 
     def terminate(_name):
         raise SystemExit(0)
