@@ -73,7 +73,7 @@ class EngineServer:
             engine.panic()
             if self.session.router is not None and self.session.router.thru is not None:
                 self.session.router.release_thru()
-            self.logs.append("panic: all notes off")
+            self.logs.append("panic: all notes off, stopped; space plays again")
         elif isinstance(request, protocol.SetControl):
             engine.update_controls(**{request.name: request.value})
         elif isinstance(request, protocol.SetTempo):

@@ -131,6 +131,17 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
         ended = {(m.channel, m.note) for t, m in notes_only(heard)
                  if pressed < t < shown + 0.5 and (m.type == "note_off" or m.velocity == 0)}
         assert sounding_after(before) <= ended
+        # then CC 123 and 120 on the channel used, and it stays stopped, and says so
+        controls = [(m.control, t) for t, m in heard if m.type == "control_change" and pressed < t]
+        assert {123, 120} <= {c for c, _ in controls}
+        assert await wait_for(pilot, lambda: not app.status.playing)
+        assert "STOPPED" in str(app.query_one("#status").render())
+        silent_from = time.perf_counter()
+        await pilot.pause(0.5)
+        assert not [m for t, m in receiver.snapshot() if m.type == "note_on" and t > silent_from]
+        press(app, "space")
+        assert await wait_for(pilot, lambda: app.status.playing)
+        assert receiver.wait_for(lambda ms: any(m.type == "note_on" and t > silent_from for t, m in ms))
         # q: the engine ends every note and sends its figures, which the app returns
         final = await quit_and_wait(app)
     assert final and final.notes > 0

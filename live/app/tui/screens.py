@@ -19,7 +19,7 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         yield Static(
             "encore keys\n\n"
-            "space   play / stop            p   panic (all notes off)\n"
+            "space   play / stop            p   panic: all off, stop\n"
             "r       reseed (random)        . , next / previous primer\n"
             "f       seed from a .mid file  c   seed from what was just played\n"
             "z       seed from silence\n"
