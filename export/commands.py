@@ -18,8 +18,10 @@ def require(module: str, extra: str, command: str) -> None:
 
 
 def cmd_corpus_build(args) -> int:
-    from export.corpus.building import build_corpus, save_corpus
+    from export.corpus.building import build_corpus, check_corpus_path, save_corpus
     from live.app.progress import progress_bars
+
+    check_corpus_path(args.output)  # before the build, not after it
 
     with progress_bars(args.quiet) as start_bar:
         def progress(label, total):
@@ -68,7 +70,9 @@ def cmd_export(args) -> int:
     require("torch", "train", "encore export")
     require("onnx", "train", "encore export")
     from export.model_files.onnx_export import export_run
+    from live.files.output_paths import check_writable
 
+    check_writable(args.output, "model.onnx")
     result = export_run(args.run, args.output)
     primers = len(json.loads(result.meta["encore.primers"]))
     print(f"wrote {result.path} ({result.kind}, {result.bytes / 1e6:.1f} MB, {primers} primers, "
@@ -80,7 +84,9 @@ def cmd_export(args) -> int:
 def cmd_quantize(args) -> int:
     require("onnx", "train", "encore quantize")
     from export.model_files.quantize import format_result, quantize_model
+    from live.files.output_paths import check_writable
 
+    check_writable(args.output, "model-int8.onnx")
     print(format_result(quantize_model(args.model, args.output)))
     return 0
 

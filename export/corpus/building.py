@@ -263,6 +263,17 @@ def _make_names_unique(pieces: list[Piece]) -> None:
 # ---------------------------------------------------------------- the file
 
 
+def check_corpus_path(path: str | Path) -> Path:
+    """Where a corpus will be saved: a .npz name, in a folder that exists (checked before
+    the build, which can take long)."""
+    from live.files.output_paths import check_writable
+
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise CorpusError(f"{path}: a corpus file ends in .npz; name it like corpus.npz")
+    return check_writable(path, "corpus.npz")
+
+
 def save_corpus(corpus: Corpus, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix != ".npz":

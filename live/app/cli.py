@@ -238,6 +238,9 @@ def cmd_encode(args) -> int:
 
 
 def cmd_decode(args) -> int:
+    from live.files.output_paths import check_midi_output
+
+    args.output = check_midi_output(args.output)
     events = read_event_file(Path(args.events_file))
     notes = codec.decode(events, args.max_note_seconds)
     part = Part(name="encore", channel=args.channel - 1, program=args.program, notes=notes)

@@ -226,3 +226,22 @@ def test_a_model_file_is_refused_the_same_way_by_info_evaluate_render_and_play(t
     for result in refusals:
         assert_one_line_error(result, str(bad), fragment)
     assert len({result.stderr for result in refusals}) == 1, [r.stderr for r in refusals]
+
+
+@pytest.mark.parametrize("command", [
+    ["render", "--model", "{model}", "-o", "{out}/x.mid"],
+    ["render", "--model", "{model}", "-o", "{tmp}/x.mid", "--wav", "{out}/x.wav"],
+    ["play", "--seconds", "1", "--backend", "winmm", "--record", "{out}/take.mid"],
+    ["decode", "{events}", "-o", "{out}/x.mid"],
+    ["corpus", "build", str(EXAMPLE), "-o", "{out}/corpus.npz"],
+    ["quantize", "{model}", "-o", "{out}/model-int8.onnx"],
+    ["export", "{tmp}", "-o", "{out}/model.onnx"],
+])
+def test_a_missing_output_folder_is_one_line_and_is_not_made(stream_model_path, tmp_path, command):
+    events = tmp_path / "events.json"
+    events.write_text("[60, 188]")
+    missing = tmp_path / "nonexist" / "deeper"
+    args = [a.format(model=stream_model_path, out=missing, tmp=tmp_path, events=events) for a in command]
+    result = run_main(*args)
+    assert_one_line_error(result, f"the folder {missing} does not exist", f"mkdir -p {missing}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.json"]

@@ -172,7 +172,7 @@ def test_checking_an_output_leaves_nothing_behind_and_knows_home(tmp_path, monke
     from live.files.output_paths import OutputPathError, check_midi_output, check_wav_output
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert check_midi_output("~/sets/take.mid") == tmp_path / "sets" / "take.mid"
+    assert check_midi_output("~/take.mid") == tmp_path / "take.mid"
     (tmp_path / "take.mid.part").write_text("the user's own file")
     assert check_midi_output(tmp_path / "take.mid") == tmp_path / "take.mid"
     # no probe, and no folder made for it, is left; a file of the user's is not touched
