@@ -121,7 +121,8 @@ class EngineServer:
                 events, self.seeded_with = primer_from_midi(which), f"the melody of {which}"
             elif model.info.primers:
                 count = len(model.info.primers)
-                number = None if which is None else ((self.primer_number or 0) + which) % count
+                current = (self.primer_number or 1) - 1  # numbered from 1; stepped round from 0
+                number = None if which is None else (current + which) % count + 1
                 self.primer_number, events = embedded_primer(model, number, self.rng)
                 self.seeded_with = f"primer {self.primer_number} of {count}"
             else:
@@ -186,7 +187,7 @@ class EngineServer:
             played=tuple(self.played),
             upcoming=tuple(engine.upcoming(100)),
             seed=protocol.SeedStatus(self.seeded_with, self.primer_number, len(info.primers),
-                                     primer_preview(self.primer_events)),
+                                     primer_preview(self.primer_events), tuple(self.primer_events)),
             model=protocol.ModelStatus(str(info.path), info.kind, info.layers, info.hidden, info.window,
                                        info.val_nll, info.corpus, len(info.primers)),
             ports=protocol.PortsStatus(

@@ -62,3 +62,14 @@ def check_wav_output(path) -> Path:
     if path.suffix.lower() != ".wav":
         raise OutputPathError(f"{path}: --wav writes WAV audio; name it {path.with_suffix('.wav').name}")
     return check_writable(path, "take.wav")
+
+
+def unused_path(folder, name: str) -> Path:
+    """`name` in `folder`, or name-2, name-3 ... when taken: a new render never
+    overwrites the last one, which the musician may still want."""
+    folder, base = Path(folder), Path(name)
+    path, number = folder / base, 1
+    while path.exists():
+        number += 1
+        path = folder / f"{base.stem}-{number}{base.suffix}"
+    return path

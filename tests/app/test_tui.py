@@ -79,14 +79,16 @@ def receiver():
     receiver.close()
 
 
-async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_model_path, receiver):
+async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_model_path, receiver,
+                                                                     tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where R writes
     args = tui_args("--model", stream_model_path, "--port", receiver.name, "--backend", "jack",
-                    "--random-seed", 3, "--density", 0.8, "--primer", 0)
+                    "--random-seed", 3, "--density", 0.8, "--primer", 1)
     app = EncoreApp(args)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.status is not None and app.status.playing), \
             "the engine never reported"
-        assert app.status.seed.description == "primer 0 of 3"
+        assert app.status.seed.description == "primer 1 of 3"
 
         # [ and ] move temperature, and the engine's sampler has it: the second press builds
         # on the first even when a snapshot from before the first arrives between them
@@ -105,7 +107,21 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
 
         # the next primer reseeds
         press(app, "full_stop")
-        assert await wait_for(pilot, lambda: app.status.seed.description == "primer 1 of 3")
+        assert await wait_for(pilot, lambda: app.status.seed.description == "primer 2 of 3")
+        # numbered from 1 both ways round: previous of 1 is 3
+        press(app, "comma", "comma")
+        assert await wait_for(pilot, lambda: app.status.seed.description == "primer 3 of 3")
+
+        # R renders from the primer on screen (not the command line's 1), never over the last
+        def log():
+            return str(app.query_one("#log").render())
+
+        for name in ("encore-render.mid", "encore-render-2.mid"):
+            press(app, "R")
+            wrote = f"wrote {tmp_path / name}:"
+            assert await wait_for(pilot, lambda: wrote in log(), timeout=60), log()  # noqa: B023 (awaited here)
+            assert log().endswith("seeded with primer 3 of 3")
+        assert sorted(p.name for p in tmp_path.glob("*.mid")) == ["encore-render-2.mid", "encore-render.mid"]
 
         # space stops: nothing new is played, and nothing is left sounding
         press(app, "space")

@@ -354,13 +354,17 @@ class EncoreApp(App):
         from live.core.errors import EncoreError
         from live.core.render import render
         from live.files.midifile import write_rendered
+        from live.files.output_paths import unused_path
 
-        path = Path("encore-render.mid")
+        # The working folder, as for every relative path the musician gives (--record);
+        # the full path is said, and an earlier render is never overwritten.
+        path = unused_path(Path.cwd(), "encore-render.mid")
         try:
-            args = self.args
+            args, seed = self.args, None
             if self.status is not None:  # what plays now, not what the command line said
                 args = with_controls(args, self.status.controls)
-            generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
+                seed = (self.status.seed.description, list(self.status.seed.events))
+            generator, seeded_with = generator_from_args(args, channel=args.channel - 1, seed=seed)
             result = render(generator, seconds=60.0)
             write_rendered(result, path, args.bpm, args.channel - 1, args.program or 0, "encore render")
         except EncoreError as err:

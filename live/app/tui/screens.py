@@ -26,7 +26,7 @@ class HelpScreen(ModalScreen):
             "up/down select a control       left/right adjust (shift: coarse)\n"
             "[ ]     temperature down / up  l   MIDI-learn the selected control\n"
             "s       save the recording     o   ports and model\n"
-            "R       render 60 s to encore-render.mid (works without MIDI ports)\n"
+            "R       render 60 s of this seed to ./encore-render.mid (no MIDI needed)\n"
             "?       this help              q   quit (all notes off)\n\n"
             "escape closes this help",
             id="help",
