@@ -10,6 +10,7 @@ import json
 import sys
 
 from export.errors import MissingExtraError
+from live.core.wording import count
 
 
 def require(module: str, extra: str, command: str) -> None:
@@ -32,8 +33,8 @@ def cmd_corpus_build(args) -> int:
                               skyline=args.skyline, progress=progress, jobs=args.jobs)
     save_corpus(corpus, args.output)
     counts = corpus.provenance["counts"]
-    print(f"wrote {args.output}: {counts['pieces']} pieces ({counts['train']} train, {counts['val']} val, "
-          f"{counts['test']} test), {counts['notes']:,} notes, {counts['events']:,} events")
+    print(f"wrote {args.output}: {count(counts['pieces'], 'piece')} ({counts['train']} train, {counts['val']} val, "
+          f"{counts['test']} test), {count(counts['notes'], 'note')}, {count(counts['events'], 'event')}")
     skipped = corpus.provenance["skipped"]
     if skipped:
         print(f"{len(skipped)} skipped:" + "".join(f"\n  {reason}" for reason in skipped), file=sys.stderr)

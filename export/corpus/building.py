@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from live.core.wording import count
 from live.core import codec, vocab
 from live.files.melody import melody_notes
 from live.files.midifile import read_midi
@@ -73,7 +74,7 @@ class Corpus:
         """One line for a model's metadata: what it learned from."""
         sources = ", ".join(s["name"] for s in self.provenance.get("sources", [])) or "unknown"
         notes = sum(len(p.notes) for p in self.pieces)
-        return f"{sources}: {len(self.pieces)} pieces, {notes} notes"
+        return f"{sources}: {count(len(self.pieces), 'piece')}, {count(notes, 'note')}"
 
 
 # ---------------------------------------------------------------- notes <-> arrays

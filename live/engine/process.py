@@ -16,6 +16,7 @@ from dataclasses import fields
 
 import numpy as np
 
+from live.core.wording import count
 from live.core import vocab
 from live.core.scales import note_name
 from live.core.errors import EncoreError
@@ -116,15 +117,15 @@ class EngineServer:
                     self.logs.append("nothing captured: play a phrase on the input first (--input NAME)")
                     return
                 events = closed(codec.encode(notes))
-                self.seeded_with = f"the {len(notes)} notes just played"
+                self.seeded_with = f"the {count(len(notes), 'note')} just played"
             elif isinstance(which, str):
                 events, self.seeded_with = primer_from_midi(which), f"the melody of {which}"
             elif model.info.primers:
-                count = len(model.info.primers)
+                primers = len(model.info.primers)
                 current = (self.primer_number or 1) - 1  # numbered from 1; stepped round from 0
-                number = None if which is None else (current + which) % count + 1
+                number = None if which is None else (current + which) % primers + 1
                 self.primer_number, events = embedded_primer(model, number, self.rng)
-                self.seeded_with = f"primer {self.primer_number} of {count}"
+                self.seeded_with = f"primer {self.primer_number} of {primers}"
             else:
                 events, self.seeded_with = [], "silence (the model has no primers)"
         except EncoreError as err:

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer, Static
 
+from live.core.wording import count
 from live.app.tui.pending import PendingChanges
 from live.app.tui.control_rows import ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
 from live.app.tui.screens import HelpScreen, SeedFileScreen, SetupScreen
@@ -370,7 +371,7 @@ class EncoreApp(App):
         except EncoreError as err:
             self.call_from_thread(self.log_line, str(err), True)
             return
-        self.call_from_thread(self.log_line, f"wrote {path.resolve()}: {len(result.notes)} notes, "
+        self.call_from_thread(self.log_line, f"wrote {path}: {count(len(result.notes), 'note')}, "
                                              f"seeded with {seeded_with}")
 
     def action_help(self) -> None:
@@ -410,8 +411,8 @@ def run_tui(args) -> int:
             app.engine.close()  # any exit path: the engine ends every note
     if final:
         print(
-            f"encore: {final['notes']} notes played; send-time error median "
+            f"encore: {count(final['notes'], 'note')} played; send-time error median "
             f"{final['send_median_ms']:.3f} ms, p99 {final['send_p99_ms']:.3f} ms, "
-            f"max {final['send_max_ms']:.3f} ms over {final['messages']} messages"
+            f"max {final['send_max_ms']:.3f} ms over {count(final['messages'], 'message')}"
         )
     return 0
