@@ -14,10 +14,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# `run` installs a plain copy, not an editable one: a player has no use for editing in
+# place, and setuptools warns at every editable install of this layout (models/ installs
+# as live.models) about folders named like the package. The copy is made again when
+# the code or the models change; setuptools' build/ folder is removed after it, so a
+# file deleted from the checkout never lingers in the next copy. It replaces the tests'
+# editable install, so their stamp goes and `make test` puts that back.
+RUN_SOURCES := $(shell find live models -type f ! -name '*.pyc' 2>/dev/null)
+
+$(RUN_STAMP): pyproject.toml $(RUN_SOURCES) | $(BIN)/python
+	rm -rf build
+	$(BIN)/python -m pip install --quiet .
+	rm -rf build $(TEST_STAMP)
 	touch $(RUN_STAMP)
 
+# The tests and training work in the checkout itself: an editable install.
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,train,corpus]"
 	touch $(TEST_STAMP) $(RUN_STAMP)
@@ -36,4 +47,4 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) build .pytest_cache .hypothesis *.egg-info

@@ -10,6 +10,7 @@ import json
 import sys
 
 from export.errors import MissingExtraError
+from live.core.wording import count
 
 
 def require(module: str, extra: str, command: str) -> None:
@@ -18,8 +19,10 @@ def require(module: str, extra: str, command: str) -> None:
 
 
 def cmd_corpus_build(args) -> int:
-    from export.corpus.building import build_corpus, save_corpus
+    from export.corpus.building import build_corpus, check_corpus_path, save_corpus
     from live.app.progress import progress_bars
+
+    check_corpus_path(args.output)  # before the build, not after it
 
     with progress_bars(args.quiet) as start_bar:
         def progress(label, total):
@@ -30,8 +33,8 @@ def cmd_corpus_build(args) -> int:
                               skyline=args.skyline, progress=progress, jobs=args.jobs)
     save_corpus(corpus, args.output)
     counts = corpus.provenance["counts"]
-    print(f"wrote {args.output}: {counts['pieces']} pieces ({counts['train']} train, {counts['val']} val, "
-          f"{counts['test']} test), {counts['notes']:,} notes, {counts['events']:,} events")
+    print(f"wrote {args.output}: {count(counts['pieces'], 'piece')} ({counts['train']} train, {counts['val']} val, "
+          f"{counts['test']} test), {count(counts['notes'], 'note')}, {count(counts['events'], 'event')}")
     skipped = corpus.provenance["skipped"]
     if skipped:
         print(f"{len(skipped)} skipped:" + "".join(f"\n  {reason}" for reason in skipped), file=sys.stderr)
@@ -68,7 +71,9 @@ def cmd_export(args) -> int:
     require("torch", "train", "encore export")
     require("onnx", "train", "encore export")
     from export.model_files.onnx_export import export_run
+    from live.files.output_paths import check_writable
 
+    check_writable(args.output, "model.onnx")
     result = export_run(args.run, args.output)
     primers = len(json.loads(result.meta["encore.primers"]))
     print(f"wrote {result.path} ({result.kind}, {result.bytes / 1e6:.1f} MB, {primers} primers, "
@@ -80,7 +85,9 @@ def cmd_export(args) -> int:
 def cmd_quantize(args) -> int:
     require("onnx", "train", "encore quantize")
     from export.model_files.quantize import format_result, quantize_model
+    from live.files.output_paths import check_writable
 
+    check_writable(args.output, "model-int8.onnx")
     print(format_result(quantize_model(args.model, args.output)))
     return 0
 

@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from live.core.wording import count
 from live.core import codec, vocab
 from live.files.melody import melody_notes
 from live.files.midifile import read_midi
@@ -73,7 +74,7 @@ class Corpus:
         """One line for a model's metadata: what it learned from."""
         sources = ", ".join(s["name"] for s in self.provenance.get("sources", [])) or "unknown"
         notes = sum(len(p.notes) for p in self.pieces)
-        return f"{sources}: {len(self.pieces)} pieces, {notes} notes"
+        return f"{sources}: {count(len(self.pieces), 'piece')}, {count(notes, 'note')}"
 
 
 # ---------------------------------------------------------------- notes <-> arrays
@@ -261,6 +262,17 @@ def _make_names_unique(pieces: list[Piece]) -> None:
 
 
 # ---------------------------------------------------------------- the file
+
+
+def check_corpus_path(path: str | Path) -> Path:
+    """Where a corpus will be saved: a .npz name, in a folder that exists (checked before
+    the build, which can take long)."""
+    from live.files.output_paths import check_writable
+
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise CorpusError(f"{path}: a corpus file ends in .npz; name it like corpus.npz")
+    return check_writable(path, "corpus.npz")
 
 
 def save_corpus(corpus: Corpus, path: str | Path) -> Path:

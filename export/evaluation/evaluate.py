@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from live.core.wording import count
 from live.model import load_model
 
 from export.corpus.building import load_corpus
@@ -68,7 +69,8 @@ def evaluate(model_path: str | Path, corpus_path: str | Path, split: str = "test
 def format_evaluation(result: Evaluation) -> str:
     lines = [
         f"{result.model} ({result.kind}) on {result.corpus}, {result.split} split: "
-        f"{result.pieces} pieces, {result.scores.events} events, {result.scores.notes} notes",
+        f"{count(result.pieces, 'piece')}, {count(result.scores.events, 'event')}, "
+        f"{count(result.scores.notes, 'note')}",
         f"  {'':<10} {'NLL/event':>9} {'NLL/note':>9} {'top-1':>7}",
     ]
     rows = [("model", result.scores)] + list(result.baselines.items())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from live.core.wording import count
 from live.model import load_model
 
 
@@ -81,7 +82,8 @@ def format_corpus_info(info: dict) -> str:
     lines = [f"{info['path']}: corpus built {info.get('created') or '?'} (split seed {info.get('seed')}, "
              f"tempo for scores without one {info.get('bpm')}, skyline {info.get('skyline')})"]
     for source in info["sources"]:
-        lines.append(f"  source {source['name']}: {source['pieces']} pieces, {source['notes']:,} notes, "
+        lines.append(f"  source {source['name']}: {count(source['pieces'], 'piece')}, "
+                     f"{count(source['notes'], 'note')}, "
                      f"{source['skipped']} skipped; licence: {source['licence']}")
     lines.append(f"  {'split':<6} {'pieces':>7} {'notes':>9} {'events':>10} {'hours':>7}")
     for name, split in info["splits"].items():

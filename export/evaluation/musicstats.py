@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from live.core.wording import count
+
 IOI_EDGES = np.array([0.0, 0.03, 0.06, 0.09, 0.125, 0.175, 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, np.inf])
 LONG_SILENCE = 4.0  # seconds without a sounding note
 REPEAT_RUN = 16  # the same pitch this many times in a row is a stuck melody
@@ -112,7 +114,7 @@ def _longest_run(pitches: np.ndarray) -> int:
 
 
 def describe(name: str, s: MusicStats) -> str:
-    return (f"{name}: {s.notes} notes in {s.seconds:.0f} s = {s.notes_per_second:.2f} notes/s, "
+    return (f"{name}: {count(s.notes, 'note')} in {s.seconds:.0f} s = {s.notes_per_second:.2f} notes/s, "
             f"pitch {s.pitch_low}..{s.pitch_high} (90 % in {s.pitch_p5:.0f}..{s.pitch_p95:.0f}), "
             f"longest silence {s.longest_silence:.2f} s, "
             f"longest repeat {s.longest_repeat}")

@@ -17,21 +17,6 @@ from torch.nn import functional as F
 
 from live.core import vocab
 
-# Defaults for the command line: stream sized for one step <= 0.3 ms in onnxruntime on
-# 2 cores (2 x 256: 0.19 ms measured). Batches of 16 lanes x 128 events train faster on
-# a CPU core than 32 x 256 (4,400 vs 3,200 events/s measured, and 4x the updates per
-# event). The learning rate halves after an epoch that does not improve (lr_decay).
-# seed as the study had it.
-DEFAULTS = {
-    "stream": {"layers": 2, "hidden": 256, "embed": 256, "dropout": 0.1, "window": 128,
-               "batch": 16, "optimizer": "adam", "lr": 2e-3, "lr_decay": 0.5, "val_events": 50_000},
-    "seed": {"layers": 2, "hidden": 512, "embed": 0, "dropout": 0.3, "window": 50,
-             "batch": 64, "optimizer": "rmsprop", "lr": 1e-3, "lr_decay": 1.0,
-             # Every event costs a 50-step BiLSTM pass: validate on fewer.
-             "val_events": 3_000},
-}
-
-
 class StreamNet(nn.Module):
     def __init__(self, layers: int, hidden: int, embed: int, dropout: float):
         super().__init__()

@@ -33,6 +33,7 @@ from export.corpus.augment import DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment
 from export.corpus.building import Corpus, load_corpus, notes_to_events
 from export.errors import CheckpointError, CorpusError, TrainConfigError
 from export.training.curve import SessionCurve
+from export.training.defaults import DEFAULTS
 from export.training.primers import choose_primers
 from export.evaluation.scoring import cap_events, score_stream, score_windows
 
@@ -49,8 +50,6 @@ LR_FLOOR = 0.01
 
 
 def default_config(arch: str = "stream", **overrides) -> dict:
-    from export.training.networks import DEFAULTS
-
     if arch not in DEFAULTS:
         raise TrainConfigError(f"unknown arch '{arch}'; choose stream or seed")
     given = {k: v for k, v in overrides.items() if v is not None}

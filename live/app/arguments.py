@@ -7,6 +7,32 @@ import argparse
 
 from live.core.controls import RENAMED, control_name
 
+COMMAND_METAVARS = ("COMMAND", "ACTION")  # the subcommand arguments
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line naming the fix, not a usage dump; and
+    no command at all (`encore`, `encore corpus`) shows the commands there are."""
+
+    # Fills each option's help just before it is shown: `train --help` shows the training
+    # side's defaults without `encore --help` (or the instrument) importing that side.
+    late_help = None  # a function of the help text, or None
+
+    def format_help(self) -> str:
+        if self.late_help is not None:
+            for action in self._actions:
+                if action.help:
+                    action.help = self.late_help(action.help)
+            self.late_help = None
+        return super().format_help()
+
+    def error(self, message: str):
+        missing = message.removeprefix("the following arguments are required: ")
+        if missing in COMMAND_METAVARS:
+            self.print_help()
+            self.exit(2, f"{self.prog}: give one of the commands above\n")
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 
 def int_in(low: int, high: int, what: str):
     def parse(text: str) -> int:

@@ -10,31 +10,25 @@ from pathlib import Path
 from live import __version__
 
 from live.core import codec, vocab
+from live.core.wording import count
 from live.core.errors import EncoreError, EventFileError
 from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.files.midifile import Part, Song, read_midi, write_midi
 from live.files.midiscan import ScanReport, find_midi_files, process_each
-from live.app.arguments import bpm, control_argument, int_in, positive_float
+from live.app.arguments import OneLineParser, bpm, control_argument, int_in, positive_float
 from live.app.training_commands import add_training_commands
 from live.app.options import add_generation_options, generator_from_args
 from live.engine.knobs import KNOB_CONTROLS
 from live.engine.ports import RTMIDI_APIS
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line naming the fix, not a usage dump."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="encore",
         description="A real-time MIDI performance instrument driven by a recurrent network.",
     )
     parser.add_argument("--version", action="version", version=f"encore {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
 
     corpus = commands.add_parser("corpus", help="work with MIDI collections")
@@ -238,12 +232,15 @@ def cmd_encode(args) -> int:
 
 
 def cmd_decode(args) -> int:
+    from live.files.output_paths import check_midi_output
+
+    args.output = check_midi_output(args.output)
     events = read_event_file(Path(args.events_file))
     notes = codec.decode(events, args.max_note_seconds)
     part = Part(name="encore", channel=args.channel - 1, program=args.program, notes=notes)
     write_midi(args.output, [part], bpm=args.bpm)
     length = max((n.end for n in notes), default=0.0)
-    print(f"wrote {args.output}: {len(notes)} notes, {length:.2f} s")
+    print(f"wrote {args.output}: {count(len(notes), 'note')}, {length:.2f} s")
     return 0
 
 
@@ -269,8 +266,8 @@ def cmd_render(args) -> int:
     title = f"encore ({Path(generator.model.info.path).stem})"
     write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title)
     print(
-        f"wrote {args.output}: {len(result.notes)} notes in {result.seconds:.1f} s "
-        f"({len(result.events)} events), seeded with {seeded_with}"
+        f"wrote {args.output}: {count(len(result.notes), 'note')} in {result.seconds:.1f} s "
+        f"({count(len(result.events), 'event')}), seeded with {seeded_with}"
     )
     if args.wav:
         render_wav(args.output, args.wav, args.soundfont)
@@ -307,7 +304,7 @@ def cmd_musicstats(args) -> int:
         return 0
     for name in ("rendered", args.split):
         f = figures[name]
-        print(f"{name:>9}: {f['notes']} notes in {f['seconds']:.0f} s = {f['notes_per_second']:.2f} notes/s, "
+        print(f"{name:>9}: {count(f['notes'], 'note')} in {f['seconds']:.0f} s = {f['notes_per_second']:.2f} notes/s, "
               f"pitch {f['pitch_range'][0]}..{f['pitch_range'][1]} (90 % in {f['pitch_p5_p95'][0]:.0f}.."
               f"{f['pitch_p5_p95'][1]:.0f}), longest silence {f['longest_silence']:.2f} s, "
               f"longest repeat {f['longest_repeat']}")
@@ -423,7 +420,7 @@ def _describe_song(song: Song) -> str:
             )
         lines.append(f"  melody: {choice.part.label}: {choice.reason}")
     for part in drums:
-        lines.append(f"  drums kept apart: {part.label}, {len(part.notes)} notes")
+        lines.append(f"  drums kept apart: {part.label}, {count(len(part.notes), 'note')}")
     return "\n".join(lines)
 
 

@@ -19,7 +19,8 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model and seed")
     model.add_argument("--model", metavar="FILE.onnx", help="model file (default: the shipped model)")
     seed = model.add_mutually_exclusive_group()
-    seed.add_argument("--primer", type=int, metavar="N", help="seed with the model's primer N (default: a random one)")
+    seed.add_argument("--primer", type=int, metavar="N",
+                      help="seed with the model's primer N, counted from 1 (default: a random one)")
     seed.add_argument("--seed-file", metavar="FILE.mid", help="seed with the end of a MIDI file's melody")
     seed.add_argument("--seed-notes", metavar="NOTES", help="seed with notes, e.g. 'C4 E4 G4' or '60 64 67'")
     seed.add_argument("--silence", action="store_true", help="start from silence (no primer)")
@@ -94,11 +95,12 @@ def primer_from_args(args, model: Model, rng: np.random.Generator) -> tuple[str,
     return f"primer {number} of {len(model.info.primers)}", events
 
 
-def generator_from_args(args, channel: int) -> tuple[Generator, str]:
+def generator_from_args(args, channel: int, seed: tuple[str, list[int]] | None = None) -> tuple[Generator, str]:
+    """A primed generator; seed (description, events) replaces the one args name."""
     controls = controls_from_args(args)  # check the cheap things before loading a model
     model = load_model(args.model)
     seed_rng = np.random.default_rng(args.random_seed)
-    description, primer = primer_from_args(args, model, seed_rng)
+    description, primer = seed if seed is not None else primer_from_args(args, model, seed_rng)
     # The sampler's randomness follows from the same seed, apart from the primer draw.
     generator = Generator(
         model, controls, seed=None if args.random_seed is None else args.random_seed + 1, channel=channel

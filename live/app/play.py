@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+from live.core.wording import count
 from live.engine.guardian import Guardian
 from live.engine.knobs import is_knob_cc, load_knob_map, save_learned
 from live.engine.ports import PortError, open_backend, open_input
@@ -67,7 +68,7 @@ def play(args, make_generator) -> int:
             session.close()  # if this fails, the guardian is not released: it ends the notes
             if guardian is not None:
                 guardian.release()
-            say(f"stopped ({stop.reason or 'exception'}): {session.engine.sent_notes} notes played, "
+            say(f"stopped ({stop.reason or 'exception'}): {count(session.engine.sent_notes, 'note')} played, "
                 "none left sounding")
         elif stop.event.is_set():
             say(f"stopped ({stop.reason}) before playing")

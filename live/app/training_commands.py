@@ -41,28 +41,34 @@ def add_training_commands(commands, corpus_commands) -> None:
     train.add_argument("--resume", action="store_true",
                        help="continue the run in RUN_DIR with its own settings")
     train.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")
-    train.add_argument("--layers", type=int_in(1, 8, "layers"))
-    train.add_argument("--hidden", type=int_in(4, 4096, "hidden"))
-    train.add_argument("--embed", type=int_in(4, 4096, "embed"))
-    train.add_argument("--dropout", type=float)
+    train.add_argument("--layers", type=int_in(1, 8, "layers"),
+                       help="LSTM layers {default:layers}")
+    train.add_argument("--hidden", type=int_in(4, 4096, "hidden"),
+                       help="LSTM units per layer {default:hidden}")
+    train.add_argument("--embed", type=int_in(4, 4096, "embed"),
+                       help="stream: embedding size {default:stream.embed}; "
+                            "seed: none (one-hot input)")
+    train.add_argument("--dropout", type=float, help="dropout {default:dropout}")
     train.add_argument("--window", type=int_in(2, 100000, "window"),
-                       help="stream: events per truncated-backprop window (256); seed: context (50)")
-    train.add_argument("--batch", type=int_in(1, 100000, "batch"))
-    train.add_argument("--lr", type=positive_float)
+                       help="stream: events per truncated-backprop window; seed: context {default:window}")
+    train.add_argument("--batch", type=int_in(1, 100000, "batch"),
+                       help="sequences per step {default:batch}")
+    train.add_argument("--lr", type=positive_float, help="learning rate {default:lr}")
     train.add_argument("--lr-decay", type=positive_float, metavar="FACTOR",
                        help="multiply the learning rate by this after an epoch that does not improve, "
-                            "down to 1/100 of --lr (stream 0.5, seed 1: none, as the study)")
+                            "down to 1/100 of --lr; 1 is none, as the study {default:lr_decay}")
     train.add_argument("--patience", type=int_in(1, 10**6, "patience"), metavar="N",
                        help="stop after N validations in a row without a better one (default: never)")
     train.add_argument("--optimizer", choices=["adam", "rmsprop"],
-                       help="default adam for stream, rmsprop for seed (as the study)")
-    train.add_argument("--transpose", type=int_in(0, 24, "transpose"), help="semitones either way (5)")
-    train.add_argument("--stretch", type=float, help="time stretch either way (0.05: 0.95..1.05)")
+                       help="the seed arch's is the study's {default:optimizer}")
+    train.add_argument("--transpose", type=int_in(0, 24, "transpose"),
+                       help="semitones either way {default:transpose}")
+    train.add_argument("--stretch", type=float, help="time stretch either way {default:stretch}")
     train.add_argument("--val-events", type=int_in(1, 10**9, "val events"),
-                       help="validate on the first val pieces up to about this many events "
-                            "(stream 50000, seed 3000)")
+                       help="validate on the first val pieces up to about this many events {default:val_events}")
     train.add_argument("--threads", type=int_in(1, 256, "threads"), help="torch threads")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.late_help = _with_training_defaults
     train.set_defaults(handler=_training_handler("cmd_train"))
 
     export = commands.add_parser("export", help="write a run's best model as ONNX (checked against torch)")
@@ -117,3 +123,13 @@ def bpm_range(text: str) -> tuple[float, float]:
     if not 20 <= low <= high <= 400:
         raise argparse.ArgumentTypeError(f"BPM {text!r} must lie within 20..400, low before high")
     return low, high
+
+
+def _with_training_defaults(text: str) -> str:
+    """'{default:window}' in a help text -> '(default: stream 128, seed 50)', read from the
+    training side only when `train --help` is shown."""
+    import re
+
+    from export.training.defaults import default_text
+
+    return re.sub(r"\{default:([\w.]+)\}", lambda m: default_text(m.group(1)), text)

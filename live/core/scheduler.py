@@ -36,6 +36,7 @@ from live.core.performer import NoteMessage
 DEFAULT_LOOKAHEAD = 0.1
 START_MARGIN = 0.02  # the first event is due this long after start (or resume)
 RESTART_MARGIN = 0.006  # music regenerated after a knob turn starts this far after "now"
+ALL_NOTES_OFF, ALL_SOUND_OFF = 123, 120  # the MIDI channel-mode messages
 RESEED_MARGIN = 0.03  # after a reseed or panic: time to prime the model first
 COMMIT_MARGIN = 0.002  # an event due this close to "now" may already be on its way out
 WATCHDOG_SLACK = 0.05  # a note is ended this long past its max length
@@ -217,7 +218,11 @@ class Scheduler:
                 self.generator.prime(list(command.primer), at_seconds=self._restart_time(now))
                 self._mark_base()
             elif isinstance(command, Panic):
-                self._silence()
+                # everything silent, and it stays so until Resume (space): a panic that
+                # played straight on would not be one
+                self.playing = False
+                self._shifts.clear()
+                self.all_notes_off(sound_off=True)
                 self.generator.reset_performer(self._restart_time(now))
                 self._mark_base()
             elif isinstance(command, Pause):
@@ -274,15 +279,18 @@ class Scheduler:
         with self.guard:
             self.sounding.clear()
 
-    def all_notes_off(self) -> None:
+    def all_notes_off(self, sound_off: bool = False) -> None:
         """Note-offs for everything sounding and CC 123 on each channel used; nothing queued
-        is sent after it."""
+        is sent after it. sound_off (the panic) adds CC 120 on each, which also cuts the
+        synth's release tails: a normal end keeps them."""
         with self.guard:
             self._queue.clear()
             for channel, pitch in list(self.sounding):
                 self._note_off(channel, pitch)
             for channel in sorted(self.channels_used):
-                self.send(MidiOut("control_change", channel, 123, 0))
+                self.send(MidiOut("control_change", channel, ALL_NOTES_OFF, 0))
+                if sound_off:
+                    self.send(MidiOut("control_change", channel, ALL_SOUND_OFF, 0))
 
     def sounding_notes(self) -> tuple[tuple[int, int], ...]:
         with self.guard:

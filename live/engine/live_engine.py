@@ -168,7 +168,8 @@ class LiveEngine:
         self._command(Resume())
 
     def panic(self) -> None:
-        """All notes off now; generation goes on from a clean, silent state."""
+        """All notes off (note-offs, CC 123 and 120 on each channel used), then stopped
+        until resume(): generation starts again from a clean, silent state."""
         self._command(Panic())
 
     def set_quantizer(self, quantizer) -> None:

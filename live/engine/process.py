@@ -15,6 +15,7 @@ from dataclasses import fields
 
 import numpy as np
 
+from live.core.wording import count
 from live.core import vocab
 from live.core.scales import note_name
 from live.core.errors import EncoreError
@@ -72,7 +73,7 @@ class EngineServer:
             engine.panic()
             if self.session.router is not None and self.session.router.thru is not None:
                 self.session.router.release_thru()
-            self.logs.append("panic: all notes off")
+            self.logs.append("panic: all notes off, stopped; space plays again")
         elif isinstance(request, protocol.SetControl):
             engine.update_controls(**{request.name: request.value})
         elif isinstance(request, protocol.SetTempo):
@@ -115,14 +116,15 @@ class EngineServer:
                     self.logs.append("nothing captured: play a phrase on the input first (--input NAME)")
                     return
                 events = closed(codec.encode(notes))
-                self.seeded_with = f"the {len(notes)} notes just played"
+                self.seeded_with = f"the {count(len(notes), 'note')} just played"
             elif isinstance(which, str):
                 events, self.seeded_with = primer_from_midi(which), f"the melody of {which}"
             elif model.info.primers:
-                count = len(model.info.primers)
-                number = None if which is None else ((self.primer_number or 0) + which) % count
+                primers = len(model.info.primers)
+                current = (self.primer_number or 1) - 1  # numbered from 1; stepped round from 0
+                number = None if which is None else (current + which) % primers + 1
                 self.primer_number, events = embedded_primer(model, number, self.rng)
-                self.seeded_with = f"primer {self.primer_number} of {count}"
+                self.seeded_with = f"primer {self.primer_number} of {primers}"
             else:
                 events, self.seeded_with = [], "silence (the model has no primers)"
         except EncoreError as err:
@@ -185,7 +187,7 @@ class EngineServer:
             played=tuple(self.played),
             upcoming=tuple(engine.upcoming(100)),
             seed=protocol.SeedStatus(self.seeded_with, self.primer_number, len(info.primers),
-                                     primer_preview(self.primer_events)),
+                                     primer_preview(self.primer_events), tuple(self.primer_events)),
             model=protocol.ModelStatus(str(info.path), info.kind, info.layers, info.hidden, info.window,
                                        info.val_nll, info.corpus, len(info.primers)),
             ports=protocol.PortsStatus(

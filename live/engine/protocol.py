@@ -104,6 +104,7 @@ class SeedStatus:
     number: int | None = None
     count: int = 0
     preview: str = ""
+    events: tuple[int, ...] = ()  # the primer itself: R renders from what is on screen
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from live.core.wording import count
 from live.engine.live_engine import LiveEngine, Output
 from live.engine.input_router import InputRouter
 from live.engine.knobs import load_knob_map
@@ -182,7 +183,7 @@ class Session:
         if self.recorder is None:
             return None
         path = self.recorder.save(self.engine.performance_time())
-        self.log(f"recorded {self.recorder.note_count} notes to {path}")
+        self.log(f"recorded {count(self.recorder.note_count, 'note')} to {path}")
         return path
 
     def close(self) -> None:

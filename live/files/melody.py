@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from live.core.wording import count
 from live.core.errors import MidiFileError
 from live.files.midifile import Part, Song
 from live.core.notes import Note, sort_notes
@@ -91,7 +92,7 @@ def choose_melody(song: Song) -> MelodyChoice:
         reason = (
             "no part is named like a lead; highest score "
             f"({best.monophony:.0%} monophonic, mean pitch {best.mean_pitch:.0f}, "
-            f"{best.notes} notes)"
+            f"{count(best.notes, 'note')})"
         )
     return MelodyChoice(best.part, reason, scores)
 

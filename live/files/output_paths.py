@@ -3,7 +3,6 @@ set's recording never fails at its end for a path that was wrong from the start.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -17,20 +16,25 @@ class OutputPathError(EncoreError):
 
 
 def check_writable(path, example: str) -> Path:
-    """A file can be created at `path` (with its folders); one clear line if not.
+    """A file can be created at `path`, in a folder that exists; one clear line if not.
 
-    It tries for real, because only the file system knows (read-only mounts, /proc,
-    permissions, a full disk), and leaves nothing behind: the probe file and any folder
-    made for it are removed again. `~` is the home folder, also where no shell expanded it
-    (`--record=~/take.mid`). Returns the path to write."""
+    A missing folder is refused, not made: a typo (`/nonexist/x.mid`) would otherwise leave
+    folders behind in odd places. The rest it tries for real, because only the file system
+    knows (read-only mounts, /proc, permissions, a full disk), and leaves nothing behind.
+    `~` is the home folder, also where no shell expanded it (`--record=~/take.mid`).
+    Returns the path to write."""
     text = str(path)
     path = Path(path).expanduser()
     if path.is_dir() or text.endswith(("/", os.sep)):
         raise OutputPathError(f"{path}: is a folder; give a file name in it, like {path / example}")
-    made = [folder for folder in reversed(path.parents) if not folder.exists()]
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise OutputPathError(
+            f"{path}: the folder {folder} {what}; create it first (mkdir -p {folder}) or choose another"
+        )
     probe = path.with_name(f".{path.name}.encore-probe-{os.getpid()}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with open(probe, "xb"):
             pass
         probe.unlink()
@@ -38,10 +42,6 @@ def check_writable(path, example: str) -> Path:
         raise OutputPathError(
             f"{path}: cannot write here ({err.strerror or err}); choose another folder"
         ) from None
-    finally:
-        for folder in reversed(made):  # the writer makes them again when it writes
-            with contextlib.suppress(OSError):
-                folder.rmdir()
     return path
 
 
@@ -62,3 +62,14 @@ def check_wav_output(path) -> Path:
     if path.suffix.lower() != ".wav":
         raise OutputPathError(f"{path}: --wav writes WAV audio; name it {path.with_suffix('.wav').name}")
     return check_writable(path, "take.wav")
+
+
+def unused_path(folder, name: str) -> Path:
+    """`name` in `folder`, or name-2, name-3 ... when taken: a new render never
+    overwrites the last one, which the musician may still want."""
+    folder, base = Path(folder), Path(name)
+    path, number = folder / base, 1
+    while path.exists():
+        number += 1
+        path = folder / f"{base.stem}-{number}{base.suffix}"
+    return path

@@ -26,7 +26,8 @@ class SeedError(EncoreError):
 
 
 def embedded_primer(model: Model, number: int | None, rng: np.random.Generator) -> tuple[int, list[int]]:
-    """(number, events) of one of the model's primers: the given one, or one drawn by rng."""
+    """(number, events) of one of the model's primers: the given one, or one drawn by rng.
+    Numbers count from 1, as a musician counts them (`--primer 1` is the first)."""
     primers = model.info.primers
     if not primers:
         raise SeedError(
@@ -34,10 +35,10 @@ def embedded_primer(model: Model, number: int | None, rng: np.random.Generator) 
             "seed with --seed-file, --seed-notes or --silence"
         )
     if number is None:
-        number = int(rng.integers(len(primers)))
-    elif not 0 <= number < len(primers):
-        raise SeedError(f"primer {number} does not exist; the model has 0..{len(primers) - 1}")
-    return number, closed(list(primers[number]))
+        number = int(rng.integers(len(primers))) + 1
+    elif not 1 <= number <= len(primers):
+        raise SeedError(f"primer {number} does not exist; the model has primers 1..{len(primers)}")
+    return number, closed(list(primers[number - 1]))
 
 
 def primer_from_midi(path, max_events: int = MAX_PRIMER_EVENTS) -> list[int]:

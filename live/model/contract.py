@@ -118,10 +118,20 @@ def open_session(path: Path, threads: int | None = 1):
 def open_checked(path: Path, threads: int | None = 1):
     """(session, info) of a file that meets the contract's static rules."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(path, folder_not_a_model(path))
     if not path.is_file():
         raise ModelError(path, "no such model file; check the path")
     session = open_session(path, threads)
     return session, read_info(path, session)
+
+
+def folder_not_a_model(path: Path) -> str:
+    """A folder given for a model: a training run (its checkpoints) is exported first."""
+    if (path / "best.pt").is_file() or (path / "last.pt").is_file():
+        return (f"is a training run folder, not a model; export it first: "
+                f"encore export {path} -o model.onnx, then use model.onnx")
+    return "is a folder, not a model file; give a .onnx file"
 
 
 # ---------------------------------------------------------------- the checker

@@ -10,7 +10,7 @@ import pytest
 
 from live.files.midifile import Part, read_midi, write_midi
 from live.core.notes import Note
-from live.core import codec
+from live.core import codec, vocab
 from cli_helpers import assert_one_line_error, encore, run_main
 
 EXAMPLE = Path(__file__).parents[2] / "live" / "examples" / "ode_to_joy.mid"
@@ -226,3 +226,60 @@ def test_a_model_file_is_refused_the_same_way_by_info_evaluate_render_and_play(t
     for result in refusals:
         assert_one_line_error(result, str(bad), fragment)
     assert len({result.stderr for result in refusals}) == 1, [r.stderr for r in refusals]
+
+
+@pytest.mark.parametrize("command", [
+    ["render", "--model", "{model}", "-o", "{out}/x.mid"],
+    ["render", "--model", "{model}", "-o", "{tmp}/x.mid", "--wav", "{out}/x.wav"],
+    ["play", "--seconds", "1", "--backend", "winmm", "--record", "{out}/take.mid"],
+    ["decode", "{events}", "-o", "{out}/x.mid"],
+    ["corpus", "build", str(EXAMPLE), "-o", "{out}/corpus.npz"],
+    ["quantize", "{model}", "-o", "{out}/model-int8.onnx"],
+    ["export", "{tmp}", "-o", "{out}/model.onnx"],
+])
+def test_a_missing_output_folder_is_one_line_and_is_not_made(stream_model_path, tmp_path, command):
+    events = tmp_path / "events.json"
+    events.write_text("[60, 188]")
+    missing = tmp_path / "nonexist" / "deeper"
+    args = [a.format(model=stream_model_path, out=missing, tmp=tmp_path, events=events) for a in command]
+    result = run_main(*args)
+    assert_one_line_error(result, f"the folder {missing} does not exist", f"mkdir -p {missing}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.json"]
+
+
+def test_encore_alone_lists_the_commands():
+    for argv, commands in ([], ["render", "play", "tui", "train", "musicstats"]), (["corpus"], ["inspect", "build"]):
+        result = run_main(*argv)
+        assert result.returncode == 2
+        assert all(f"    {name} " in result.stdout or f"    {name}\n" in result.stdout for name in commands)
+        assert result.stderr.strip().endswith("give one of the commands above")
+        assert "Traceback" not in result.stderr
+
+
+def test_train_help_shows_the_defaults_training_uses():
+    from export.training.train import default_config
+
+    text = " ".join(run_main("train", "--help").stdout.split())
+    stream, seed = default_config("stream"), default_config("seed")
+    for option, key in (("--window", "window"), ("--batch", "batch"), ("--hidden", "hidden"),
+                        ("--val-events", "val_events"), ("--optimizer", "optimizer")):
+        assert f"(default: stream {stream[key]}, seed {seed[key]})" in text.split(option, 2)[2], option
+    assert f"(default {stream['layers']})" in text
+    assert f"semitones either way (default {stream['transpose']})" in text
+
+
+def test_info_on_a_run_folder_says_how_to_export_it(tmp_path):
+    run = tmp_path / "mine"
+    run.mkdir()
+    (run / "best.pt").write_bytes(b"")
+    assert_one_line_error(run_main("info", run), f"{run}: is a training run folder",
+                          f"encore export {run} -o model.onnx")
+    assert_one_line_error(run_main("info", tmp_path), f"{tmp_path}: is a folder, not a model file")
+
+
+def test_one_note_is_one_note(tmp_path):
+    events = tmp_path / "one.json"
+    events.write_text(json.dumps([vocab.note_on(60), vocab.time_shift(50), vocab.note_off(60)]))
+    result = run_main("decode", events, "-o", tmp_path / "one.mid")
+    assert result.returncode == 0, result.stderr
+    assert ": 1 note," in result.stdout

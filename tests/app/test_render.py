@@ -98,12 +98,16 @@ def test_seeds_change_what_is_played_and_primer_notes_are_not_played(stream_mode
 
 def test_embedded_primers_by_number_or_drawn_reproducibly(stream_model_path):
     model = load_model(stream_model_path)
+    # numbered from 1, as a musician counts: primer 1 is the first, 3 (of 3) the last
     number, events = embedded_primer(model, 1, np.random.default_rng(0))
-    assert number == 1 and events[: len(PRIMERS[1])] == PRIMERS[1]
-    drawn = [embedded_primer(model, None, np.random.default_rng(9))[0] for _ in range(3)]
-    assert len(set(drawn)) == 1
-    with pytest.raises(SeedError, match="primer 7 does not exist; the model has 0..2"):
-        embedded_primer(model, 7, np.random.default_rng(0))
+    assert number == 1 and events[: len(PRIMERS[0])] == PRIMERS[0]
+    number, events = embedded_primer(model, 3, np.random.default_rng(0))
+    assert number == 3 and events[: len(PRIMERS[2])] == PRIMERS[2]
+    drawn = [embedded_primer(model, None, np.random.default_rng(seed))[0] for seed in range(40)]
+    assert set(drawn) == {1, 2, 3}
+    for outside in (0, 4):
+        with pytest.raises(SeedError, match=f"primer {outside} does not exist; the model has primers 1..3"):
+            embedded_primer(model, outside, np.random.default_rng(0))
 
 
 def test_seed_from_a_midi_file_and_from_typed_notes(tmp_path):
@@ -135,6 +139,7 @@ def test_seed_from_a_midi_file_and_from_typed_notes(tmp_path):
         (["--scale", "H:major"], "unknown root 'H'"),
         (["--top-p", "0"], "argument --top-p: 0.0 is out of range"),
         (["--primer", "9"], "primer 9 does not exist"),
+        (["--primer", "0"], "primer 0 does not exist; the model has primers 1..3"),
         (["--wav", "x.mp3"], "x.mp3: --wav writes WAV audio; name it x.wav"),
         (["--wav", "x.wav", "--soundfont", "missing.sf2"], "missing.sf2: no such soundfont file"),
         (["--wav", "x.wav", "--soundfont", "not-a-font.sf2"], "not a SoundFont 2 (.sf2) file"),
@@ -172,7 +177,7 @@ def test_checking_an_output_leaves_nothing_behind_and_knows_home(tmp_path, monke
     from live.files.output_paths import OutputPathError, check_midi_output, check_wav_output
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert check_midi_output("~/sets/take.mid") == tmp_path / "sets" / "take.mid"
+    assert check_midi_output("~/take.mid") == tmp_path / "take.mid"
     (tmp_path / "take.mid.part").write_text("the user's own file")
     assert check_midi_output(tmp_path / "take.mid") == tmp_path / "take.mid"
     # no probe, and no folder made for it, is left; a file of the user's is not touched

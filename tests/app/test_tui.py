@@ -80,14 +80,16 @@ def receiver():
     receiver.close()
 
 
-async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_model_path, receiver):
+async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_model_path, receiver,
+                                                                     tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where R writes
     args = tui_args("--model", stream_model_path, "--port", receiver.name, "--backend", "jack",
-                    "--random-seed", 3, "--density", 0.8, "--primer", 0)
+                    "--random-seed", 3, "--density", 0.8, "--primer", 1)
     app = EncoreApp(args)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.status is not None and app.status.playing), \
             "the engine never reported"
-        assert app.status.seed.description == "primer 0 of 3"
+        assert app.status.seed.description == "primer 1 of 3"
 
         # [ and ] move temperature, and the engine's sampler has it: the second press builds
         # on the first even when a snapshot from before the first arrives between them
@@ -106,7 +108,21 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
 
         # the next primer reseeds
         press(app, "full_stop")
-        assert await wait_for(pilot, lambda: app.status.seed.description == "primer 1 of 3")
+        assert await wait_for(pilot, lambda: app.status.seed.description == "primer 2 of 3")
+        # numbered from 1 both ways round: previous of 1 is 3
+        press(app, "comma", "comma")
+        assert await wait_for(pilot, lambda: app.status.seed.description == "primer 3 of 3")
+
+        # R renders from the primer on screen (not the command line's 1), never over the last
+        def log():
+            return str(app.query_one("#log").render())
+
+        for name in ("encore-render.mid", "encore-render-2.mid"):
+            press(app, "R")
+            wrote = f"wrote {tmp_path / name}:"
+            assert await wait_for(pilot, lambda: wrote in log(), timeout=60), log()  # noqa: B023 (awaited here)
+            assert log().endswith("seeded with primer 3 of 3")
+        assert sorted(p.name for p in tmp_path.glob("*.mid")) == ["encore-render-2.mid", "encore-render.mid"]
 
         # space stops: nothing new is played, and nothing is left sounding
         press(app, "space")
@@ -132,6 +148,17 @@ async def test_keys_drive_the_engine_and_quit_leaves_nothing_sounding(stream_mod
         ended = {(m.channel, m.note) for t, m in notes_only(heard)
                  if pressed < t < shown + 0.5 and (m.type == "note_off" or m.velocity == 0)}
         assert sounding_after(before) <= ended
+        # then CC 123 and 120 on the channel used, and it stays stopped, and says so
+        controls = [(m.control, t) for t, m in heard if m.type == "control_change" and pressed < t]
+        assert {123, 120} <= {c for c, _ in controls}
+        assert await wait_for(pilot, lambda: not app.status.playing)
+        assert "STOPPED" in str(app.query_one("#status").render())
+        silent_from = time.perf_counter()
+        await pilot.pause(0.5)
+        assert not [m for t, m in receiver.snapshot() if m.type == "note_on" and t > silent_from]
+        press(app, "space")
+        assert await wait_for(pilot, lambda: app.status.playing)
+        assert receiver.wait_for(lambda ms: any(m.type == "note_on" and t > silent_from for t, m in ms))
         # q: the engine ends every note and sends its figures, which the app returns
         final = await quit_and_wait(app)
     assert final and final.notes > 0

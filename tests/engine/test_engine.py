@@ -239,6 +239,10 @@ def test_reseed_and_panic_restart_silently(model):
              if m.type == "note_off" and panicked <= t < panicked + 0.002}
     assert set(sounding) <= ended
     assert live.engine.sent_notes > 0
+    # then CC 123 and 120, and silence: a panic stops until resume
+    after = [m for t, m in live.port.sent if t >= panicked]
+    assert {123, 120} <= {m.control for m in after if m.type == "control_change"}
+    assert not [m for m in after if m.type == "note_on"]
 
 
 def test_a_lost_port_goes_silent_and_generation_keeps_its_place(model):

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer, Static
 
+from live.core.wording import count
 from live.app.tui.pending import PendingChanges
 from live.app.tui.control_rows import ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
 from live.app.tui.screens import HelpScreen, SeedFileScreen, SetupScreen
@@ -354,19 +355,23 @@ class EncoreApp(App):
         from live.core.errors import EncoreError
         from live.core.render import render
         from live.files.midifile import write_rendered
+        from live.files.output_paths import unused_path
 
-        path = Path("encore-render.mid")
+        # The working folder, as for every relative path the musician gives (--record);
+        # the full path is said, and an earlier render is never overwritten.
+        path = unused_path(Path.cwd(), "encore-render.mid")
         try:
-            args = self.args
+            args, seed = self.args, None
             if self.status is not None:  # what plays now, not what the command line said
                 args = with_controls(args, self.status.controls)
-            generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
+                seed = (self.status.seed.description, list(self.status.seed.events))
+            generator, seeded_with = generator_from_args(args, channel=args.channel - 1, seed=seed)
             result = render(generator, seconds=60.0)
             write_rendered(result, path, args.bpm, args.channel - 1, args.program or 0, "encore render")
         except EncoreError as err:
             self.call_from_thread(self.log_line, str(err), True)
             return
-        self.call_from_thread(self.log_line, f"wrote {path.resolve()}: {len(result.notes)} notes, "
+        self.call_from_thread(self.log_line, f"wrote {path}: {count(len(result.notes), 'note')}, "
                                              f"seeded with {seeded_with}")
 
     def action_help(self) -> None:
@@ -406,8 +411,8 @@ def run_tui(args) -> int:
             app.engine.close()  # any exit path: the engine ends every note
     if final:
         print(
-            f"encore: {final['notes']} notes played; send-time error median "
+            f"encore: {count(final['notes'], 'note')} played; send-time error median "
             f"{final['send_median_ms']:.3f} ms, p99 {final['send_p99_ms']:.3f} ms, "
-            f"max {final['send_max_ms']:.3f} ms over {final['messages']} messages"
+            f"max {final['send_max_ms']:.3f} ms over {count(final['messages'], 'message')}"
         )
     return 0

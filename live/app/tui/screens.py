@@ -19,14 +19,14 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         yield Static(
             "encore keys\n\n"
-            "space   play / stop            p   panic (all notes off)\n"
+            "space   play / stop            p   panic: all off, stop\n"
             "r       reseed (random)        . , next / previous primer\n"
             "f       seed from a .mid file  c   seed from what was just played\n"
             "z       seed from silence\n"
             "up/down select a control       left/right adjust (shift: coarse)\n"
             "[ ]     temperature down / up  l   MIDI-learn the selected control\n"
             "s       save the recording     o   ports and model\n"
-            "R       render 60 s to encore-render.mid (works without MIDI ports)\n"
+            "R       render 60 s of this seed to ./encore-render.mid (no MIDI needed)\n"
             "?       this help              q   quit (all notes off)\n\n"
             "escape closes this help",
             id="help",
