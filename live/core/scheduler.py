@@ -31,6 +31,7 @@ from live.core.commands import (
 from live.core.controls import CONTROL_SPECS
 from live.core.errors import EncoreError
 from live.core.generator import Generator
+from live.core.outgoing import MidiOut, ThrottledLog
 from live.core.performer import NoteMessage
 
 DEFAULT_LOOKAHEAD = 0.1
@@ -48,16 +49,6 @@ IDLE_WAIT = 0.005  # paused, or waiting for the player: look again this soon
 MAX_WAIT = 0.01  # never plan further than this before looking at the clock again
 LATENCY_HISTORY = 1000
 SHAPING_ONLY = frozenset(spec.name for spec in CONTROL_SPECS if not spec.resamples)
-
-
-class MidiOut(NamedTuple):
-    """One message for the port, in the scheduler's words (the shell makes it MIDI)."""
-
-    kind: str  # "note_on" | "note_off" | "control_change"
-    channel: int
-    number: int  # pitch, or controller number
-    value: int  # velocity (0 for a note-off), or controller value
-    due: float | None = None  # performance seconds it was due; None for the ledger's own
 
 
 class _Queued(NamedTuple):
@@ -118,7 +109,7 @@ class Scheduler:
         self._player_last = float("-inf")  # clock time of the player's last note
         self._answering = True
         self._changed_at: float | None = None  # clock time of a control change not yet heard
-        self._rejected: dict[str, tuple[float, int]] = {}  # control -> (said at, refused since)
+        self._refusals = ThrottledLog(lambda line: self.log(line), REJECTED_LOG_SECONDS)  # a flooding knob
 
         self.sounding: dict[tuple[int, int], _Sounding] = {}  # (channel, pitch) -> note
         self.channels_used: set[int] = {generator.channel}
@@ -197,7 +188,7 @@ class Scheduler:
                 try:
                     self.generator.controls = self.generator.controls.with_(**command.changes)
                 except (EncoreError, TypeError) as err:
-                    self._refused(command, err, now)
+                    self._refusals.say(",".join(sorted(command.changes)), f"control not changed: {err}", now)
                     continue
                 turned_at = command.at if turned_at is None else min(turned_at, command.at)
                 if not SHAPING_ONLY.issuperset(command.changes):
@@ -242,17 +233,6 @@ class Scheduler:
         if changed:
             self._rollback(now)
             self._changed_at = turned_at  # measured at the first event made under them
-
-    def _refused(self, command: ChangeControls, err: Exception, now: float) -> None:
-        """One line per control every few seconds, however fast a knob sends bad values."""
-        name = ",".join(sorted(command.changes))
-        said_at, since = self._rejected.get(name, (float("-inf"), 0))
-        if now - said_at < REJECTED_LOG_SECONDS:
-            self._rejected[name] = (said_at, since + 1)
-            return
-        more = f" ({since} more refused since)" if since else ""
-        self.log(f"control not changed: {err}{more}")
-        self._rejected[name] = (now, 0)
 
     # ------------------------------------------------------------ the sending side
 
