@@ -37,7 +37,7 @@ def test_the_wheel_ships_the_models_the_example_and_the_screen_styles(wheel):
     for model in (ROOT / "models").glob("*.onnx"):
         assert f"live/models/{model.name}" in names
     assert "live/examples/ode_to_joy.mid" in names
-    assert "live/app/tui/encore.tcss" in names
+    assert "live/app/tui/encore.tcss" in names and "live/app/tui/help.md" in names
     assert any(n.startswith("export/") for n in names)
     assert not any(n.startswith(("tests/", "runs/", "tools/")) for n in names)
 

@@ -180,6 +180,8 @@ async def test_an_engine_that_cannot_start_is_a_message_not_a_crash(tmp_path):
         assert await wait_for(pilot, lambda: app.query_one("#controls").selected == 1)
         press(app, "question_mark")
         assert await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        shown = str(app.screen.query_one("#help").render())  # live/app/tui/help.md, as written
+        assert "q   quit" in shown and "[ ]     temperature" in shown
         press(app, "escape")
         assert await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
         await quit_and_wait(app)

@@ -17,20 +17,8 @@ class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "encore keys\n\n"
-            "space   play / stop            p   panic: all off, stop\n"
-            "r       reseed (random)        . , next / previous primer\n"
-            "f       seed from a .mid file  c   seed from what was just played\n"
-            "z       seed from silence\n"
-            "up/down select a control       left/right adjust (shift: coarse)\n"
-            "[ ]     temperature down / up  l   MIDI-learn the selected control\n"
-            "s       save the recording     o   ports and model\n"
-            "R       render 60 s of this seed to ./encore-render.mid (no MIDI needed)\n"
-            "?       this help              q   quit (all notes off)\n\n"
-            "escape closes this help",
-            id="help",
-        )
+        # the keys as a text file of their own (live/app/tui/help.md): shown as written
+        yield Static((Path(__file__).parent / "help.md").read_text().rstrip(), id="help", markup=False)
 
 
 class SeedFileScreen(ModalScreen):
