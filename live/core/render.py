@@ -28,22 +28,29 @@ class Cue:
 @dataclass
 class Rendered:
     events: list[int]
-    messages: list[NoteMessage] = field(default_factory=list)  # as sent, stamped with when
+    sent: list[tuple] = field(default_factory=list)  # (time, on, pitch, velocity, channel)
     notes: list[Note] = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def messages(self) -> list[NoteMessage]:
+        """What was sent, as messages stamped with their performance time."""
+        return [NoteMessage(*sent) for sent in self.sent]
+
 
 class _Collected:
-    """The render's port: what the scheduler sends, kept with its performance time."""
+    """The render's port: what the scheduler sends, kept with its performance time
+    (as plain tuples: a render sends thousands a second)."""
 
     def __init__(self):
-        self.messages: list[NoteMessage] = []
+        self.sent: list[tuple] = []
         self.playing_now = 0.0  # performance time of the clock, for the ledger's own
 
     def __call__(self, out: MidiOut) -> bool:
-        if out.kind != "control_change":
+        kind = out.kind
+        if kind != "control_change":
             at = self.playing_now if out.due is None else out.due
-            self.messages.append(NoteMessage(at, out.kind == "note_on", out.number, out.value, out.channel))
+            self.sent.append((at, kind == "note_on", out.number, out.value, out.channel))
         return True
 
 
@@ -71,13 +78,16 @@ def render(
     scheduler.history_from = _history_from(pending, lookahead)
     last_report = -1.0
     while True:
-        done = (scheduler.events_generated / events if events is not None
-                else generator.performer.time / seconds)
-        if done >= 1.0:
+        if events is not None:
+            if scheduler.events_generated >= events:
+                break
+        elif generator.performer.time >= seconds:
             break
-        if progress is not None and done - last_report >= 0.01:
-            progress(done)
-            last_report = done
+        if progress is not None:
+            done = scheduler.events_generated / events if events is not None else generator.performer.time / seconds
+            if done - last_report >= 0.01:
+                progress(done)
+                last_report = done
         while pending and origin + pending[0].at <= now:
             scheduler.apply([pending.pop(0).command], now)
             origin = scheduler.origin  # a resume moves it
@@ -105,8 +115,8 @@ def render(
         progress(1.0)
     return Rendered(
         events=list(generator.events),
-        messages=port.messages,
-        notes=notes_of(port.messages),
+        sent=port.sent,
+        notes=notes_of(port.sent),
         seconds=generator.performer.time,
     )
 
@@ -117,15 +127,15 @@ def _history_from(pending: list[Cue], lookahead: float) -> float:
     return pending[0].at - lookahead - 0.05 if pending else float("inf")
 
 
-def notes_of(messages: Iterable[NoteMessage]) -> list[Note]:
-    """Paired note-on/note-off messages as notes (a note still open has no end: left out)."""
+def notes_of(sent: Iterable[tuple]) -> list[Note]:
+    """Paired note-on/note-off (time, on, pitch, velocity, channel) as notes (a note
+    still open has no end: left out)."""
     notes, open_notes = [], {}
-    for message in messages:
-        key = (message.channel, message.pitch)
-        if message.on:
-            open_notes[key] = message
-        elif key in open_notes:
-            on = open_notes.pop(key)
-            notes.append(Note(message.pitch, on.time, message.time, on.velocity))
+    for time, on, pitch, velocity, channel in sent:
+        if on:
+            open_notes[(channel, pitch)] = (time, velocity)
+        elif (channel, pitch) in open_notes:
+            start, on_velocity = open_notes.pop((channel, pitch))
+            notes.append(Note(pitch, start, time, on_velocity))
     return sort_notes(notes)
 

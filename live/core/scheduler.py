@@ -48,6 +48,7 @@ REJECTED_LOG_SECONDS = 5.0  # a knob flooding bad values is said once per this, 
 IDLE_WAIT = 0.005  # paused, or waiting for the player: look again this soon
 MAX_WAIT = 0.01  # never plan further than this before looking at the clock again
 LATENCY_HISTORY = 1000
+_NEVER = float("inf")
 SHAPING_ONLY = frozenset(spec.name for spec in CONTROL_SPECS if not spec.resamples)
 
 
@@ -133,7 +134,7 @@ class Scheduler:
         """How long the generating side may wait before its next turn: 0 means generate
         one event now (`generate_one`). Skips ahead to `now` when generation fell behind
         (a stalled model, a paused machine) rather than send a burst of late notes."""
-        if not self.playing or not self._our_turn(now):
+        if not self.playing or (self.respond_after is not None and not self._our_turn(now)):
             return IDLE_WAIT
         played = now - self.origin
         ahead = self.generator.performer.time - played
@@ -147,7 +148,7 @@ class Scheduler:
     def generate_one(self, now: float) -> None:
         """Sample, play and queue one event."""
         generator = self.generator
-        begins_at = generator.performer.time  # where this event starts in the music
+        begins_at = generator.performer.step  # where this event starts in the music
         _, messages = generator.next()
         self.events_generated += 1
         self._event_count += 1
@@ -155,9 +156,9 @@ class Scheduler:
         if self._changed_at is not None:
             # Knob turn to the moment the first event decided under the new controls
             # takes effect in the music (its start, on the clock).
-            self.control_latencies.append(self.origin + begins_at - self._changed_at)
+            self.control_latencies.append(self.origin + begins_at * vocab.STEP_SECONDS - self._changed_at)
             self._changed_at = None
-        if generator.performer.time >= self.history_from:
+        if self.history_from != _NEVER and generator.performer.time >= self.history_from:
             self._history.append((index, generator.performer.time, generator.snapshot()))
             self._trim_history(now)
         if messages:
@@ -304,12 +305,13 @@ class Scheduler:
                 return  # stood still past its time: dropped (its note-off finds it silent)
             if key in self.sounding:
                 self._note_off(*key)  # a re-strike ends the old note first
-            out = MidiOut("note_on", message.channel, message.pitch, message.velocity, item.due)
-            if self._send(out):
+            self.channels_used.add(message.channel)
+            if self.send(MidiOut("note_on", message.channel, message.pitch, message.velocity, item.due)):
                 self.sounding[key] = _Sounding(now, self.generator.controls.max_note)
         elif key in self.sounding:
             del self.sounding[key]
-            self._send(MidiOut("note_off", message.channel, message.pitch, 0, item.due))
+            self.channels_used.add(message.channel)
+            self.send(MidiOut("note_off", message.channel, message.pitch, 0, item.due))
 
     def _note_off(self, channel: int, pitch: int) -> None:
         self.sounding.pop((channel, pitch), None)
@@ -326,9 +328,10 @@ class Scheduler:
                 self._note_off(channel, pitch)
 
     def _queue_messages(self, index: int, messages: list[NoteMessage], now: float) -> None:
+        quantizing = self.quantizer is not None or self._shifts
         with self.guard:
             for message in messages:
-                due = message.time + self._quantize(message, now)
+                due = message.time + self._quantize(message, now) if quantizing else message.time
                 heapq.heappush(self._queue, _Queued(due, next(self._order), index, message))
             self.on_queued()
 
