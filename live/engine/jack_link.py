@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
+
+OPEN_WAIT = 2.0  # seconds a JACK server may take to take the watch's client
+CLOSE_WAIT = 1.0
 
 
 class JackLink:
@@ -21,15 +25,24 @@ class JackLink:
         self.source: str | None = None  # ours, found by attach()
 
     @classmethod
-    def open(cls, destination: str) -> "JackLink | None":
-        try:
-            import jack
+    def open(cls, destination: str, wait: float = OPEN_WAIT) -> "JackLink | None":
+        """None where the library cannot load or the server does not answer in time: a
+        watch must never be what holds a set up (the client opens in a thread of its own)."""
+        made: list = []
 
-            with contextlib.redirect_stderr(io.StringIO()):
-                client = jack.Client("encore-watch", no_start_server=True)
-        except Exception:  # no libjack, no server, an old cffi: the name check goes on alone
-            return None
-        return cls(client, destination)
+        def make() -> None:
+            try:
+                import jack
+
+                with contextlib.redirect_stderr(io.StringIO()):
+                    made.append(jack.Client("encore-watch", no_start_server=True))
+            except Exception:  # no libjack, no server, an old cffi: the name check goes on alone
+                pass
+
+        opener = threading.Thread(target=make, name="encore-jack-watch", daemon=True)
+        opener.start()
+        opener.join(wait)
+        return cls(made[0], destination) if made else None
 
     def _sources(self) -> set[str]:
         try:
@@ -66,6 +79,13 @@ class JackLink:
         except Exception:
             return False
 
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.close()
+    def close(self, wait: float = CLOSE_WAIT) -> None:
+        """Close the client, waiting at most `wait`: jack_client_close can block for
+        seconds on a busy server, and an exit must not wait on a watch."""
+        def close() -> None:
+            with contextlib.suppress(Exception):
+                self.client.close()
+
+        closer = threading.Thread(target=close, name="encore-jack-watch-close", daemon=True)
+        closer.start()
+        closer.join(wait)
