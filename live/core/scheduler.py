@@ -261,17 +261,11 @@ class Scheduler:
             self.sounding.clear()
 
     def all_notes_off(self, sound_off: bool = False) -> None:
-        """Note-offs for everything sounding and CC 123 on each channel used; nothing queued
-        is sent after it. sound_off (the panic) adds CC 120 on each, which also cuts the
-        synth's release tails: a normal end keeps them."""
+        """Note-offs for all that sounds, CC 123 on each channel used, nothing queued sent
+        after. sound_off (the panic) adds CC 120, cutting release tails a normal end keeps."""
         with self.guard:
             self._queue.clear()
-            for channel, pitch in list(self.sounding):
-                self._note_off(channel, pitch)
-            for channel in sorted(self.channels_used):
-                self.send(MidiOut("control_change", channel, ALL_NOTES_OFF, 0))
-                if sound_off:
-                    self.send(MidiOut("control_change", channel, ALL_SOUND_OFF, 0))
+            self._end(list(self.sounding), sound_off)
 
     def sounding_notes(self) -> tuple[tuple[int, int], ...]:
         with self.guard:
@@ -281,10 +275,15 @@ class Scheduler:
         """Note-offs for these (channel, pitch), sounding by the ledger or not (a port
         that came back may still hold them), and CC 123 on each channel used."""
         with self.guard:
-            for channel, pitch in keys:
-                self._note_off(channel, pitch)
-            for channel in sorted(self.channels_used):
-                self.send(MidiOut("control_change", channel, 123, 0))
+            self._end(keys, sound_off=False)
+
+    def _end(self, keys, sound_off: bool) -> None:
+        for channel, pitch in keys:
+            self._note_off(channel, pitch)
+        for channel in sorted(self.channels_used):
+            self.send(MidiOut("control_change", channel, ALL_NOTES_OFF, 0))
+            if sound_off:
+                self.send(MidiOut("control_change", channel, ALL_SOUND_OFF, 0))
 
     def finish(self, now: float) -> None:
         """End the performance: the performer ends its notes, everything queued leaves."""

@@ -378,7 +378,12 @@ async def test_the_input_list_leaves_out_encore_own_output(recording_engine):
         theirs.close()
 
 
-async def test_an_engine_killed_mid_note_is_followed_by_all_notes_off_from_the_screen(stream_model_path, receiver):
+@pytest.mark.parametrize("how, said", [
+    ("SIGKILL", "the engine stopped unexpectedly (killed by signal 9)"),  # no clean-up can run
+    ("SIGSTOP", "it stopped answering"),  # alive, but answers nothing: found by its heartbeat
+])
+async def test_an_engine_killed_or_frozen_mid_note_is_followed_by_all_notes_off_from_the_screen(
+        stream_model_path, receiver, how, said):
     import os
     import signal
 
@@ -388,36 +393,16 @@ async def test_an_engine_killed_mid_note_is_followed_by_all_notes_off_from_the_s
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.status is not None and app.status.playing)
         assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
-        killed = time.perf_counter()
-        os.kill(app.engine.process.pid, signal.SIGKILL)  # no clean-up of its own can run
-        assert await wait_for(pilot, lambda: "the engine stopped unexpectedly (killed by signal 9)"
-                              in str(app.query_one("#log").render()))
-        assert receiver.wait_for(lambda ms: any(t > killed and m.type == "control_change" and m.control == 123
+        struck = time.perf_counter()
+        os.kill(app.engine.process.pid, getattr(signal, how))
+        assert await wait_for(pilot, lambda: said in str(app.query_one("#log").render()))
+        assert receiver.wait_for(lambda ms: any(t > struck and m.type == "control_change" and m.control == 123
                                                 for t, m in ms))
         panic = {(m.channel, m.control) for t, m in receiver.snapshot()
-                 if t > killed and m.type == "control_change"}
+                 if t > struck and m.type == "control_change"}
         assert {(c, 123) for c in range(16)} | {(c, 120) for c in range(16)} <= panic
         assert "all notes off sent to" in str(app.query_one("#log").render())
-        assert not app.status.playing
-        await quit_and_wait(app)
-
-
-async def test_a_frozen_engine_is_stopped_and_its_notes_ended_from_the_screen(stream_model_path, receiver):
-    import os
-    import signal
-
-    args = tui_args("--model", stream_model_path, "--port", receiver.name, "--backend", "jack",
-                    "--random-seed", 3, "--density", 0.8, "--max-note", 5)
-    app = EncoreApp(args)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_for(pilot, lambda: app.status is not None and app.status.playing)
-        assert receiver.wait_for(lambda ms: sounding_after(notes_only(ms)))
-        frozen = time.perf_counter()
-        os.kill(app.engine.process.pid, signal.SIGSTOP)  # alive, but answers nothing
-        assert await wait_for(pilot, lambda: "it stopped answering" in str(app.query_one("#log").render()))
-        assert receiver.wait_for(lambda ms: any(t > frozen and m.type == "control_change" and m.control == 123
-                                                for t, m in ms))
-        assert not app.engine.process.is_alive()
+        assert not app.status.playing and not app.engine.process.is_alive()
         started_quit = time.monotonic()
         await quit_and_wait(app)
         assert time.monotonic() - started_quit < 3.0  # q does not wait on a hung child
