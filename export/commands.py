@@ -30,11 +30,17 @@ def cmd_corpus_build(args) -> int:
             return lambda skipped: bar.update(status=f"{skipped} skipped" if skipped else "")
 
         corpus = build_corpus(args.sources, seed=args.seed, bpm=args.bpm, limit=args.limit,
-                              skyline=args.skyline, progress=progress, jobs=args.jobs)
+                              skyline=args.skyline, progress=progress, jobs=args.jobs, time=args.time,
+                              meters=args.meter)
     save_corpus(corpus, args.output)
     counts = corpus.provenance["counts"]
     print(f"wrote {args.output}: {count(counts['pieces'], 'piece')} ({counts['train']} train, {counts['val']} val, "
-          f"{counts['test']} test), {count(counts['notes'], 'note')}, {count(counts['events'], 'event')}")
+          f"{counts['test']} test), {count(counts['notes'], 'note')}, {count(counts['events'], 'event')}, "
+          f"in {args.time}")
+    left_out = corpus.provenance.get("left_out_by_meter")
+    if left_out:
+        from export.corpus.building import meter_counts
+        print(f"left out by meter: {meter_counts(left_out)}")
     skipped = corpus.provenance["skipped"]
     if skipped:
         print(f"{len(skipped)} skipped:" + "".join(f"\n  {reason}" for reason in skipped), file=sys.stderr)

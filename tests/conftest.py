@@ -28,6 +28,16 @@ def stream_model_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def beat_model_path(tmp_path_factory) -> Path:
+    """The tiny stream model as a beat model: its steps are 1/48 beat."""
+    path = tmp_path_factory.mktemp("models") / "tiny_beats.onnx"
+    return build_stream_model(
+        path, layers=2, hidden=32, embedding=16, seed=3, primers=PRIMERS, sharpness=6.0,
+        metadata={"encore.time": "beats", "encore.steps_per_beat": "48"},
+    )
+
+
+@pytest.fixture(scope="session")
 def window_model_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tiny_window.onnx"
     return build_window_model(path, hidden=16, window=12, seed=4, primers=PRIMERS)

@@ -5,6 +5,10 @@ them before encoding, as Performance RNN does. The file is a plain .npz (no pick
 
     format       "encore-corpus-v1"
     notes        float64 [N, 4]: pitch, start s, end s, velocity, every piece one after another
+                 (a beat corpus, provenance "time": "beats": times are beats x 0.48 s, the
+                 reference 125 BPM, from the piece's first bar line, so one 10 ms step is
+                 1/48 beat and a 16th is exactly 12 steps)
+    meters       str [P]: each piece's time signature as written ("4/4", "6/8"; "" unknown)
     offsets      int64 [P + 1]: piece i is notes[offsets[i]:offsets[i + 1]]
     names        str [P]: unique piece names (file path relative to its folder, or
                  collection/file#tune)
@@ -21,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -29,6 +34,7 @@ import numpy as np
 
 from live.core.wording import count
 from live.core import codec, vocab
+from live.core.bars import bar_aligned, meter_bar_beats
 from live.files.melody import melody_notes
 from live.files.midifile import read_midi
 from live.files.midiscan import ScanReport, find_midi_files, process_each
@@ -38,6 +44,7 @@ from export.errors import CorpusError
 
 FORMAT = "encore-corpus-v1"
 SPLITS = ("train", "val", "test")
+TIMES = ("beats", "seconds")
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 MIN_NOTES = 8  # fewer notes than this is a fragment, not a melody
 MUSIC21_PREFIX = "music21:"
@@ -53,17 +60,23 @@ class Piece:
     source: str
     notes: np.ndarray  # float64 [n, 4]: pitch, start, end, velocity
     split: str = "train"
+    meter: str = ""
+    time: str = "seconds"  # or "beats": see the module docstring
 
     @property
     def events(self) -> np.ndarray:
         """The piece as the model reads it, unaugmented."""
-        return notes_to_events(self.notes)
+        return notes_to_events(self.notes, self.time)
 
 
 @dataclass
 class Corpus:
     pieces: list[Piece]
     provenance: dict = field(default_factory=dict)
+
+    @property
+    def time(self) -> str:
+        return self.provenance.get("time", "seconds")
 
     def split(self, name: str) -> list[Piece]:
         if name not in SPLITS:
@@ -89,8 +102,16 @@ def array_to_notes(array: np.ndarray) -> list[Note]:
     return [Note(int(p), float(s), float(e), int(v)) for p, s, e, v in array]
 
 
-def notes_to_events(array: np.ndarray) -> np.ndarray:
-    return np.asarray(codec.encode(array_to_notes(array)), dtype=np.int64)
+def notes_to_events(array: np.ndarray, time: str = "seconds") -> np.ndarray:
+    """A piece's events. In beats it starts on its first bar line (the rest before a
+    pickup kept) and ends on a bar line, so pieces played back to back in a training
+    lane keep the bar's phase: the model can count where the downbeat is."""
+    notes = array_to_notes(array)
+    if time != "beats" or not notes:
+        return np.asarray(codec.encode(notes), dtype=np.int64)
+    bar = vocab.STEPS_PER_BAR * vocab.STEP_SECONDS
+    bars = math.ceil(max(n.end for n in notes) / bar - 1e-9)
+    return np.asarray(codec.encode(notes, origin=0.0, until=bars * bar), dtype=np.int64)
 
 
 # ---------------------------------------------------------------- splits
@@ -146,13 +167,20 @@ def build_corpus(
     fractions=DEFAULT_FRACTIONS,
     progress: Callable | None = None,
     jobs: int = 1,
+    time: str = "beats",
+    meters: Iterable[str] | None = None,
 ) -> Corpus:
     """Read every source into pieces, split them, record where they came from.
 
+    time: "beats" (beat positions, for beat models) or "seconds" (the first models').
+    meters: keep only pieces in these time signatures ("4/4", "2/4"; None keeps all).
     progress(label, total) returns a callback advance(skipped_so_far) per item.
     """
     if not sources:
         raise CorpusError("no sources given; name MIDI folders or music21:COLLECTION")
+    if time not in TIMES:
+        raise CorpusError(f"time {time!r}: choose {' or '.join(TIMES)}")
+    kept_meters = None if meters is None else {check_meter(m) for m in meters}
     gathered = []
     for source in sources:
         if source.startswith(MUSIC21_PREFIX):
@@ -161,12 +189,20 @@ def build_corpus(
             gathered.append(
                 music21_sources.read_collection(
                     source[len(MUSIC21_PREFIX):], seed=seed, bpm=bpm, limit=limit, progress=progress,
-                    jobs=jobs,
+                    jobs=jobs, time=time,
                 )
             )
         else:
-            gathered.append(read_midi_source(source, skyline=skyline, limit=limit, progress=progress))
+            gathered.append(read_midi_source(source, skyline=skyline, limit=limit, progress=progress, time=time))
 
+    other_meters: dict[str, int] = {}
+    if kept_meters is not None:
+        for g in gathered:
+            kept = [p for p in g.pieces if p.meter in kept_meters]
+            for p in g.pieces:
+                if p.meter not in kept_meters:
+                    other_meters[p.meter or "unknown"] = other_meters.get(p.meter or "unknown", 0) + 1
+            g.pieces = kept
     pieces = [p for g in gathered for p in g.pieces]
     skipped = [str(err) for g in gathered for err in g.report.skipped]
     if not pieces:
@@ -176,6 +212,9 @@ def build_corpus(
                 f"no usable melody in {where}: all {len(skipped)} pieces were skipped "
                 f"(first: {skipped[0]})"
             )
+        if other_meters:
+            raise CorpusError(f"no piece of {where} is in {', '.join(sorted(kept_meters))} "
+                              f"(found {meter_counts(other_meters)}); choose other --meter values")
         raise CorpusError(f"no pieces found in {where}; give folders of .mid files or music21:NAME")
     _make_names_unique(pieces)
     for piece, label in zip(pieces, assign_splits([p.name for p in pieces], seed, fractions)):
@@ -187,7 +226,11 @@ def build_corpus(
         "vocab": vocab.VOCAB_NAME,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "seed": seed,
-        "bpm_for_scores_without_tempo": list(bpm),
+        "time": time,
+        **({"steps_per_beat": vocab.STEPS_PER_BEAT} if time == "beats"
+           else {"bpm_for_scores_without_tempo": list(bpm)}),
+        "meters_kept": None if kept_meters is None else sorted(kept_meters),
+        "left_out_by_meter": other_meters,
         "skyline": skyline,
         "limit_per_source": limit,
         "split_fractions": list(fractions),
@@ -215,9 +258,11 @@ def build_corpus(
 
 
 def read_midi_source(
-    source: str, skyline: bool = True, limit: int | None = None, progress: Callable | None = None
+    source: str, skyline: bool = True, limit: int | None = None, progress: Callable | None = None,
+    time: str = "seconds",
 ) -> SourcePieces:
-    """A MIDI file or folder (recursive): each file's melody part becomes one piece."""
+    """A MIDI file or folder (recursive): each file's melody part becomes one piece; in
+    beats, from the bar line of its first note (bars from tick 0, of its first meter)."""
     root = Path(source)
     if not root.exists():
         raise CorpusError(f"{source}: no such file or folder; check the path")
@@ -225,16 +270,21 @@ def read_midi_source(
     report = ScanReport()
     advance = progress(f"reading {source}", len(files)) if progress else None
 
-    def melody_of(path: Path) -> np.ndarray:
+    def melody_of(path: Path) -> tuple[np.ndarray, str]:
         try:
-            return usable_melody(path, melody_notes(read_midi(path), skyline=skyline))
+            song = read_midi(path, beats=time == "beats")
+            meter = "{}/{}".format(*song.time_signature)
+            notes = melody_notes(song, skyline=skyline)
+            if time == "beats":
+                notes = bar_aligned(notes, meter_bar_beats(meter))
+            return usable_melody(path, notes), meter
         finally:
             if advance:
                 advance(len(report.skipped))
 
     pieces = [
-        Piece(_relative_name(path, root), source, notes)
-        for path, notes in process_each(files, melody_of, report)
+        Piece(_relative_name(path, root), source, notes, meter=meter, time=time)
+        for path, (notes, meter) in process_each(files, melody_of, report)
     ]
     return SourcePieces(source, "midi", USER_FILES_LICENCE, pieces, report)
 
@@ -259,6 +309,18 @@ def _make_names_unique(pieces: list[Piece]) -> None:
             piece.name = f"{piece.source}/{piece.name}"
         else:
             seen[piece.name] = 1
+
+
+def check_meter(meter: str) -> str:
+    """"4/4" as given, or a CorpusError saying what a meter looks like."""
+    top, _, bottom = meter.partition("/")
+    if not (top.isdigit() and bottom.isdigit() and int(top) > 0 and int(bottom) in (1, 2, 4, 8, 16, 32)):
+        raise CorpusError(f"meter {meter!r}: give a time signature like 4/4, 2/4 or 6/8")
+    return f"{int(top)}/{int(bottom)}"
+
+
+def meter_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count(n, 'piece')} in {m}" for m, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 # ---------------------------------------------------------------- the file
@@ -289,6 +351,7 @@ def save_corpus(corpus: Corpus, path: str | Path) -> Path:
         names=np.array([p.name for p in corpus.pieces], dtype=str),
         sources=np.array([p.source for p in corpus.pieces], dtype=str),
         split=np.array([p.split for p in corpus.pieces], dtype=str),
+        meters=np.array([p.meter for p in corpus.pieces], dtype=str),
         provenance=np.array(json.dumps(corpus.provenance)),
     )
     return path
@@ -305,13 +368,16 @@ def load_corpus(path: str | Path) -> Corpus:
                 raise CorpusError(f"{path}: not an encore corpus ({FORMAT}); build one with: encore corpus build")
             notes, offsets = data["notes"], data["offsets"]
             names, sources, split = data["names"], data["sources"], data["split"]
+            meters = data["meters"] if "meters" in data else np.full(len(names), "")  # older corpora
             provenance = json.loads(str(data["provenance"]))
     except CorpusError:
         raise
     except (OSError, ValueError, KeyError) as err:
         raise CorpusError(f"{path}: cannot be read as a corpus ({err}); rebuild it with: encore corpus build") from None
+    time = provenance.get("time", "seconds")
     pieces = [
-        Piece(str(names[i]), str(sources[i]), notes[offsets[i]:offsets[i + 1]], str(split[i]))
+        Piece(str(names[i]), str(sources[i]), notes[offsets[i]:offsets[i + 1]], str(split[i]),
+              str(meters[i]), time)
         for i in range(len(names))
     ]
     if not pieces:

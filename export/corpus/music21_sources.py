@@ -13,9 +13,12 @@ Velocity (never one constant), as a player phrases a dance tune:
       offbeats (< 0.25)                          -10
   plus 10 for a note with an accent or marcato mark; clamped to 1..127.
 
-Tempo: the score's own MetronomeMarks where it has them (every change followed);
-otherwise one BPM per piece, drawn from the --bpm range with the corpus seed and the
-piece's name, so a rebuild gives the same tempo.
+Time in beats (the default, for beat models): a note's quarter-note offset x 0.48 s (the
+reference 125 BPM), from the bar line of its first bar (a pickup keeps its rest), tempo
+marks ignored: the grid is the score's, exactly.
+Time in seconds (--time seconds, the first models'): the score's own MetronomeMarks where
+it has them (every change followed); otherwise one BPM per piece, drawn from the --bpm
+range with the corpus seed and the piece's name, so a rebuild gives the same tempo.
 
 The melody: the soprano part for Bach chorales (by name, else the first part), the
 first part elsewhere; ties merged, repeats expanded when music21 can, grace notes
@@ -35,6 +38,7 @@ from live.core.errors import EncoreError
 from live.signals import TimeLimit, time_limit
 from live.files.midiscan import ScanReport, process_each
 from live.core.notes import Note
+from live.core.vocab import REFERENCE_BEAT_SECONDS
 
 from export.corpus.building import Piece, SourcePieces, usable_melody
 from export.errors import CorpusError, MissingExtraError
@@ -123,6 +127,7 @@ def read_collection(
     limit: int | None = None,
     progress: Callable | None = None,
     jobs: int = 1,
+    time: str = "seconds",
 ) -> SourcePieces:
     """Every tune of one music21 collection (the first `limit` of them) as pieces,
     parsed in `jobs` processes (music21 is slow: Ryan's 1,059 tunes take minutes)."""
@@ -135,10 +140,10 @@ def read_collection(
     tunes = _list_tunes(music21, name, limit)
     report = ScanReport()
     advance = progress(f"parsing music21:{name}", len(tunes)) if progress else None
-    parse = partial(melody_or_error, seed=seed, bpm=bpm)
+    parse = partial(melody_or_error, seed=seed, bpm=bpm, time=time)
 
     def unwrap(result):
-        _, notes, error = result
+        _, notes, _, error = result
         if advance:
             advance(len(report.skipped) + (error is not None))
         if error is not None:
@@ -156,25 +161,36 @@ def read_collection(
             results = list(process_each(map(parse, tunes), unwrap, report))
     finally:
         _BOOKS.clear()
-    pieces = [Piece(result[0], f"music21:{name}", notes) for result, notes in results]
+    pieces = [Piece(result[0], f"music21:{name}", notes, meter=result[2], time=time) for result, notes in results]
     return SourcePieces(f"music21:{name}", "music21", COLLECTIONS[name], pieces, report)
 
 
-def melody_or_error(tune: TuneSpec, seed: int, bpm: tuple[float, float]):
-    """(label, notes array or None, error line or None): never raises, so a worker
+def melody_or_error(tune: TuneSpec, seed: int, bpm: tuple[float, float], time: str = "seconds"):
+    """(label, notes array or None, meter, error line or None): never raises, so a worker
     process hands every failure back as a line for the report."""
     import music21
 
     try:
         with time_limit(PIECE_SECONDS):
-            notes = score_melody(music21, _parse(music21, tune), tune.label, seed, bpm)
-        return tune.label, usable_melody(tune.label, notes), None
+            score = _parse(music21, tune)
+            meter = score_meter(score)
+            notes = score_melody(music21, score, tune.label, seed, bpm, time)
+        return tune.label, usable_melody(tune.label, notes), meter, None
     except EncoreError as err:
-        return tune.label, None, str(err)
+        return tune.label, None, "", str(err)
     except TimeLimit:
-        return tune.label, None, f"{tune.label}: took over {PIECE_SECONDS} s to read (a pathological score); skipped"
+        return (tune.label, None, "",
+                f"{tune.label}: took over {PIECE_SECONDS} s to read (a pathological score); skipped")
     except Exception as err:  # music21 raises many kinds on odd scores
-        return tune.label, None, f"{tune.label}: music21 cannot read it ({type(err).__name__}: {err})"
+        return tune.label, None, "", f"{tune.label}: music21 cannot read it ({type(err).__name__}: {err})"
+
+
+def score_meter(score) -> str:
+    """The score's first time signature ("4/4"), "" when it has none."""
+    from music21 import meter
+
+    signature = next(iter(score.recurse().getElementsByClass(meter.TimeSignature)), None)
+    return signature.ratioString if signature is not None else ""
 
 
 # A guard, not a budget: the slowest ordinary tune reads in seconds, but one odd score
@@ -234,11 +250,11 @@ def _abc_tunes(music21, path: Path) -> dict:
     return handler.splitByReferenceNumber()
 
 
-def beat_strengths(part):
-    """onset (quarter lengths) -> music21's beat strength, from the bars' own time
-    signatures: the same numbers as Note.beatStrength, but looked up by bisection, where
-    beatStrength searches the whole stream for each note (minutes on a long tune with
-    repeats expanded). None when the part has no bars."""
+def bar_positions(part):
+    """onset (quarter lengths) -> (where it falls in its bar, the bar's time signature),
+    from the bars' own signatures, looked up by bisection (music21's own lookups search
+    the whole stream for each note: minutes on a long tune with repeats expanded). None
+    when the part has no bars."""
     from music21 import meter, stream
 
     bars, signature = [], None
@@ -249,16 +265,31 @@ def beat_strengths(part):
         return None
     starts = [start for start, _, _ in bars]
 
-    def strength(onset: float) -> float:
+    def position(onset: float):
         start, padding, signature = bars[max(0, bisect.bisect_right(starts, onset + 1e-9) - 1)]
-        position = (onset - start + padding) % float(signature.barDuration.quarterLength)
+        return (onset - start + padding) % float(signature.barDuration.quarterLength), signature
+
+    return position
+
+
+def beat_strengths(part):
+    """onset (quarter lengths) -> music21's beat strength (the same numbers as
+    Note.beatStrength, found as bar_positions finds them). None when the part has no bars."""
+    position_of = bar_positions(part)
+    if position_of is None:
+        return None
+
+    def strength(onset: float) -> float:
+        position, signature = position_of(onset)
         return float(signature.getAccentWeight(position, forcePositionMatch=False))
 
     return strength
 
 
-def score_melody(music21, score, label: str, seed: int, bpm: tuple[float, float]) -> list[Note]:
-    """The melody of a parsed score as notes in seconds, by the module docstring's rules."""
+def score_melody(music21, score, label: str, seed: int, bpm: tuple[float, float],
+                 time: str = "seconds") -> list[Note]:
+    """The melody of a parsed score as notes in seconds or beat time, by the module
+    docstring's rules."""
     from music21 import articulations, dynamics, tempo
 
     try:
@@ -274,13 +305,20 @@ def score_melody(music21, score, label: str, seed: int, bpm: tuple[float, float]
     stripped = part.stripTies()
     flat = stripped.flatten()
     strength_at = beat_strengths(stripped)
+    position_of = bar_positions(stripped)
 
     marks = [
         (float(m.offset), float(m.getQuarterBPM()))
         for m in flat.getElementsByClass(tempo.MetronomeMark)
         if m.number is not None or m.numberSounding is not None
     ]
-    to_seconds = seconds_at(marks, piece_bpm(label, seed, bpm))
+    if time == "beats":
+        first = min((float(n.offset) for n in flat.notes if n.quarterLength > 0), default=0.0)
+        # from the first note's bar line: a pickup keeps the rest before it
+        bar_line = first - (position_of(first)[0] if position_of else 0.0)
+        to_seconds = lambda offset: (offset - bar_line) * REFERENCE_BEAT_SECONDS
+    else:
+        to_seconds = seconds_at(marks, piece_bpm(label, seed, bpm))
     dynamic_at = sorted((float(d.offset), d.value) for d in flat.getElementsByClass(dynamics.Dynamic))
     dynamic_offsets = [offset for offset, _ in dynamic_at]
 

@@ -75,6 +75,8 @@ def export_run(run: str | Path, output: str | Path) -> ExportResult:
         "encore.created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         # What a window model reads before a piece begins (see export/scoring.py).
         "encore.pad_event": str(PAD_EVENT),
+        **({"encore.time": "beats", "encore.steps_per_beat": str(vocab.STEPS_PER_BEAT)}
+           if state["corpus"].get("time") == "beats" else {"encore.time": "seconds"}),
     }
     write_metadata(partial, meta)
     try:

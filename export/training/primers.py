@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from live.core import vocab
+from live.core.bars import bars_of
 
 PRIMER_COUNT = 16
 PRIMER_MIN, PRIMER_MAX = 32, 64
@@ -36,6 +37,36 @@ def cut_primer(events: np.ndarray, start: int, boundaries: list[int]) -> list[in
         earlier = [int(e) for e in events[:start] if vocab.is_velocity(e)]
         primer = earlier[-1:] + primer
     return primer
+
+
+def bar_primers(pieces: list[np.ndarray], seed: int, bar_steps: int, count: int = PRIMER_COUNT) -> list[list[int]]:
+    """For a beat model: primers of whole bars (1 to 4, as many as fit PRIMER_MAX events),
+    from a bar line to a bar line, led by the velocity in force; a performance primed with
+    one starts on a downbeat, where the model thinks it is."""
+    rng = np.random.default_rng(seed)
+    primers: list[list[int]] = []
+    for attempt in range(count * 4):
+        if len(primers) >= count or not pieces:
+            break
+        bars = bars_of(pieces[attempt % len(pieces)], bar_steps)
+        if len(bars) < 2:
+            continue
+        first = int(rng.integers(len(bars) - 1))
+        primer: list[int] = []
+        for bar in bars[first:first + 4]:
+            if primer and len(primer) + len(bar) > PRIMER_MAX:
+                break
+            primer += bar
+        if len(primer) < PRIMER_MIN // 2 or not any(vocab.is_note_on(e) for e in primer):
+            continue
+        if not vocab.is_velocity(primer[0]):
+            before = [e for bar in bars[:first] for e in bar if vocab.is_velocity(e)]
+            first_velocity = next((e for e in primer if vocab.is_velocity(e)), None)
+            lead = before[-1:] or ([first_velocity] if first_velocity is not None else [])
+            primer = lead + primer
+        if primer not in primers:
+            primers.append(primer)
+    return primers
 
 
 def choose_primers(pieces: list[np.ndarray], seed: int, count: int = PRIMER_COUNT) -> list[list[int]]:

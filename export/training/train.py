@@ -29,12 +29,12 @@ from live.core import vocab
 from live.signals import terminate_as_interrupt
 
 from export.corpus import batches
-from export.corpus.augment import DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment
+from export.corpus.augment import BEAT_TRANSPOSE, DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment, vary_velocity
 from export.corpus.building import Corpus, load_corpus, notes_to_events
 from export.errors import CheckpointError, CorpusError, TrainConfigError
 from export.training.curve import SessionCurve
 from export.training.defaults import DEFAULTS
-from export.training.primers import choose_primers
+from export.training.primers import bar_primers, choose_primers
 from export.evaluation.scoring import cap_events, score_stream, score_windows
 
 CHECKPOINT_FORMAT = "encore-checkpoint-v1"
@@ -164,9 +164,11 @@ class _Run:
         self.elapsed = 0.0  # training seconds over all sessions
         self.mark = time.monotonic()
         self.curve = SessionCurve(run_dir / "curve.png")
-        self.corpus_info = {"path": str(corpus_path), "description": corpus.describe(),
+        self.time = corpus.time
+        self.corpus_info = {"path": str(corpus_path), "description": corpus.describe(), "time": self.time,
                             "train_events_per_epoch": int(sum(len(p.events) for p in self.train_pieces))}
-        self.primers = choose_primers(val, config["seed"])
+        self.primers = (bar_primers(val, config["seed"], vocab.STEPS_PER_BAR) if self.time == "beats"
+                        else choose_primers(val, config["seed"]))
         joined = np.concatenate([np.append(v, batches.PAD_EVENT) for v in val])
         self.parity_events = [int(e) for e in np.resize(joined, PARITY_EVENTS)]
         if state is not None:
@@ -221,8 +223,14 @@ class _Run:
         """This epoch's batches (a list or a generator) and how many there are."""
         config = self.config
         rng = np.random.default_rng([config["seed"], epoch])
-        pieces = [notes_to_events(augment(p.notes, rng, config["transpose"], config["stretch"]))
-                  for p in self.train_pieces]
+        if self.time == "beats":
+            # no stretch: the grid is the point (the tempo is the player's); every key; loudness redrawn
+            semitones = max(config["transpose"], BEAT_TRANSPOSE)
+            pieces = [notes_to_events(vary_velocity(augment(p.notes, rng, semitones, 0.0), rng), "beats")
+                      for p in self.train_pieces]
+        else:
+            pieces = [notes_to_events(augment(p.notes, rng, config["transpose"], config["stretch"]))
+                      for p in self.train_pieces]
         if config["arch"] == "stream":
             plan = batches.stream_windows(batches.lanes(pieces, config["batch"], rng), config["window"])
             return plan, len(plan)

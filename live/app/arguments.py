@@ -65,6 +65,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_ms(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected milliseconds, not {text!r}") from None
+    if not 0 <= value <= 500:
+        raise argparse.ArgumentTypeError(f"{value:g} ms is outside 0..500")
+    return value
+
+
 def bpm(text: str) -> float:
     value = positive_float(text)
     if not 20 <= value <= 400:

@@ -15,9 +15,9 @@ from live.core.errors import EncoreError, EventFileError
 from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.files.midifile import Part, Song, read_midi, write_midi
 from live.files.midiscan import ScanReport, find_midi_files, process_each
-from live.app.arguments import OneLineParser, bpm, control_argument, int_in, positive_float
+from live.app.arguments import OneLineParser, bpm, control_argument, int_in, non_negative_ms, positive_float
 from live.app.training_commands import add_training_commands
-from live.app.options import add_generation_options, generator_from_args
+from live.app.options import add_generation_options, generator_from_args, timeline_from_args
 from live.engine.knobs import KNOB_CONTROLS
 from live.engine.ports import RTMIDI_APIS
 
@@ -72,8 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     render_cmd.add_argument("-o", "--output", required=True, metavar="OUT.mid")
     length = render_cmd.add_mutually_exclusive_group()
     length.add_argument("--seconds", type=positive_float, help="music to render (default 60)")
+    length.add_argument("--bars", type=int_in(1, 100_000, "bars"),
+                        help="bars of 4/4 to render (a beat model; default for one: 32)")
     length.add_argument("--events", type=int_in(1, 10_000_000, "events"), help="events to render")
-    render_cmd.add_argument("--bpm", type=bpm, default=120.0, help="tempo written to the file")
+    render_cmd.add_argument("--bpm", type=bpm, default=120.0,
+                            help="tempo: a beat model plays at it and the file says it (default 120)")
     render_cmd.add_argument("--channel", type=int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
     render_cmd.add_argument("--program", type=int_in(0, 127, "program"), default=0,
                             help="General MIDI program (instrument) 0-127 written to the file")
@@ -142,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 CHANNEL_HELP = "MIDI channel 1-16 (10 is drums on General MIDI synths)"
+DEFAULT_RENDER_SECONDS = 60.0
+DEFAULT_RENDER_BARS = 32  # a beat model: 32 bars of 4/4 (1 minute at 128 BPM)
 
 
 def add_play_options(parser: argparse.ArgumentParser) -> None:
@@ -154,7 +159,8 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=positive_float, help="stop after this long (default: until Ctrl-C)")
     parser.add_argument("--record", metavar="OUT.mid", help="record what is sent (and played in)")
     parser.add_argument("--bpm", type=bpm, default=120.0,
-                          help="internal tempo: recording, quantise grid, sent clock (default 120)")
+                          help="tempo: a beat model plays at it; the quantise grid, the sent clock "
+                               "and the recording follow it (default 120)")
     parser.add_argument("--lookahead", type=positive_float, default=100.0, metavar="MS",
                           help="how far generation runs ahead of playback (default 100 ms)")
     live_input = parser.add_argument_group("controller input")
@@ -168,12 +174,16 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     live_input.add_argument("--no-thru", action="store_true", help="do not pass played notes to the output")
     clock = parser.add_argument_group("clock")
     clock.add_argument("--follow-clock", action="store_true",
-                       help="start and stop with MIDI clock Start/Stop on the input")
+                       help="follow the MIDI clock on the input: its tempo and beat (a beat model "
+                            "plays on its grid), Start/Stop/Continue")
     clock.add_argument("--quantize", choices=["off", "1/8", "1/16", "1/32"], default="off",
                        help="pull note-ons to this grid of the tempo")
     clock.add_argument("--quantize-strength", type=int_in(0, 100, "quantize strength"), default=100,
                        metavar="PERCENT")
-    clock.add_argument("--send-clock", action="store_true", help="send MIDI clock at --bpm")
+    clock.add_argument("--send-clock", action="store_true",
+                       help="send MIDI clock (24 ppqn) on the output, from encore's own timeline")
+    clock.add_argument("--output-latency", type=non_negative_ms, default=0.0, metavar="MS",
+                       help="send everything this much early: the synth's known latency (default 0)")
     add_generation_options(parser)
 
 
@@ -257,16 +267,27 @@ def cmd_render(args) -> int:
         args.wav = check_wav_output(args.wav)
         check_audio_tools(args.soundfont)
     generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
-    seconds = args.seconds if args.events is None and args.seconds else None
-    if args.events is None and seconds is None:
-        seconds = 60.0
+    timeline = timeline_from_args(args, generator.model)
+    if args.bars is not None and not timeline.beats:
+        raise EncoreError(f"--bars needs a beat model; {generator.model.info.path} speaks seconds "
+                            "(10 ms steps, no beat grid): give --seconds")
+    # how much music, in performance time (a beat model's is beats x 0.48 s)
+    if args.events is not None:
+        length = None
+    elif args.seconds:
+        length = args.seconds / timeline.rate
+    else:
+        bars = args.bars or (DEFAULT_RENDER_BARS if timeline.beats else None)
+        length = bars * timeline.perf_per_beat() * 4 if bars else DEFAULT_RENDER_SECONDS
     with progress_bars(args.quiet) as start_bar:
-        result = render(generator, seconds=seconds, events=args.events,
-                        progress=start_bar("rendering").fraction)
+        result = render(generator, seconds=length, events=args.events,
+                        progress=start_bar("rendering").fraction, timeline=timeline)
     title = f"encore ({Path(generator.model.info.path).stem})"
-    write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title)
+    write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title, stretch=timeline.rate)
+    heard = result.seconds * timeline.rate
+    grid = f", {heard / 60 * args.bpm / 4:.0f} bars at {args.bpm:g} BPM" if timeline.beats else ""
     print(
-        f"wrote {args.output}: {count(len(result.notes), 'note')} in {result.seconds:.1f} s "
+        f"wrote {args.output}: {count(len(result.notes), 'note')} in {heard:.1f} s{grid} "
         f"({count(len(result.events), 'event')}), seeded with {seeded_with}"
     )
     if args.wav:

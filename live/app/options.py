@@ -10,7 +10,9 @@ import numpy as np
 
 from live.core.controls import CONTROL_SPECS, ControlError, Controls, ControlSpec
 from live.core.scales import ScaleError, note_name, parse_scale
+from live.core.bars import to_bar_line
 from live.core.generator import Generator
+from live.core.timeline import Timeline
 from live.model import Model, load_model
 from live.files.primers import embedded_primer, primer_from_midi, primer_from_notes
 
@@ -85,14 +87,21 @@ def primer_from_args(args, model: Model, rng: np.random.Generator) -> tuple[str,
     """(a description of the seed, its events)."""
     if args.silence:
         return "silence", []
+    beats = model.info.time == "beats"
     if args.seed_file:
-        return f"the melody of {args.seed_file}", primer_from_midi(args.seed_file)
+        return f"the melody of {args.seed_file}", primer_from_midi(args.seed_file, beats=beats)
     if args.seed_notes:
-        return f"the notes {args.seed_notes}", primer_from_notes(args.seed_notes)
+        return f"the notes {args.seed_notes}", primer_from_notes(args.seed_notes, beats=beats)
     if not model.info.primers and args.primer is None:
         return "silence (the model has no primers)", []
     number, events = embedded_primer(model, args.primer, rng)
     return f"primer {number} of {len(model.info.primers)}", events
+
+
+def timeline_from_args(args, model) -> Timeline:
+    """The timeline a model plays on: stretched by --bpm for a beat model."""
+    return Timeline(beats=model.info.time == "beats", bpm=args.bpm,
+                    latency=getattr(args, "output_latency", 0.0) / 1000.0)
 
 
 def generator_from_args(args, channel: int, seed: tuple[str, list[int]] | None = None) -> tuple[Generator, str]:
@@ -105,6 +114,8 @@ def generator_from_args(args, channel: int, seed: tuple[str, list[int]] | None =
     generator = Generator(
         model, controls, seed=None if args.random_seed is None else args.random_seed + 1, channel=channel
     )
+    if model.info.time == "beats":
+        primer = to_bar_line(primer)  # play starts on a downbeat, where the model thinks it is
     generator.prime(primer)
     return generator, description
 

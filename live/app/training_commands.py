@@ -17,8 +17,15 @@ def add_training_commands(commands, corpus_commands) -> None:
                        help="MIDI file or folder (recursive), or music21:oneills1850 | airdsAirs | "
                             "ryansMammoth | essenFolksong | bach")
     build.add_argument("-o", "--output", required=True, metavar="CORPUS.npz")
+    build.add_argument("--time", choices=("beats", "seconds"), default="beats",
+                       help="beats: beat positions, for a beat model that plays on any tempo's grid "
+                            "(default); seconds: 10 ms steps at each piece's tempo (the first models')")
+    build.add_argument("--meter", action="append", metavar="N/D",
+                       help="keep only pieces in this time signature; repeat for several "
+                            "(e.g. --meter 4/4 --meter 2/4 --meter 2/2 for dance music; default: all)")
     build.add_argument("--bpm", type=bpm_range, default=(120.0, 120.0), metavar="BPM|LOW-HIGH",
-                       help="tempo for scores without one: a value or a range drawn per piece (default 120)")
+                       help="with --time seconds, the tempo for scores without one: a value or a range "
+                            "drawn per piece (default 120)")
     build.add_argument("--seed", type=int, default=0, help="split and tempo draws (default 0)")
     build.add_argument("--limit", type=int_in(1, 10**9, "limit"), help="at most N pieces per source")
     build.add_argument("--skyline", action=argparse.BooleanOptionalAction, default=True,

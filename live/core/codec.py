@@ -3,7 +3,9 @@
 Encoding (notes -> events), in this order:
   1. Times round to the nearest 10 ms step; velocities fall into their 1..32 bin.
   2. A note that rounds to zero length lasts one step (it was played, so it is kept).
-  3. Leading silence before the first note is dropped: the first event is at step 0.
+  3. Leading silence before the first note is dropped: the first event is at step 0
+     (unless an origin is given: a beat corpus keeps the rest from its bar line, so
+     the stream starts on a downbeat).
   4. Two notes of one pitch starting on the same step are one strike: the one that
      ends later is kept (a MIDI synth cannot sound both either).
   5. A re-struck sounding pitch ends the old note at the new onset.
@@ -53,8 +55,9 @@ class StepNote:
         )
 
 
-def quantize(notes: Iterable[Note]) -> list[StepNote]:
-    """Rules 1-5: the notes exactly as the event stream will carry them."""
+def quantize(notes: Iterable[Note], origin: float | None = None) -> list[StepNote]:
+    """Rules 1-5: the notes exactly as the event stream will carry them. origin: the
+    instant that is step 0 (None: the first note's, rule 3)."""
     gridded = []
     for n in notes:
         start = vocab.seconds_to_steps(n.start)
@@ -62,7 +65,8 @@ def quantize(notes: Iterable[Note]) -> list[StepNote]:
         gridded.append(StepNote(n.pitch, start, end, vocab.velocity_to_bin(n.velocity)))
     if not gridded:
         return []
-    origin = min(n.start for n in gridded)
+    origin = min(n.start for n in gridded) if origin is None else min(
+        vocab.seconds_to_steps(origin), min(n.start for n in gridded))
 
     by_pitch: dict[int, list[StepNote]] = {}
     for n in gridded:
@@ -93,9 +97,17 @@ def quantize_notes(notes: Iterable[Note]) -> list[Note]:
     return [n.to_note() for n in quantize(notes)]
 
 
-def encode(notes: Iterable[Note]) -> list[int]:
-    """Notes -> event indices (see the module docstring for the rules)."""
-    return encode_steps(quantize(notes))
+def encode(notes: Iterable[Note], origin: float | None = None, until: float | None = None) -> list[int]:
+    """Notes -> event indices (see the module docstring for the rules). origin: see
+    quantize; until (with an origin): rest after the last note up to this instant."""
+    step_notes = quantize(notes, origin)
+    events = encode_steps(step_notes)
+    if until is not None and origin is not None and step_notes:
+        last = max(n.end for n in step_notes)
+        rest = vocab.seconds_to_steps(until) - vocab.seconds_to_steps(origin) - last
+        if rest > 0:
+            events.extend(_shifts(rest))
+    return events
 
 
 def encode_steps(step_notes: list[StepNote]) -> list[int]:

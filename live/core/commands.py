@@ -48,7 +48,10 @@ class Pause:
 
 @dataclass(frozen=True)
 class Resume:
-    """Play again from where the performance paused (a clock Start or Continue, a key)."""
+    """Play again from where the performance paused (a clock Continue, a key); with
+    from_bar_line (a clock Start), from the next bar line, which becomes beat 0."""
+
+    from_bar_line: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,4 +61,24 @@ class SetQuantizer:
     quantizer: Any
 
 
-Command = Union[ChangeControls, Hear, Reseed, Panic, Pause, Resume, SetQuantizer]
+@dataclass(frozen=True)
+class SetTempo:
+    """A new tempo from clock time `at` on (the knob, the screen, a Link peer)."""
+
+    bpm: float
+    at: float
+    source: str = "internal"
+
+
+@dataclass(frozen=True)
+class FollowBeat:
+    """An external clock says: beat `beat` (since its Start) sounds at clock time `at`,
+    at `bpm`. The timeline locks its phase there."""
+
+    at: float
+    beat: float
+    bpm: float
+    source: str = "midi clock"
+
+
+Command = Union[ChangeControls, Hear, Reseed, Panic, Pause, Resume, SetQuantizer, SetTempo, FollowBeat]

@@ -33,3 +33,10 @@ def max_polyphony(notes) -> int:
         peak = max(peak, sounding)
     return peak
 
+
+
+def stretched(notes, factor: float) -> list[Note]:
+    """The notes with every time multiplied by factor (beat time to seconds at a tempo)."""
+    if factor == 1.0:
+        return list(notes)
+    return [Note(n.pitch, n.start * factor, n.end * factor, n.velocity) for n in notes]

@@ -14,6 +14,7 @@ from live.core.commands import Command
 from live.core.generator import Generator
 from live.core.notes import Note, sort_notes
 from live.core.performer import NoteMessage
+from live.core.timeline import Timeline
 from live.core.scheduler import DEFAULT_LOOKAHEAD, MidiOut, Scheduler
 
 
@@ -61,6 +62,7 @@ def render(
     cues: Iterable[Cue] = (),
     lookahead: float = DEFAULT_LOOKAHEAD,
     progress=None,
+    timeline: Timeline | None = None,
 ) -> Rendered:
     """Generate until `seconds` of music or `events` generated events, then end every note.
 
@@ -70,11 +72,11 @@ def render(
     if (seconds is None) == (events is None):
         raise ValueError("render needs exactly one of seconds or events")
     port = _Collected()
-    scheduler = Scheduler(generator, port, lookahead=lookahead)
+    scheduler = Scheduler(generator, port, lookahead=lookahead, timeline=timeline)
+    timeline = scheduler.timeline
     pending = sorted(cues, key=lambda cue: cue.at)
     now = 0.0
     scheduler.start(now)
-    origin = scheduler.origin
     scheduler.history_from = _history_from(pending, lookahead)
     last_report = -1.0
     while True:
@@ -88,9 +90,8 @@ def render(
             if done - last_report >= 0.01:
                 progress(done)
                 last_report = done
-        while pending and origin + pending[0].at <= now:
-            scheduler.apply([pending.pop(0).command], now)
-            origin = scheduler.origin  # a resume moves it
+        while pending and timeline.to_clock(pending[0].at) <= now:
+            scheduler.apply([pending.pop(0).command], now)  # a resume or a tempo moves the timeline
             scheduler.history_from = _history_from(pending, lookahead)
         wait = scheduler.plan(now)
         if wait == 0.0:
@@ -99,26 +100,48 @@ def render(
         # Nothing to do until the lookahead wants the next event (or a cue is due): the
         # virtual clock jumps straight there, where the live one would sleep.
         if scheduler.playing:
-            wake = origin + generator.performer.time - lookahead + 1e-6
+            wake = timeline.to_clock(generator.performer.time) - lookahead + 1e-6
         elif pending:
             wake = now + wait
         else:
             break  # paused for good: the performance ends here
         if pending:
-            wake = min(wake, origin + pending[0].at)
+            wake = min(wake, timeline.to_clock(pending[0].at))
         now = max(now, wake)
-        port.playing_now = now - origin
+        port.playing_now = timeline.to_perf(now)
         scheduler.deliver_due(now)
     port.playing_now = generator.performer.time
     scheduler.finish(now)
     if progress is not None:
         progress(1.0)
+    sent, length = port.sent, generator.performer.time
+    if seconds is not None:
+        # N seconds (or bars) of music are that long: the last time shift may run past
+        # the end, and what it holds ends there (a note begun there is not heard)
+        sent, length = cut_at(sent, seconds), seconds
     return Rendered(
         events=list(generator.events),
-        sent=port.sent,
-        notes=notes_of(port.sent),
-        seconds=generator.performer.time,
+        sent=sent,
+        notes=notes_of(sent),
+        seconds=length,
     )
+
+
+def cut_at(sent: list[tuple], end: float) -> list[tuple]:
+    """Sent (time, on, pitch, velocity, channel) with nothing after `end`: a note-on from
+    `end` on is dropped with its note-off; a note sounding at `end` ends there."""
+    kept, late = [], set()
+    for item in sent:
+        time, on, pitch, _, channel = item
+        if time < end:
+            kept.append(item)
+        elif on:
+            late.add((channel, pitch))
+        elif (channel, pitch) in late:
+            late.discard((channel, pitch))
+        else:
+            kept.append((end, False, pitch, 0, channel))
+    return kept
 
 
 def _history_from(pending: list[Cue], lookahead: float) -> float:

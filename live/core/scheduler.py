@@ -9,7 +9,9 @@ note that outlives its max length is ended here whatever happens upstream, so a 
 model can never hang a note.
 
 `now` is a clock reading in seconds (the wall clock live, a virtual one in render);
-performance time is `now - origin`. Two callers may share it: one generates
+the timeline (live.core.timeline) maps it to performance time and back, through the
+tempo for a beat model; what is queued is kept in performance time, so a tempo change
+moves everything not yet sent onto the new grid, and nothing already sent. Two callers may share it: one generates
 (`plan`, `generate_one`, `apply`), one sends (`deliver_due`). The queue and the ledger
 are touched only inside `guard` (the live engine passes its lock; render none), and the
 model steps outside it, so a sender is never held up by the model. What leaves goes
@@ -26,13 +28,14 @@ from typing import Callable, Iterable, NamedTuple
 
 from live.core import vocab
 from live.core.commands import (
-    ChangeControls, Command, Hear, Panic, Pause, Reseed, Resume, SetQuantizer,
+    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, Reseed, Resume, SetQuantizer, SetTempo,
 )
 from live.core.controls import CONTROL_SPECS
 from live.core.errors import EncoreError
 from live.core.generator import Generator
 from live.core.outgoing import MidiOut, ThrottledLog
 from live.core.performer import NoteMessage
+from live.core.timeline import Timeline
 
 DEFAULT_LOOKAHEAD = 0.1
 START_MARGIN = 0.02  # the first event is due this long after start (or resume)
@@ -63,7 +66,7 @@ class _Queued(NamedTuple):
 
 
 class _Sounding(NamedTuple):
-    started: float  # clock time it was sent
+    started: float  # performance time it was sent at (a tempo change does not age it)
     max_seconds: float
 
 
@@ -80,6 +83,7 @@ class Scheduler:
         guard=None,
         on_queued: Callable[[], None] = _nothing,
         log: Callable[[str], None] = _nothing,
+        timeline: Timeline | None = None,
     ):
         self.generator = generator
         self.send = send  # False when the message did not leave (a lost port)
@@ -88,7 +92,7 @@ class Scheduler:
         self.on_queued = on_queued  # called inside the guard: something new is queued
         self.log = log
 
-        self.origin = 0.0  # clock time of performance time 0
+        self.timeline = timeline if timeline is not None else Timeline()
         self.started = False
         self.playing = False
         self.quantizer = None  # a live.core.tempo.Quantizer, or None
@@ -120,12 +124,14 @@ class Scheduler:
     # ------------------------------------------------------------ time
 
     def performance_time(self, now: float) -> float:
-        return now - self.origin
+        return self.timeline.to_perf(now)
 
     def start(self, now: float) -> None:
-        """Begin playing: the first event is due a moment after `now`."""
+        """Begin playing: the first event is due a moment after `now`, and is beat 0
+        (a beat model's primer ends on a bar line: it plays from a downbeat)."""
         self.started = self.playing = True
-        self.origin = now + START_MARGIN - self.generator.performer.time
+        self.timeline.place(self.generator.performer.time, now + START_MARGIN)
+        self.timeline.beat_origin = self.generator.performer.time
         self._mark_base()
 
     # ------------------------------------------------------------ the generating side
@@ -136,8 +142,9 @@ class Scheduler:
         (a stalled model, a paused machine) rather than send a burst of late notes."""
         if not self.playing or (self.respond_after is not None and not self._our_turn(now)):
             return IDLE_WAIT
-        played = now - self.origin
-        ahead = self.generator.performer.time - played
+        timeline = self.timeline
+        played = timeline.to_perf(now)
+        ahead = timeline.to_clock(self.generator.performer.time) - now
         if ahead < 0:
             self._advance_to(played + RESTART_MARGIN, now)
             return 0.0
@@ -156,7 +163,7 @@ class Scheduler:
         if self._changed_at is not None:
             # Knob turn to the moment the first event decided under the new controls
             # takes effect in the music (its start, on the clock).
-            self.control_latencies.append(self.origin + begins_at * vocab.STEP_SECONDS - self._changed_at)
+            self.control_latencies.append(self.timeline.to_clock(begins_at * vocab.STEP_SECONDS) - self._changed_at)
             self._changed_at = None
         if self.history_from != _NEVER and generator.performer.time >= self.history_from:
             self._history.append((index, generator.performer.time, generator.snapshot()))
@@ -167,7 +174,7 @@ class Scheduler:
     def next_due(self) -> float | None:
         """Clock time of the next queued message (None when nothing is queued)."""
         with self.guard:
-            return self.origin + self._queue[0].due if self._queue else None
+            return self.timeline.to_clock(self._queue[0].due) if self._queue else None
 
     def upcoming(self, limit: int = 100) -> list[tuple[float, int, bool, int]]:
         """What is queued, soonest first: (due performance seconds, pitch, on, velocity)."""
@@ -224,11 +231,28 @@ class Scheduler:
                 if self.started and not self.playing:
                     performer_time = self.generator.performer.time
                     self.generator.reset_performer(performer_time)
-                    self.origin = now + START_MARGIN - performer_time
+                    if command.from_bar_line:
+                        performer_time = self._rest_to_bar_line()
+                    with self.guard:
+                        self.timeline.place(performer_time, now + START_MARGIN)
+                        if command.from_bar_line:
+                            self.timeline.beat_origin = performer_time
                     self._mark_base()
                     self.playing = True
             elif isinstance(command, SetQuantizer):
                 self.quantizer = command.quantizer
+            elif isinstance(command, SetTempo):
+                try:
+                    with self.guard:  # the sender maps times through it
+                        self.timeline.set_bpm(command.bpm, now, command.source)
+                except ValueError as err:
+                    self._refusals.say("tempo", f"tempo not changed: {err}", now)
+            elif isinstance(command, FollowBeat):
+                try:
+                    with self.guard:
+                        self.timeline.lock(command.at, command.beat, command.bpm, command.source)
+                except ValueError as err:
+                    self._refusals.say("tempo", f"clock not followed: {err}", now)
             else:
                 raise TypeError(f"not a scheduler command: {command!r}")
         if changed:
@@ -241,19 +265,20 @@ class Scheduler:
         """Send everything due by `now` and end notes past their max length. Returns the
         clock time of the next queued message, or None. Call it inside the guard."""
         queue = self._queue
-        due_by = now - self.origin
+        due_by = self.timeline.to_perf(now)
         while queue and queue[0].due <= due_by:
             item = heapq.heappop(queue)
-            self._deliver(item, now)
+            self._deliver(item, now, due_by)
         if self.sounding:
-            self._watchdog(now)
-        return self.origin + queue[0].due if queue else None
+            self._watchdog(due_by)
+        return self.timeline.to_clock(queue[0].due) if queue else None
 
     def flush(self, now: float) -> None:
         """Send everything queued, due or not (the end of a render)."""
         with self.guard:
+            played = self.timeline.to_perf(now)
             while self._queue:
-                self._deliver(heapq.heappop(self._queue), now)
+                self._deliver(heapq.heappop(self._queue), now, played)
 
     def forget_sounding(self) -> None:
         """The output port went away, and the notes on it with it."""
@@ -294,19 +319,19 @@ class Scheduler:
 
     # ------------------------------------------------------------ inside
 
-    def _deliver(self, item: _Queued, now: float) -> None:
+    def _deliver(self, item: _Queued, now: float, played: float) -> None:
         message = item.message
         key = (message.channel, message.pitch)
         if item.event > self._last_sent_event:
             self._last_sent_event = item.event
         if message.on:
-            if self.stale_after is not None and now - self.origin - item.due > self.stale_after:
+            if self.stale_after is not None and now - self.timeline.to_clock(item.due) > self.stale_after:
                 return  # stood still past its time: dropped (its note-off finds it silent)
             if key in self.sounding:
                 self._note_off(*key)  # a re-strike ends the old note first
             self.channels_used.add(message.channel)
             if self.send(MidiOut("note_on", message.channel, message.pitch, message.velocity, item.due)):
-                self.sounding[key] = _Sounding(now, self.generator.controls.max_note)
+                self.sounding[key] = _Sounding(played, self.generator.controls.max_note)
         elif key in self.sounding:
             del self.sounding[key]
             self.channels_used.add(message.channel)
@@ -320,10 +345,11 @@ class Scheduler:
         self.channels_used.add(out.channel)
         return self.send(out)
 
-    def _watchdog(self, now: float) -> None:
-        """Whatever happens upstream, no note outlives its max length by much."""
+    def _watchdog(self, played: float) -> None:
+        """Whatever happens upstream, no note outlives its max length by much (counted
+        in performance time: for a beat model, at 125 BPM)."""
         for (channel, pitch), note in list(self.sounding.items()):
-            if now - note.started > note.max_seconds + WATCHDOG_SLACK:
+            if played - note.started > note.max_seconds + WATCHDOG_SLACK:
                 self._note_off(channel, pitch)
 
     def _queue_messages(self, index: int, messages: list[NoteMessage], now: float) -> None:
@@ -348,13 +374,13 @@ class Scheduler:
             return due - message.time
         shift = 0.0
         if self.quantizer is not None:
-            shift = self.quantizer.shift(message.time, not_before=now - self.origin + 0.002)
+            shift = self.quantizer.shift(message.time, not_before=self.timeline.to_perf(now) + 0.002)
         self._shifts[key] = (shift, message.time + shift)
         return shift
 
     def _trim_history(self, now: float) -> None:
         # Keep snapshots back to the newest event already played: the rollback point.
-        horizon = now - self.origin
+        horizon = self.timeline.to_perf(now)
         history = self._history
         while len(history) > 1 and history[1][1] <= horizon:
             history.popleft()
@@ -364,7 +390,7 @@ class Scheduler:
         if not self.started or not self.playing or not self._history:
             return  # paused: the new controls simply apply when play resumes
         with self.guard:
-            played = now - self.origin
+            played = self.timeline.to_perf(now)
             # Committed: due by now, or a message of it has already left.
             committed = [
                 entry for entry in self._history
@@ -417,6 +443,20 @@ class Scheduler:
             if messages:
                 self._queue_messages(self._event_count, messages, now)
 
+    def _rest_to_bar_line(self) -> float:
+        """The model hears a rest up to its next bar line (a beat model counts bars from
+        its beat 0); returns the performance time there."""
+        timeline, performer = self.timeline, self.generator.performer
+        if not timeline.beats:
+            return performer.time
+        bar = 4 * timeline.perf_per_beat()
+        bars = -(-(performer.time - timeline.beat_origin - 1e-9) // bar)
+        line = timeline.beat_origin + bars * bar
+        while performer.step < vocab.seconds_to_steps(line):
+            steps = min(vocab.seconds_to_steps(line) - performer.step, vocab.MAX_SHIFT_STEPS)
+            self.generator.force(vocab.time_shift(steps))
+        return performer.time
+
     def _silence(self) -> None:
         """Drop the unsent future and end what sounds."""
         with self.guard:
@@ -436,12 +476,12 @@ class Scheduler:
             self._silence()
         elif not busy and not self._answering:
             self._answering = True
-            self.generator.reset_performer(now - self.origin + RESTART_MARGIN)
+            self.generator.reset_performer(self.timeline.to_perf(now) + RESTART_MARGIN)
             self._mark_base()
         return self._answering
 
     def _restart_time(self, now: float) -> float:
-        return now - self.origin + RESEED_MARGIN if self.started else self.generator.performer.time
+        return self.timeline.to_perf(now) + RESEED_MARGIN if self.started else self.generator.performer.time
 
     def _mark_base(self) -> None:
         """The first rollback point of a fresh start."""

@@ -19,6 +19,13 @@ VOCAB_NAME = "performance-388-v1"
 NUM_PITCHES = 128
 STEPS_PER_SECOND = 100
 STEP_SECONDS = 1.0 / STEPS_PER_SECOND
+# Beat models: a step is 1/48 of a quarter note (16ths, 8ths and triplets are whole steps).
+# At the reference tempo a step is exactly 10 ms, so a beat model's events read as a
+# Performance RNN performance at 125 BPM, and "performance seconds" keep one meaning.
+STEPS_PER_BEAT = 48
+REFERENCE_BPM = 60.0 / (STEPS_PER_BEAT * STEP_SECONDS)  # 125
+REFERENCE_BEAT_SECONDS = STEPS_PER_BEAT * STEP_SECONDS  # 0.48
+STEPS_PER_BAR = 4 * STEPS_PER_BEAT  # a bar of 4/4
 MAX_SHIFT_STEPS = 100
 NUM_VELOCITY_BINS = 32
 

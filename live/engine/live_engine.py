@@ -21,12 +21,13 @@ import time
 from typing import Callable
 
 from live.core.commands import (
-    ChangeControls, Command, Hear, Panic, Pause, Reseed, Resume, SetQuantizer,
+    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, Reseed, Resume, SetQuantizer, SetTempo,
 )
 from live.core.controls import Controls
 from live.core.generator import Generator
 from live.core.performer import NoteMessage
 from live.core.scheduler import DEFAULT_LOOKAHEAD, STALE_NOTE_ON, MidiOut, Scheduler
+from live.core.timeline import Timeline
 
 SPIN_SECONDS = 0.0015  # sleep until this close to a due time, then spin
 SEND_GUARD_SECONDS = 0.003  # no model step starts this close before a send
@@ -84,6 +85,7 @@ class LiveEngine:
         lookahead: float = DEFAULT_LOOKAHEAD,
         recorder=None,
         log: Callable[[str], None] | None = None,
+        timeline: Timeline | None = None,
     ):
         self.output = output
         self.clock = clock
@@ -92,7 +94,7 @@ class LiveEngine:
         self._lock = threading.Condition()
         self.scheduler = Scheduler(
             generator, self._send, lookahead=lookahead, guard=self._lock,
-            on_queued=self._lock.notify, log=self.log,
+            on_queued=self._lock.notify, log=self.log, timeline=timeline,
         )
         self.scheduler.stale_after = STALE_NOTE_ON
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
@@ -166,6 +168,21 @@ class LiveEngine:
 
     def resume(self) -> None:
         self._command(Resume())
+
+    def restart_on_bar(self) -> None:
+        """Resume from the next bar line, as beat 0 (a MIDI clock Start)."""
+        self._command(Resume(from_bar_line=True))
+
+    def set_tempo(self, bpm: float, source: str = "internal") -> None:
+        self._command(SetTempo(bpm, self.clock(), source))
+
+    def follow_beat(self, beat: FollowBeat) -> None:
+        """From any thread: an external clock's beat (see live.engine.midiclock)."""
+        self._command(beat)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.scheduler.timeline
 
     def panic(self) -> None:
         """All notes off (note-offs, CC 123 and 120 on each channel used), then stopped
@@ -304,7 +321,7 @@ class LiveEngine:
         if self.recorder is not None:
             self.recorder.sent(self.scheduler.performance_time(now), message)
         if out.due is not None:
-            error = self.scheduler.performance_time(now) - out.due
+            error = now - self.scheduler.timeline.to_clock(out.due)
             self.send_errors.append(error)
             if out.kind == "note_on":
                 self.sent_notes += 1

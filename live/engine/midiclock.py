@@ -1,34 +1,47 @@
 """MIDI clock: follow an external 24 ppqn clock (tempo, transport), or send our own.
 
-The follower turns clock ticks into a BPM estimate and a beat phase, so note-ons can
-be quantised to the DJ's grid; Start/Stop/Continue drive the performance.
+The follower turns clock ticks into a tempo and a beat phase that lock the timeline: a
+beat model plays on the DJ's grid, a seconds model's quantise grid sits on it;
+Start/Stop/Continue drive the performance. The sender sends 24 ppqn from the timeline.
 """
 
 from __future__ import annotations
 
 import collections
+import math
 import statistics
 import threading
 import time
 from typing import Callable
 
-from live.core.tempo import Tempo
+from live.core.commands import FollowBeat
+from live.core.timeline import Timeline
 
 PPQN = 24
 
 
 class ClockFollower:
-    """Feed it clock, start, stop and continue messages with their arrival times."""
+    """Feed it clock, start, stop and continue messages with their arrival times; it says
+    where the beat is through `follow(FollowBeat)`.
 
-    def __init__(self, tempo: Tempo, to_performance: Callable[[float], float],
-                 on_start=None, on_stop=None, on_continue=None):
-        self.tempo = tempo
-        self.to_performance = to_performance
+    MIDI: after Start the next tick is beat 0, the downbeat; Stop freezes the count and
+    Continue goes on from it. The phase comes from a straight line fitted through the
+    last beat's tick arrivals: a tick arrives up to one audio period late (2.7 ms on JACK
+    at 128 frames), and the fit averages that away (a tick alone would shake the grid by
+    it); a tempo change is followed within a beat.
+    """
+
+    def __init__(self, follow: Callable[[FollowBeat], None], on_start=None, on_stop=None, on_continue=None,
+                 source: str = "midi clock"):
+        self.follow = follow
         self.on_start, self.on_stop, self.on_continue = on_start, on_stop, on_continue
+        self.source = source
         self.intervals: collections.deque = collections.deque(maxlen=PPQN * 2)
+        self.fit: collections.deque = collections.deque(maxlen=PPQN)  # (tick since Start, arrival)
         self.last_tick: float | None = None
-        self.ticks = 0
+        self.ticks = -1  # since Start: the first tick after Start is tick 0
         self.running = False
+        self.bpm: float | None = None
 
     def handle(self, message, at: float) -> bool:
         """True if the message was a clock or transport message."""
@@ -38,27 +51,28 @@ class ClockFollower:
                 interval = at - self.last_tick
                 if 0 < interval < 0.25:  # under 10 BPM is a stopped clock, not a tempo
                     self.intervals.append(interval)
+                else:
+                    self.fit.clear()
             self.last_tick = at
-            if self.running:
-                self.ticks += 1  # the first tick after Start is tick 0: the downbeat
-            estimated = len(self.intervals) >= 6
-            if estimated:
+            if len(self.intervals) >= 6:
                 # The mean, not the median: arrival times are quantised to the audio
-                # period (2.7 ms on JACK at 128 frames), and only the mean of those
-                # jittered intervals converges on the true tempo.
-                self.tempo.bpm = 60.0 / (PPQN * statistics.fmean(self.intervals))
-                self.tempo.source = "midi clock"
-            if self.running and self.ticks % PPQN == 0 and (estimated or self.ticks == 0):
-                # Re-anchor the beat phase on every beat: drift never builds up. Beat 0
-                # needs no tempo: it is where the first tick after Start arrived.
-                self.tempo.anchor(at, self.ticks // PPQN, self.to_performance)
+                # period, and only the mean of those jittered intervals converges.
+                self.bpm = 60.0 / (PPQN * statistics.fmean(self.intervals))
+            if self.running:
+                self.ticks += 1
+                self.fit.append((self.ticks, at))
+                if self.ticks == 0 or self.ticks % (PPQN // 4) == 0:
+                    self._lock()
             return True
         if kind == "start":
-            # MIDI: the tick after Start is beat 0. Until it comes, the Start stands in.
             self.running, self.ticks = True, -1
-            self.tempo.anchor(at, 0, self.to_performance)
+            self.fit.clear()
             if self.on_start:
                 self.on_start()
+            if self.bpm is not None:
+                # the downbeat is the next tick: expected one tick from now (the tick
+                # itself corrects it), so the first notes can be on time
+                self.follow(FollowBeat(at + 60.0 / (self.bpm * PPQN), 0.0, self.bpm, self.source))
             return True
         if kind == "stop":
             self.running = False
@@ -67,18 +81,39 @@ class ClockFollower:
             return True
         if kind == "continue":
             self.running = True
+            self.fit.clear()
             if self.on_continue:
                 self.on_continue()
             return True
         return kind == "songpos"
 
+    def _lock(self) -> None:
+        points = list(self.fit)
+        if len(points) >= 6:
+            slope, at = _line_end(points)
+            bpm = 60.0 / (PPQN * slope) if slope > 0 else self.bpm
+        else:
+            at, bpm = points[-1][1], self.bpm
+        if bpm is not None:
+            self.follow(FollowBeat(at, points[-1][0] / PPQN, bpm, self.source))
+
+
+def _line_end(points: list[tuple[int, float]]) -> tuple[float, float]:
+    """Least-squares line through (tick, arrival): its slope and its value at the last tick."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
+    return slope, mean_y + slope * (points[-1][0] - mean_x)
+
 
 class ClockSender:
-    """Sends 24 ppqn clock at the internal tempo (with Start and Stop) to drive other gear."""
+    """Sends 24 ppqn clock at the timeline's tempo (with Start and Stop) to drive other gear."""
 
-    def __init__(self, send: Callable, tempo: Tempo, clock: Callable[[], float] = time.perf_counter):
+    def __init__(self, send: Callable, timeline: Timeline, clock: Callable[[], float] = time.perf_counter):
         self.send = send
-        self.tempo = tempo
+        self.timeline = timeline
         self.clock = clock
         self._running = False
         self._thread: threading.Thread | None = None
@@ -105,9 +140,19 @@ class ClockSender:
         import mido
 
         tick = mido.Message("clock")
-        due = self.clock()
+        timeline = self.timeline
+        ticks = None
         while self._running:
-            due += 60.0 / (self.tempo.bpm * PPQN)
+            now = self.clock()
+            interval = 60.0 / (timeline.bpm * PPQN)
+            if ticks is not None:
+                due = timeline.heard_at(timeline.perf_at_beat((ticks + 1) / PPQN))
+            if ticks is None or not now - interval < due < now + 2 * interval:
+                # (re)join the timeline's beat grid: at the first tick, or after a resume
+                # or a lock moved it, rather than send a burst or fall silent
+                ticks = math.ceil(timeline.beat_at(timeline.sounding_at(now)) * PPQN + 1e-9) - 1
+                due = timeline.heard_at(timeline.perf_at_beat((ticks + 1) / PPQN))
+            ticks += 1
             wait = due - self.clock()
             if wait > 0.0015:
                 time.sleep(wait - 0.0015)

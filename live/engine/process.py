@@ -35,6 +35,13 @@ def primer_preview(events: list[int], count: int = 8) -> str:
     return " ".join(names) if names else "(no notes)"
 
 
+def tempo_status(timeline, now: float, peers: int | None) -> protocol.TempoStatus:
+    return protocol.TempoStatus(
+        timeline.bpm, timeline.source, timeline.beats, timeline.beat_at(timeline.sounding_at(now)),
+        timeline.beat_origin, timeline.perf_per_beat(), peers,
+    )
+
+
 class EngineServer:
     """Runs in the engine process: a Session driven by commands from the pipe."""
 
@@ -77,7 +84,7 @@ class EngineServer:
         elif isinstance(request, protocol.SetControl):
             engine.update_controls(**{request.name: request.value})
         elif isinstance(request, protocol.SetTempo):
-            self.session.tempo.bpm = float(request.bpm)
+            self.session.engine.set_tempo(float(request.bpm))
         elif isinstance(request, protocol.SetQuantize):
             self._quantize(request.grid, request.strength)
         elif isinstance(request, protocol.ReseedRequest):
@@ -97,7 +104,7 @@ class EngineServer:
         from live.core.tempo import Quantizer
 
         engine = self.session.engine
-        engine.set_quantizer(None if grid == "off" else Quantizer(self.session.tempo, grid, strength))
+        engine.set_quantizer(None if grid == "off" else Quantizer(self.session.timeline, grid, strength))
 
     def _reseed(self, which) -> None:
         """which: None (random), +1 / -1 (next, previous), 'silence', 'capture' (the
@@ -173,7 +180,7 @@ class EngineServer:
             failed=engine.failed,
             controls=engine.controls,
             knobs=knobs,
-            tempo=protocol.TempoStatus(session.tempo.bpm, session.tempo.source),
+            tempo=tempo_status(session.timeline, engine.clock(), getattr(session, "link_peers", None)),
             quantize=protocol.QuantizeStatus(quantizer.grid, quantizer.strength) if quantizer
             else protocol.QuantizeStatus(),
             meters=protocol.Meters(

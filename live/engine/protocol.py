@@ -79,7 +79,12 @@ Request = Union[Play, Stop, PanicRequest, SetControl, SetTempo, SetQuantize, Res
 @dataclass(frozen=True)
 class TempoStatus:
     bpm: float = 120.0
-    source: str = "internal"  # or "midi clock"
+    source: str = "internal"  # or "midi clock", "link"
+    beats: bool = False  # the model plays in beats (the tempo stretches it), not seconds
+    beat: float = 0.0  # beats since beat 0 (bar 1, beat 1), heard now
+    beat_origin: float = 0.0  # performance time of beat 0 (the piano roll's bar lines)
+    perf_per_beat: float = 0.5  # performance seconds in a beat
+    peers: int | None = None  # Ableton Link peers, when following Link
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from live.core.wording import count
 from live.engine.live_engine import LiveEngine, Output
 from live.engine.input_router import InputRouter
 from live.engine.knobs import load_knob_map
-from live.core.tempo import Quantizer, Tempo
+from live.core.tempo import Quantizer
+from live.core.timeline import Timeline
 from live.engine.midiclock import ClockFollower, ClockSender
 from live.engine.jack_link import JackLink
 from live.engine.ports import Backend, PortError, open_backend, open_input, open_output
@@ -137,28 +138,30 @@ class Session:
             args.virtual is not None or self.backend.can_make_virtual_ports)
         # a virtual output appears among the inputs too: what is new there is encore's own
         self.own_inputs = frozenset(set(self.backend.input_names()) - inputs_before)
+        self.timeline = Timeline(beats=generator.model.info.time == "beats", bpm=args.bpm,
+                                 latency=getattr(args, "output_latency", 0.0) / 1000.0)
         self.engine = LiveEngine(
-            generator, self.output, lookahead=args.lookahead / 1000.0, recorder=self.recorder, log=log
+            generator, self.output, lookahead=args.lookahead / 1000.0, recorder=self.recorder, log=log,
+            timeline=self.timeline,
         )
         self.output.on_lost = self._lost
         self.watch = PortWatch(self.backend, self.output, args.port, self.engine, self.link)
-        self.tempo = Tempo(args.bpm)
         if args.quantize != "off":
-            self.engine.set_quantizer(Quantizer(self.tempo, args.quantize, args.quantize_strength / 100.0))
+            self.engine.set_quantizer(Quantizer(self.timeline, args.quantize, args.quantize_strength / 100.0))
         if args.listen == "call":
             self.engine.respond_after = args.respond_after
         self.input_port, self.router, self.clock_sender = None, None, None
         try:
             if args.input:
                 self.input_port, self.router = open_controller_input(
-                    args, self.backend, self.engine, self.output, self.recorder, self.tempo,
+                    args, self.backend, self.engine, self.output, self.recorder,
                     self.knob_map, log, own=self.own_inputs,
                 )
         except Exception:
             self.output.close()
             raise
         if args.send_clock:
-            self.clock_sender = ClockSender(self.output.send, self.tempo)
+            self.clock_sender = ClockSender(self.output.send, self.timeline)
         self.closed = False
 
     def _lost(self, line: str) -> None:
@@ -182,6 +185,8 @@ class Session:
     def save_recording(self):
         if self.recorder is None:
             return None
+        if self.timeline.beats:  # in beats, written at the tempo now: its notes on the file's grid
+            self.recorder.bpm, self.recorder.stretch = self.timeline.bpm, self.timeline.rate
         path = self.recorder.save(self.engine.performance_time())
         self.log(f"recorded {count(self.recorder.note_count, 'note')} to {path}")
         return path
@@ -207,15 +212,16 @@ class Session:
                     self.link.close()
 
 
-def open_controller_input(args, backend, engine, output, recorder, tempo, knob_map, log=say,
+def open_controller_input(args, backend, engine, output, recorder, knob_map, log=say,
                           own=frozenset()):
-    """Knobs, played notes and clock from the --input port."""
+    """Knobs, played notes and clock from the --input port (the clock followed only with
+    --follow-clock: a stray clock on a keyboard's port must not move the set's tempo)."""
+    follow = args.follow_clock
     follower = ClockFollower(
-        tempo,
-        to_performance=engine.performance_time,
-        on_start=engine.resume if args.follow_clock else None,
-        on_stop=engine.pause if args.follow_clock else None,
-        on_continue=engine.resume if args.follow_clock else None,
+        engine.follow_beat if follow else (lambda beat: None),
+        on_start=engine.restart_on_bar if follow else None,
+        on_stop=engine.pause if follow else None,
+        on_continue=engine.resume if follow else None,
     )
     router = InputRouter(
         engine, knob_map, listen=args.listen,

@@ -26,7 +26,8 @@ from pathlib import Path
 import mido
 
 from live.core.errors import MidiFileError
-from live.core.notes import Note, sort_notes
+from live.core.notes import Note, sort_notes, stretched
+from live.core.vocab import REFERENCE_BEAT_SECONDS
 
 DRUM_CHANNEL = 9  # channel 10 as musicians count
 WRITE_TICKS_PER_BEAT = 480
@@ -75,8 +76,11 @@ class Song:
 # ---------------------------------------------------------------- reading
 
 
-def read_midi(path: str | Path) -> Song:
-    """Read a .mid file; any failure is a MidiFileError naming the file and the cause."""
+def read_midi(path: str | Path, beats: bool = False) -> Song:
+    """Read a .mid file; any failure is a MidiFileError naming the file and the cause.
+    beats=True reads time in beats, not seconds: a note's times are its quarter notes
+    from tick 0 x 0.48 s (the reference 125 BPM of beat models), the tempo map ignored,
+    so a note on the file's grid lands on the model's grid exactly."""
     path = Path(path)
     midi = _open(path)
     if midi.type == 2:
@@ -86,7 +90,7 @@ def read_midi(path: str | Path) -> Song:
             "save it as format 0 or 1 from your sequencer",
         )
     try:
-        return _song_from(midi, path)
+        return _song_from(midi, path, beats)
     except MidiFileError:
         raise
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
@@ -154,6 +158,19 @@ class _TempoMap:
         return [(s, mido.tempo2bpm(t)) for s, t in zip(self.seconds, self.tempos)]
 
 
+class _BeatClock:
+    """Ticks -> beat time: quarter notes x 0.48 s, whatever the tempo (see read_midi)."""
+
+    def __init__(self, ticks_per_beat: int):
+        self.per_tick = REFERENCE_BEAT_SECONDS / ticks_per_beat
+
+    def to_seconds(self, tick: int) -> float:
+        return tick * self.per_tick
+
+    def bpms(self) -> list[tuple[float, float]]:
+        return [(0.0, 60.0 / REFERENCE_BEAT_SECONDS)]
+
+
 class _SmpteClock:
     """SMPTE division: a fixed number of ticks per second, tempo changes ignored."""
 
@@ -170,10 +187,13 @@ class _SmpteClock:
         return [(0.0, 120.0)]
 
 
-def _song_from(midi: mido.MidiFile, path: Path) -> Song:
+def _song_from(midi: mido.MidiFile, path: Path, beats: bool = False) -> Song:
     division = midi.ticks_per_beat
     if division == 0:
         raise MidiFileError(path, "corrupt header: 0 ticks per beat")
+    if beats and division < 0:
+        raise MidiFileError(path, "SMPTE time (frames, not beats): it has no beat grid to read; "
+                                  "use --time seconds for it")
 
     # Absolute ticks per message, per track.
     timed_tracks = []
@@ -193,7 +213,10 @@ def _song_from(midi: mido.MidiFile, path: Path) -> Song:
         end_tick = max(end_tick, tick)
         timed_tracks.append(timed)
 
-    clock = _SmpteClock(division) if division < 0 else _TempoMap(tempo_changes, division)
+    if beats:
+        clock = _BeatClock(division)
+    else:
+        clock = _SmpteClock(division) if division < 0 else _TempoMap(tempo_changes, division)
     program_changes.sort(key=lambda c: c[0])
 
     parts, title = [], ""
@@ -365,8 +388,10 @@ def write_midi(
         raise MidiFileError(path, f"cannot write ({err.strerror or err})") from None
 
 
-def write_rendered(rendered, path, bpm: float, channel: int, program: int, title: str) -> None:
-    """A render (live.core.render.Rendered) as a one-part .mid file."""
+def write_rendered(rendered, path, bpm: float, channel: int, program: int, title: str,
+                   stretch: float = 1.0) -> None:
+    """A render (live.core.render.Rendered) as a one-part .mid file; stretch turns its
+    performance times into seconds at bpm (a beat model's: 125 / bpm)."""
     part = Part(name=title, channel=channel, program=program, is_drum=channel == 9,
-                notes=rendered.notes)
+                notes=stretched(rendered.notes, stretch))
     write_midi(path, [part], bpm=bpm, title=title)

@@ -6,6 +6,7 @@ the command line, or from silence (no primer at all).
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -14,6 +15,7 @@ from live.core import codec, vocab
 from live.core.errors import EncoreError
 from live.files.melody import melody_notes
 from live.files.midifile import read_midi
+from live.core.bars import bar_aligned, last_bars, meter_bar_beats
 from live.model import Model
 from live.core.notes import Note
 from live.core.scales import note_number
@@ -41,18 +43,26 @@ def embedded_primer(model: Model, number: int | None, rng: np.random.Generator) 
     return number, closed(list(primers[number - 1]))
 
 
-def primer_from_midi(path, max_events: int = MAX_PRIMER_EVENTS) -> list[int]:
-    """The end of a file's melody: the last max_events events, cut at an onset."""
-    events = codec.encode(melody_notes(read_midi(path)))
-    return closed(tail_from_onset(events, max_events))
+def primer_from_midi(path, max_events: int = MAX_PRIMER_EVENTS, beats: bool = False) -> list[int]:
+    """The end of a file's melody: the last max_events events, cut at an onset; for a
+    beat model, its last whole bars (read in beats from the file's ticks)."""
+    song = read_midi(path, beats=beats)
+    notes = melody_notes(song)
+    if not beats:
+        return closed(tail_from_onset(codec.encode(notes), max_events))
+    notes = bar_aligned(notes, meter_bar_beats("{}/{}".format(*song.time_signature)))
+    bar = vocab.STEPS_PER_BAR * vocab.STEP_SECONDS
+    until = math.ceil(max((n.end for n in notes), default=0.0) / bar - 1e-9) * bar
+    return closed(last_bars(codec.encode(notes, origin=0.0, until=until), max_events))
 
 
-def primer_from_notes(text: str, bpm: float = 120.0) -> list[int]:
-    """'C4 E4 G4 C5' or '60 64 67 72': a phrase of eighth notes at bpm."""
+def primer_from_notes(text: str, bpm: float = 120.0, beats: bool = False) -> list[int]:
+    """'C4 E4 G4 C5' or '60 64 67 72': a phrase of eighth notes at bpm (a beat model's
+    eighths are beats, whatever the tempo)."""
     pitches = [parse_pitch(token) for token in re.split(r"[\s,]+", text.strip()) if token]
     if not pitches:
         raise SeedError(f"seed notes {text!r}: no notes given; e.g. 'C4 E4 G4' or '60 64 67'")
-    eighth = 30.0 / bpm
+    eighth = vocab.REFERENCE_BEAT_SECONDS / 2 if beats else 30.0 / bpm
     notes = [Note(p, i * eighth, (i + 0.9) * eighth, 80) for i, p in enumerate(pitches)]
     return codec.encode(notes)
 

@@ -9,13 +9,16 @@ from pathlib import Path
 
 from live.files.midifile import Part, write_midi
 from live.files.output_paths import check_midi_output
-from live.core.notes import Note, sort_notes
+from live.core.notes import Note, sort_notes, stretched
 
 
 class Recorder:
     def __init__(self, path: str | Path, bpm: float = 120.0, program: int = 0):
         self.path = check_midi_output(path)  # before the set, not after it
         self.bpm = bpm
+        # recorded times are performance times; for a beat model they are beats x 0.48 s,
+        # and this makes them seconds at `bpm` (so the file's notes sit on its grid)
+        self.stretch = 1.0
         self.program = program
         self._lock = threading.Lock()
         self._open: dict[tuple[str, int, int], tuple[float, int]] = {}
@@ -59,7 +62,7 @@ class Recorder:
                 channel=channel,
                 program=self.program if track == "encore" else 0,
                 is_drum=channel == 9,
-                notes=sort_notes(found),
+                notes=sort_notes(stretched(found, self.stretch)),
             )
             for (track, channel), found in sorted(notes.items())
         ]

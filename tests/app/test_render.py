@@ -315,3 +315,40 @@ def test_the_seven_modes_and_the_names_musicians_use_are_scales():
         assert {(step + c) % 12 for c in SCALES[mode]} == major, mode
     with pytest.raises(ScaleError, match=r"choose from .*locrian.* \(or minor, aeolian"):
         parse_scale("C:bebop")
+
+
+@pytest.mark.parametrize("bpm", [100, 128, 150])
+def test_a_beat_model_renders_on_its_tempo_s_grid_for_its_bars(beat_model_path, tmp_path, bpm):
+    import mido
+
+    out = tmp_path / f"at{bpm}.mid"
+    result = run_main("render", "--model", beat_model_path, "--bpm", bpm, "--bars", 8, "--random-seed", 5,
+                      "-o", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert f"8 bars at {bpm} BPM" in result.stdout
+    midi = mido.MidiFile(out)
+    tempos = [m.tempo for track in midi.tracks for m in track if m.type == "set_tempo"]
+    assert [round(mido.tempo2bpm(t), 3) for t in tempos] == [bpm]  # a DAW lines it up by dropping it in
+    step = midi.ticks_per_beat // 48  # 1/48 beat: the model's step
+    onsets, ends = [], []
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "note_on" and message.velocity > 0:
+                onsets.append(tick)
+            elif message.type in ("note_on", "note_off"):
+                ends.append(tick)
+    assert len(onsets) > 30
+    assert all(tick % step == 0 for tick in onsets + ends)  # every onset on the tempo's grid
+    bar = 4 * midi.ticks_per_beat
+    assert 7 * bar < max(ends) <= 8 * bar + step  # it lasts its bars
+    seconds = read_midi(out).duration
+    assert seconds == pytest.approx(8 * 4 * 60 / bpm, abs=60 / bpm)
+
+
+def test_a_seconds_model_is_told_that_bars_need_a_beat_model(stream_model_path, tmp_path):
+    from cli_helpers import assert_one_line_error
+
+    result = run_main("render", "--model", stream_model_path, "--bars", 4, "-o", tmp_path / "x.mid")
+    assert_one_line_error(result, "--bars needs a beat model", "speaks seconds", "--seconds")

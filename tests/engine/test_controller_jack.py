@@ -16,7 +16,6 @@ from live.engine.live_engine import LiveEngine, Output
 from live.core.generator import Generator
 from live.engine.input_router import InputRouter
 from live.engine.knobs import KnobMap, read_knob_file
-from live.core.tempo import Tempo
 from live.engine.midiclock import ClockFollower
 from live.model.runtime import load_model
 from live.engine.ports import open_input, open_output
@@ -31,9 +30,9 @@ def rig(stream_model_path):
     out_port, _ = open_output(backend, receiver.name)
     generator = Generator(load_model(stream_model_path), Controls(density=0.8), seed=3)
     engine = LiveEngine(generator, Output(out_port))
-    tempo = Tempo(120)
-    follower = ClockFollower(tempo, to_performance=engine.performance_time,
-                             on_start=engine.resume, on_stop=engine.pause, on_continue=engine.resume)
+    tempo = engine.timeline
+    follower = ClockFollower(engine.follow_beat, on_start=engine.restart_on_bar, on_stop=engine.pause,
+                             on_continue=engine.resume)
     router = InputRouter(engine, KnobMap(), clock_follower=follower, thru=None)
     in_port, _ = open_input(backend, controller.name, callback=router)
     time.sleep(0.2)  # let JACK make the connections

@@ -123,15 +123,15 @@ def test_render_and_a_live_session_play_the_same_notes_with_a_knob_turned_midway
 
     live.run(8.0 + 0.1, each=knob)
     live.stop()
-    origin = live.engine.scheduler.origin
+    perf = live.engine.timeline.to_perf
     heard = []
     sounding = {}
     for t, m in live.port.notes():
         if m.type == "note_on":
-            sounding[m.note] = (t - origin, m.velocity)
+            sounding[m.note] = (perf(t), m.velocity)
         elif m.note in sounding:
             start, velocity = sounding.pop(m.note)
-            heard.append((m.note, round(start, 3), round(t - origin, 3), velocity))
+            heard.append((m.note, round(start, 3), round(perf(t), 3), velocity))
     wanted = [(n.pitch, round(n.start, 3), round(n.end, 3), n.velocity)
               for n in rendered.notes if n.end <= 7.5]
     heard = [note for note in heard if note[2] <= 7.5]  # the ends differ: render stops at 8 s
@@ -276,10 +276,10 @@ def test_a_lost_port_goes_silent_and_generation_keeps_its_place(model):
 
 
 def test_knob_turns_with_quantize_never_leave_a_note_hanging(model):
-    from live.core.tempo import Quantizer, Tempo
+    from live.core.tempo import Quantizer
 
     live = Virtual(Generator(model, Controls(density=1.0, max_note=0.3), seed=7))
-    live.engine.set_quantizer(Quantizer(Tempo(120.0), "1/16", 1.0))
+    live.engine.set_quantizer(Quantizer(live.engine.timeline, "1/16", 1.0))
     live.start()
     for turn in range(80):  # a knob swept while notes snap to the grid
         live.run(0.02)
@@ -289,7 +289,7 @@ def test_knob_turns_with_quantize_never_leave_a_note_hanging(model):
     assert check_pairs(live.port.notes()) == {}
     # every note ended within its max length (plus a 16th of snapping and some slack)
     assert max(held_lengths(live.port.notes())) < 0.3 + 0.125 + 0.06
-    onsets = [t - live.engine.scheduler.origin for t, m in live.port.notes() if m.type == "note_on"]
+    onsets = [live.engine.timeline.to_perf(t) for t, m in live.port.notes() if m.type == "note_on"]
     assert len(onsets) > 10
     sixteenth = 0.125
     assert all(abs(t / sixteenth - round(t / sixteenth)) * sixteenth < 0.002 for t in onsets)

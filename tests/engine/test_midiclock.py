@@ -1,54 +1,92 @@
-"""The clock follower's beat grid, on injected times (the JACK tests play real clock)."""
+"""The clock follower locks the timeline to a MIDI clock's beat, on injected arrival times
+(the JACK tests play a real clock)."""
+
+import random
 
 import mido
 import pytest
 
-from live.core.tempo import Quantizer, Tempo
+from live.core.tempo import Quantizer
+from live.core.timeline import Timeline
 from live.engine.midiclock import PPQN, ClockFollower
 
-
-class Timeline:
-    """An engine's performance clock: performance seconds = wall seconds - origin.
-    Resuming a paused engine moves its origin (the performance picks up where it was)."""
-
-    def __init__(self):
-        self.origin = 0.0
-
-    def to_performance(self, at: float) -> float:
-        return at - self.origin
+PERIOD = 128 / 48000  # JACK's audio period here: a tick arrives up to this late
 
 
-def test_a_start_that_resumes_the_engine_puts_the_grid_on_the_new_timeline():
-    timeline = Timeline()
-    tempo = Tempo(120.0)
-
-    def resume():  # the engine resumes: wall 100.0 is now performance 6.95
-        timeline.origin = 93.05
-
-    follower = ClockFollower(tempo, timeline.to_performance, on_start=resume)
-    follower.handle(mido.Message("start"), at=100.0)
-    assert tempo.origin == pytest.approx(6.95)  # beat 0 is the Start, on the resumed timeline
-    quantizer = Quantizer(tempo, "1/16", 1.0)
-    # a note-on just after the Start's first 16th (0.125 s at 120 BPM) moves onto it
-    assert 7.06 + quantizer.shift(7.06, not_before=7.0) == pytest.approx(7.075)
+def follow(timeline: Timeline, **callbacks) -> ClockFollower:
+    return ClockFollower(lambda b: timeline.lock(b.at, b.beat, b.bpm, b.source), **callbacks)
 
 
-def test_the_beat_phase_follows_the_clock_ticks():
-    timeline = Timeline()
-    tempo = Tempo(100.0)
-    follower = ClockFollower(tempo, timeline.to_performance)
+def clock_ticks(follower, first: float, bpm: float, count: int, jitter=None):
+    """`count` ticks of a bpm clock from `first`; arrivals late by jitter()."""
+    tick = 60.0 / bpm / PPQN
+    for k in range(count):
+        at = first + k * tick + (jitter() if jitter else 0.0)
+        follower.handle(mido.Message("clock"), at=at)
+    return first + count * tick
+
+
+def test_the_tick_after_start_is_the_downbeat_and_the_grid_sits_on_the_ticks():
+    timeline = Timeline(beats=True, bpm=120.0)
+    timeline.beat_origin = 2.0  # the performance's beat 0 (where its first bar begins)
+    follower = follow(timeline)
+    clock_ticks(follower, 9.0, 128.0, 2 * PPQN)  # running before Start: the tempo is known
     follower.handle(mido.Message("start"), at=10.0)
-    tick = 60.0 / 128 / PPQN  # a 128 BPM clock
-    first = 10.004  # the tick after Start: beat 0, as MIDI says
-    follower.handle(mido.Message("clock"), at=first)
-    assert tempo.origin == pytest.approx(first, abs=1e-9)  # the downbeat, at once
-    for k in range(1, 2 * PPQN + 1):
-        follower.handle(mido.Message("clock"), at=first + k * tick)
-    assert tempo.bpm == pytest.approx(128.0, rel=1e-6) and tempo.source == "midi clock"
-    # re-anchored on beat 2: beat 0 still sits on the first tick, not a tick before it
-    assert tempo.origin == pytest.approx(first, abs=1e-9)
-    quantizer = Quantizer(tempo, "1/16", 1.0)
-    sixteenth = 6 * tick
+    first = 10.0 + 60.0 / 128 / PPQN
+    # before the tick comes, beat 0 is expected one tick after the Start
+    assert timeline.heard_at(timeline.perf_at_beat(0)) == pytest.approx(first, abs=1e-6)
+    clock_ticks(follower, first, 128.0, 4 * PPQN)
+    assert timeline.bpm == pytest.approx(128.0, rel=1e-6) and timeline.source == "midi clock"
+    for beat in (0.0, 4.25, 6.0):  # the 16th grid ahead is the clock's, from the downbeat on
+        assert timeline.heard_at(timeline.perf_at_beat(beat)) == pytest.approx(first + beat * 60 / 128, abs=1e-6)
+
+
+def test_jittered_arrivals_and_a_tempo_change_keep_the_grid_within_a_millisecond():
+    rng = random.Random(7)
+    timeline = Timeline(beats=True)
+    follower = follow(timeline)
+    follower.handle(mido.Message("start"), at=0.0)
+    late = lambda: rng.uniform(0.0, PERIOD)  # noqa: E731
+    change = clock_ticks(follower, 0.01, 128.0, 8 * PPQN, jitter=late)
+    # the true clock's 16ths, predicted from what was heard so far: one tick's jitter
+    # would move them by up to 2.7 ms; the fitted line by far less
+    for sixteenth in range(8 * 4, 8 * 4 + 4):
+        truth = 0.01 + sixteenth * 60 / 128 / 4
+        assert abs(timeline.heard_at(timeline.perf_at_beat(sixteenth / 4)) - truth - PERIOD / 2) < 1e-3
+    # 128 -> 136 BPM: a beat later the grid is the new tempo's
+    clock_ticks(follower, change, 136.0, 2 * PPQN, jitter=late)
+    beat_now = 8 + 2  # beats since the downbeat
+    for ahead in (0.25, 0.5, 1.0):
+        truth = change + (2 + ahead) * 60 / 136
+        predicted = timeline.heard_at(timeline.perf_at_beat(beat_now + ahead))
+        assert abs(predicted - truth - PERIOD / 2) < 1.5e-3
+    assert timeline.bpm == pytest.approx(136.0, rel=0.01)
+
+
+def test_a_seconds_model_keeps_its_time_and_its_quantise_grid_moves_onto_the_clock():
+    timeline = Timeline(beats=False, bpm=120.0)
+    timeline.place(0.0, 0.0)
+    follower = follow(timeline)
+    follower.handle(mido.Message("start"), at=5.0)
+    first = 5.004
+    clock_ticks(follower, first, 100.0, 2 * PPQN)
+    assert timeline.rate == 1.0  # its music is not stretched
+    assert timeline.bpm == pytest.approx(100.0, rel=1e-6)
+    assert timeline.beat_origin == pytest.approx(first, abs=1e-6)  # beat 0 on the first tick
+    quantizer = Quantizer(timeline, "1/16", 1.0)
+    sixteenth = 60.0 / 100 / 4
     assert quantizer.shift(first + 5 * sixteenth + 0.004, not_before=0) == pytest.approx(-0.004)
-    tempo.origin = 5.0  # setting it by hand drops the anchor
-    assert tempo.origin == 5.0
+
+
+def test_stop_and_continue_go_on_counting_beats_from_where_the_clock_stopped():
+    timeline = Timeline(beats=True)
+    events = []
+    follower = follow(timeline, on_stop=lambda: events.append("stop"), on_continue=lambda: events.append("go"))
+    follower.handle(mido.Message("start"), at=0.0)
+    end = clock_ticks(follower, 0.01, 120.0, 3 * PPQN)
+    follower.handle(mido.Message("stop"), at=end)
+    follower.handle(mido.Message("continue"), at=end + 3.4)
+    clock_ticks(follower, end + 3.41, 120.0, PPQN)
+    assert events == ["stop", "go"]
+    # beat 3 (the first tick after Continue) sounds where the clock put it, 3.4 s later
+    assert timeline.heard_at(timeline.perf_at_beat(3.0)) == pytest.approx(end + 3.41, abs=1e-6)

@@ -40,7 +40,7 @@ def midi_folder(tmp_path):
 
 
 def test_build_reads_melodies_skips_bad_files_and_stores_provenance(midi_folder, tmp_path):
-    corpus = build_corpus([str(midi_folder)], seed=3)
+    corpus = build_corpus([str(midi_folder)], seed=3, time="seconds")
     assert len(corpus.pieces) == 9
     piece = next(p for p in corpus.pieces if p.name == "deeper/song1.mid")
     assert piece.notes[:, 0].min() == 61  # the lead, not the bass
@@ -62,6 +62,44 @@ def test_build_reads_melodies_skips_bad_files_and_stores_provenance(midi_folder,
     assert all(np.array_equal(a.notes, b.notes) for a, b in zip(again.pieces, corpus.pieces))
     assert again.provenance == json.loads(json.dumps(corpus.provenance))
     assert "9 pieces" in again.describe()
+
+
+def test_a_beat_corpus_puts_notes_on_the_beat_grid_exactly_from_the_bar_line_whatever_the_tempo(tmp_path):
+    beat = 60.0 / 137  # an odd tempo: in seconds its 16ths are no whole number of 10 ms steps
+    # a pickup on beat 4 of the first bar, then 16ths and 8th triplets
+    onsets = [3.0, 4.0, 4.25, 4.5, 4.75, 5.0, 5.0 + 1 / 3, 5.0 + 2 / 3, 6.0, 7.5]
+    notes = [Note(60 + i, t * beat, (t + 0.2) * beat, 80) for i, t in enumerate(onsets)]
+    write_midi(tmp_path / "odd.mid", [Part("Lead", 0, 81, notes=notes)], bpm=137)
+    (piece,) = build_corpus([str(tmp_path / "odd.mid")]).pieces
+    assert (piece.time, piece.meter) == ("beats", "4/4")
+
+    events = list(piece.events)
+    steps = [vocab.TIME_SHIFT_OFFSET <= e < vocab.VELOCITY_OFFSET for e in events]
+    onset_steps, now = [], 0
+    for event, is_shift in zip(events, steps):
+        if is_shift:
+            now += event - vocab.TIME_SHIFT_OFFSET + 1
+        elif event < vocab.NOTE_OFF_OFFSET:
+            onset_steps.append(now)
+    # beat 3 is 144 steps from the bar line (the rest before the pickup is kept); a 16th
+    # is 12 steps, a triplet 8th 16: every onset exactly where the score puts it
+    assert onset_steps == [round(t * vocab.STEPS_PER_BEAT) for t in onsets]
+    assert now % vocab.STEPS_PER_BAR == 0 and now == 2 * vocab.STEPS_PER_BAR  # ends on a bar line
+
+    seconds = build_corpus([str(tmp_path / "odd.mid")], time="seconds").pieces[0]
+    assert seconds.events[0] != events[0]  # in seconds the leading rest goes, as before
+
+
+def test_meters_choose_pieces_and_say_what_they_left_out(tmp_path):
+    for name, signature in (("reel", (4, 4)), ("polka", (2, 4)), ("jig", (6, 8))):
+        write_midi(tmp_path / f"{name}.mid", [Part("Lead", 0, 81, notes=melody(60))], time_signature=signature)
+    corpus = build_corpus([str(tmp_path)], meters=["4/4", "2/4"])
+    assert sorted((p.name, p.meter) for p in corpus.pieces) == [("polka.mid", "2/4"), ("reel.mid", "4/4")]
+    assert corpus.provenance["left_out_by_meter"] == {"6/8": 1}
+    with pytest.raises(CorpusError, match="no piece .* is in 3/4 .*1 piece in 6/8"):
+        build_corpus([str(tmp_path / "jig.mid")], meters=["3/4"])
+    with pytest.raises(CorpusError, match="meter 'four': give a time signature like 4/4"):
+        build_corpus([str(tmp_path)], meters=["four"])
 
 
 def test_splits_are_by_name_and_seed_and_stable_when_pieces_are_added():

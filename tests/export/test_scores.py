@@ -78,10 +78,10 @@ def test_a_score_that_reads_too_long_is_skipped_and_counted(monkeypatch):
 
     real = music21_sources.score_melody
 
-    def slow_for_the_second(music21, score, label, seed, bpm):
+    def slow_for_the_second(music21, score, label, seed, bpm, time_in):
         if label.endswith("#2"):
             time.sleep(60)  # a pathological score: the guard ends it long before
-        return real(music21, score, label, seed, bpm)
+        return real(music21, score, label, seed, bpm, time_in)
 
     # 4 s: an ordinary tune reads in well under that even with music21's caches cold on a
     # fresh machine (0.5 s was not: a fresh CI clone once skipped the first tune too)
