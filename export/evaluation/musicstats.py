@@ -6,15 +6,35 @@ is 0, which compares melodies of any key) and the inter-onset-interval (IOI) his
 total-variation distance
 of each histogram (0 = the same shape, 1 = nothing in common). And the two failures a
 listener notices at once: one note repeated over and over, and long silence.
+
+Where the music has a beat grid, how it sits on it (beatstats): the share of onsets on
+the 16th grid and of bars repeating an earlier bar; and, grid or not, the share of notes
+in each piece's key. A grid comes from a beat corpus or beat model (125 BPM from time 0)
+or a MIDI file's own tempo map; a seconds corpus or model has none ("n/a").
+
+What is measured beside a render (or alone): a corpus .npz split, a .mid file, or a
+folder of them (each file's melody, as `corpus build` reads it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from live.core import vocab
 from live.core.wording import count
+
+from export.errors import CorpusError
+from export.evaluation.beatstats import (
+    GRID_TOLERANCE_MS,
+    BeatGrid,
+    Share,
+    bar_repeat_share,
+    grid_share,
+    key_share,
+)
 
 IOI_EDGES = np.array([0.0, 0.03, 0.06, 0.09, 0.125, 0.175, 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, np.inf])
 LONG_SILENCE = 4.0  # seconds without a sounding note
@@ -35,6 +55,9 @@ class MusicStats:
     ioi: np.ndarray  # len(IOI_EDGES) - 1, sums to 1
     longest_silence: float
     longest_repeat: int
+    on_grid: Share = field(default_factory=Share)  # onsets on the 16th grid, of those with a grid
+    bar_repeats: Share = field(default_factory=Share)  # bars repeating an earlier bar, the same
+    in_key: Share = field(default_factory=Share)  # notes in their piece's key
 
     @property
     def degenerate(self) -> list[str]:
@@ -46,8 +69,11 @@ class MusicStats:
         return found
 
 
-def stats(pieces: list[np.ndarray]) -> MusicStats:
-    """pieces: note arrays [n, 4] (pitch, start, end, velocity), each in its own time."""
+def stats(pieces: list[np.ndarray], grids: list[BeatGrid | None] | None = None) -> MusicStats:
+    """pieces: note arrays [n, 4] (pitch, start, end, velocity), each in its own time;
+    grids: each piece's beat grid, or None where it has none (None: no piece has one)."""
+    grids = grids if grids is not None else [None] * len(pieces)
+    on_grid = bar_repeats = in_key = Share()
     pitch_classes = np.zeros(12)
     aligned = np.zeros(12)
     all_pitches = []
@@ -56,9 +82,13 @@ def stats(pieces: list[np.ndarray]) -> MusicStats:
     seconds = 0.0
     low, high = 127, 0
     silence, repeat = 0.0, 0
-    for piece in pieces:
+    for piece, grid in zip(pieces, grids):
         if len(piece) == 0:
             continue
+        in_key += key_share(piece)
+        if grid is not None:
+            on_grid += grid_share(piece, grid)
+            bar_repeats += bar_repeat_share(piece, grid)
         piece = piece[np.lexsort((piece[:, 0], piece[:, 1]))]
         pitches = piece[:, 0].astype(int)
         notes += len(piece)
@@ -85,6 +115,9 @@ def stats(pieces: list[np.ndarray]) -> MusicStats:
         ioi=ioi / max(ioi.sum(), 1),
         longest_silence=silence,
         longest_repeat=repeat,
+        on_grid=on_grid,
+        bar_repeats=bar_repeats,
+        in_key=in_key,
     )
 
 
@@ -113,43 +146,131 @@ def _longest_run(pitches: np.ndarray) -> int:
     return longest if len(pitches) else 0
 
 
-def describe(name: str, s: MusicStats) -> str:
-    return (f"{name}: {count(s.notes, 'note')} in {s.seconds:.0f} s = {s.notes_per_second:.2f} notes/s, "
-            f"pitch {s.pitch_low}..{s.pitch_high} (90 % in {s.pitch_p5:.0f}..{s.pitch_p95:.0f}), "
-            f"longest silence {s.longest_silence:.2f} s, "
-            f"longest repeat {s.longest_repeat}")
+# ---------------------------------------------------------------- what is measured
+
+
+@dataclass
+class Source:
+    """Music to measure: its pieces, each one's beat grid, and the files it could not read."""
+
+    name: str  # the key of its figures: the corpus split, or "files"
+    pieces: list[np.ndarray]
+    grids: list[BeatGrid | None]
+    skipped: list[str] = field(default_factory=list)
+
+
+def read_source(path: str | Path, split: str = "test") -> Source:
+    """A corpus .npz (its split), a .mid file or a folder of them (every file)."""
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"{path}: no such file or folder; give a corpus .npz, a .mid file or a folder of them")
+    if path.suffix.lower() == ".onnx":
+        raise CorpusError(f"{path} is a model; give the music to measure (beside it): a corpus .npz, "
+                          "a .mid file or a folder of them")
+    if path.suffix.lower() == ".npz":
+        from export.corpus.building import load_corpus
+
+        corpus = load_corpus(path)
+        # A beat corpus holds beats x 0.48 s from each piece's first bar line.
+        grid = BeatGrid.steady() if corpus.provenance.get("time") == "beats" else None
+        pieces = [p.notes for p in corpus.split(split)]
+        return Source(split, pieces, [grid] * len(pieces))
+    return _midi_source(path)
+
+
+def _midi_source(path: Path) -> Source:
+    from live.files.melody import melody_notes
+    from live.files.midifile import read_midi
+    from live.files.midiscan import ScanReport, find_midi_files, process_each
+
+    from export.corpus.building import notes_to_array
+
+    def read(file: Path):
+        # The melody as `corpus build` takes it (skyline on), on the file's own grid.
+        return notes_to_array(melody_notes(read_midi(file), skyline=True)), midi_grid(file)
+
+    report = ScanReport()
+    read_files = [result for _, result in process_each(find_midi_files([path]), read, report)]
+    skipped = [str(err) for err in report.skipped]
+    if not read_files:
+        first = f" (first: {skipped[0]})" if skipped else ""
+        raise CorpusError(f"{path}: no MIDI file with notes could be read{first}; "
+                          "give a .mid file, a folder of them or a corpus .npz")
+    return Source("files", [notes for notes, _ in read_files], [grid for _, grid in read_files], skipped)
+
+
+def midi_grid(path: str | Path) -> BeatGrid | None:
+    """The 16th grid of a MIDI file from tick 0: its ticks per beat and tempo changes (any
+    track), through mido. None for SMPTE time, which counts frames, not beats."""
+    import mido
+
+    midi = mido.MidiFile(path, clip=True)
+    if midi.ticks_per_beat <= 0:
+        return None
+    changes = []
+    for track in midi.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "set_tempo" and msg.tempo > 0:
+                changes.append((tick, msg.tempo))
+    return BeatGrid.from_midi_tempos(midi.ticks_per_beat, changes)
+
+
+def model_grid(model) -> BeatGrid | None:
+    """A beat model's render keeps its steps at the reference length (10 ms), so its beat
+    is steps_per_beat steps from the render's start; a seconds model has no grid."""
+    if model.info.time != "beats" or not model.info.steps_per_beat:
+        return None
+    return BeatGrid.steady(model.info.steps_per_beat * vocab.STEP_SECONDS)
+
+
+# ---------------------------------------------------------------- renders beside it
 
 
 def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
             temperature: float = 1.0, seed: int = 0, renders: int = 1) -> dict:
-    """Render `minutes` of music (a minute per embedded primer, in turn) `renders` times
-    with fresh random seeds, and set the figures of it all beside the corpus split's.
+    """The figures of corpus_path (a corpus split, a .mid file or a folder of them) and,
+    with a model, of `minutes` of its music (a minute per embedded primer, in turn)
+    rendered `renders` times with fresh random seeds, set beside them.
 
     One render is one sample: two files of the same model fork at the first draw that
     falls either side of a boundary. With several, each figure also comes as its range
     over the renders, which says how far a difference between two models is only luck."""
+    source = read_source(corpus_path, split)
+    held_out = stats(source.pieces, source.grids)
+    figures: dict = {"source": str(corpus_path), "reference": source.name}
+    if source.skipped:
+        figures["skipped"] = source.skipped
+    if model_path is None:
+        figures[source.name] = _as_dict(held_out)
+        return figures
+
     from live.model import load_model
 
-    from export.corpus.building import load_corpus
-
     model = load_model(model_path)
-    held_out = stats([p.notes for p in load_corpus(corpus_path).split(split)])
+    grid = model_grid(model)
     segments = max(1, int(round(minutes)))
     each = [_render_pieces(model, minutes, segments, temperature, seed + r * segments)
             for r in range(renders)]
-    ours = stats([piece for pieces in each for piece in pieces])
-    figures = {
+    pooled = [piece for pieces in each for piece in pieces]
+    ours = stats(pooled, [grid] * len(pooled))
+    figures.update({
         "model": str(model_path),
         "renders": renders,
+        "minutes": minutes,
+        "random_seed": seed,
         "rendered": _as_dict(ours),
-        split: _as_dict(held_out),
+        source.name: _as_dict(held_out),
         **_distances(ours, held_out),
         "degenerate": ours.degenerate,
-    }
+    })
     if renders > 1:
-        per_render = [stats(pieces) for pieces in each]
-        rows = [{"notes_per_second": s.notes_per_second, **_distances(s, held_out)} for s in per_render]
-        figures["spread"] = {key: [min(r[key] for r in rows), max(r[key] for r in rows)] for key in rows[0]}
+        per_render = [stats(pieces, [grid] * len(pieces)) for pieces in each]
+        rows = [{"notes_per_second": s.notes_per_second, **_distances(s, held_out), **_shares(s)}
+                for s in per_render]
+        keys = [key for key in rows[0] if all(r[key] is not None for r in rows)]
+        figures["spread"] = {key: [min(r[key] for r in rows), max(r[key] for r in rows)] for key in keys}
     return figures
 
 
@@ -179,10 +300,75 @@ def _distances(ours: MusicStats, theirs: MusicStats) -> dict:
     }
 
 
+def _shares(s: MusicStats) -> dict:
+    """The beat figures, each None where it has nothing to count (no grid, no notes)."""
+    return {"grid_share": s.on_grid.value, "bar_repeat_share": s.bar_repeats.value, "key_share": s.in_key.value}
+
+
 def _as_dict(s: MusicStats) -> dict:
     return {"notes": s.notes, "seconds": round(s.seconds, 1), "notes_per_second": round(s.notes_per_second, 3),
             "pitch_range": [s.pitch_low, s.pitch_high], "pitch_p5_p95": [s.pitch_p5, s.pitch_p95],
             "pitch_classes": [round(x, 4) for x in s.pitch_classes],
             "aligned_pitch_classes": [round(x, 4) for x in s.aligned_pitch_classes],
             "longest_silence": round(s.longest_silence, 2),
-            "longest_repeat": s.longest_repeat}
+            "longest_repeat": s.longest_repeat,
+            **{key: None if value is None else round(value, 4) for key, value in _shares(s).items()},
+            "grid_tolerance_ms": GRID_TOLERANCE_MS}
+
+
+# ---------------------------------------------------------------- in words
+
+BEAT_FIGURES = (  # key, what it counts (the output line's label)
+    ("grid_share", f"on the 16th grid (onsets within {GRID_TOLERANCE_MS:g} ms)"),
+    ("bar_repeat_share", "bar repeats (bars equal to the bar 1, 2 or 4 before)"),
+    ("key_share", "in key (notes in the major/minor scale holding most of them)"),
+)
+
+
+def format_figures(figures: dict) -> str:
+    """compare()'s figures as lines: one per set of music, then one per beat figure with
+    every set beside the other, the distances, the spread over renders, what went wrong."""
+    reference = figures["reference"]
+    sets = (["rendered"] if "rendered" in figures else []) + [reference]
+    lines = [_describe(name, figures[name]) for name in sets]
+    if "skipped" in figures:
+        skipped = figures["skipped"]
+        lines.append(f"skipped {count(len(skipped), 'file')} (first: {skipped[0]})")
+    spread = figures.get("spread", {})
+    for key, label in BEAT_FIGURES:
+        shown = []
+        for name in sets:
+            text = f"{name} {_percent(figures[name][key])}"
+            if name == "rendered" and key in spread:
+                low, high = spread[key]
+                text += f" ({100 * low:.1f}..{100 * high:.1f} over {figures['renders']} renders)"
+            shown.append(text)
+        lines.append(f"{label}: " + ", ".join(shown))
+    if "rendered" not in figures:
+        return "\n".join(lines)
+    lines.append(f"distance to {reference} (0 = same, 1 = disjoint): pitch classes "
+                 f"{figures['pitch_class_distance']:.3f} (key-aligned {figures['aligned_pitch_class_distance']:.3f}), "
+                 f"inter-onset intervals {figures['ioi_distance']:.3f}")
+    if spread:
+
+        def span(key: str, digits: int) -> str:
+            low, high = spread[key]
+            return f"{low:.{digits}f}..{high:.{digits}f}"
+
+        lines.append(f"over {figures['renders']} renders of {figures['minutes']:g} min (random seeds "
+                     f"{figures['random_seed']} up): notes/s {span('notes_per_second', 2)}, pitch classes "
+                     f"{span('pitch_class_distance', 3)} (key-aligned {span('aligned_pitch_class_distance', 3)}), "
+                     f"inter-onset intervals {span('ioi_distance', 3)}")
+    lines.append("degenerate: " + (", ".join(figures["degenerate"]) or "none"))
+    return "\n".join(lines)
+
+
+def _describe(name: str, f: dict) -> str:
+    return (f"{name:>9}: {count(f['notes'], 'note')} in {f['seconds']:.0f} s = {f['notes_per_second']:.2f} notes/s, "
+            f"pitch {f['pitch_range'][0]}..{f['pitch_range'][1]} (90 % in {f['pitch_p5_p95'][0]:.0f}.."
+            f"{f['pitch_p5_p95'][1]:.0f}), longest silence {f['longest_silence']:.2f} s, "
+            f"longest repeat {f['longest_repeat']}")
+
+
+def _percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{100 * share:.1f} %"

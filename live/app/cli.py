@@ -128,11 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_commands(commands, corpus_commands)
 
     music = commands.add_parser(
-        "musicstats", help="what a model renders beside a corpus split: rates, ranges, histograms"
+        "musicstats", help="what a model renders beside a corpus split or MIDI files: rates, ranges, "
+        "histograms, grid, bar repeats, key",
+        usage="encore musicstats [MODEL.onnx] CORPUS.npz|FILE.mid|FOLDER [options]",
     )
-    music.add_argument("model", metavar="MODEL.onnx")
-    music.add_argument("corpus", metavar="CORPUS.npz")
-    music.add_argument("--split", choices=["val", "test"], default="test")
+    # Two positionals, the first optional, parsed by hand: argparse's own "?" then a
+    # required one breaks when an option comes between them.
+    music.add_argument("model", metavar="MODEL.onnx",
+                       help="the model to render (leave it out to measure the music alone)")
+    music.add_argument("corpus", metavar="MUSIC", nargs="?",
+                       help="what to measure beside it: a corpus .npz (its --split), a .mid file or a folder of them")
+    music.add_argument("--split", choices=["val", "test"], default="test", help="the corpus split (default test)")
     music.add_argument("--minutes", type=positive_float, default=3.0)
     music.add_argument("--temperature", type=positive_float, default=1.0)
     music.add_argument("--random-seed", type=int, default=0)
@@ -316,34 +322,11 @@ def cmd_tui(args) -> int:
 
 
 def cmd_musicstats(args) -> int:
-    from export.evaluation.musicstats import compare
+    from export.evaluation.musicstats import compare, format_figures
 
-    figures = compare(args.model, args.corpus, args.split, args.minutes, args.temperature, args.random_seed,
-                      args.renders)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return 0
-    for name in ("rendered", args.split):
-        f = figures[name]
-        print(f"{name:>9}: {count(f['notes'], 'note')} in {f['seconds']:.0f} s = {f['notes_per_second']:.2f} notes/s, "
-              f"pitch {f['pitch_range'][0]}..{f['pitch_range'][1]} (90 % in {f['pitch_p5_p95'][0]:.0f}.."
-              f"{f['pitch_p5_p95'][1]:.0f}), longest silence {f['longest_silence']:.2f} s, "
-              f"longest repeat {f['longest_repeat']}")
-    print(f"distance to {args.split} (0 = same, 1 = disjoint): pitch classes "
-          f"{figures['pitch_class_distance']:.3f} (key-aligned {figures['aligned_pitch_class_distance']:.3f}), "
-          f"inter-onset intervals {figures['ioi_distance']:.3f}")
-    if "spread" in figures:
-        spread = figures["spread"]
-
-        def span(key: str, digits: int) -> str:
-            low, high = spread[key]
-            return f"{low:.{digits}f}..{high:.{digits}f}"
-
-        print(f"over {figures['renders']} renders of {args.minutes:g} min (random seeds "
-              f"{args.random_seed} up): notes/s {span('notes_per_second', 2)}, pitch classes "
-              f"{span('pitch_class_distance', 3)} (key-aligned {span('aligned_pitch_class_distance', 3)}), "
-              f"inter-onset intervals {span('ioi_distance', 3)}")
-    print("degenerate: " + (", ".join(figures["degenerate"]) or "none"))
+    model, source = (None, args.model) if args.corpus is None else (args.model, args.corpus)
+    figures = compare(model, source, args.split, args.minutes, args.temperature, args.random_seed, args.renders)
+    print(json.dumps(figures, indent=2) if args.json else format_figures(figures))
     return 0
 
 

@@ -1,3 +1,6 @@
+import json
+import re
+
 import numpy as np
 import pytest
 
@@ -33,8 +36,6 @@ def test_distance_between_histograms():
 
 
 def test_musicstats_renders_and_compares_through_the_cli(stream_model_path, tmp_path):
-    import json
-
     from cli_helpers import run_main
     from export.corpus.building import save_corpus
     from toy_corpus import toy_corpus
@@ -72,3 +73,82 @@ def test_several_renders_pool_their_notes_and_give_each_figure_its_range(stream_
     for key in ("notes_per_second", "pitch_class_distance", "ioi_distance"):
         singles = [f["rendered"][key] if key == "notes_per_second" else f[key] for f in one]
         assert three["spread"][key] == pytest.approx([min(singles), max(singles)], abs=1e-3)
+
+
+def grid_corpus(tmp_path, time):
+    """Pieces of 16ths on the reference grid (0.12 s), each bar the same: a corpus saved
+    with provenance time `time`."""
+    from export.corpus.building import Corpus, Piece, save_corpus
+
+    bar = [60, 64, 67, 72] * 4
+    rows = np.array([[p, k * 0.12, k * 0.12 + 0.1, 80] for k, p in enumerate(bar * 3)], float)
+    pieces = [Piece(f"p{k}", "grid", rows, split) for k, split in enumerate(["train", "val", "test"])]
+    return save_corpus(Corpus(pieces, {"time": time} if time else {}), tmp_path / f"{time}.npz")
+
+
+def figure_lines(stdout):
+    return {line.split(":")[0]: line for line in stdout.splitlines() if line.split(":")[0].startswith(
+        ("on the 16th grid", "bar repeats", "in key"))}
+
+
+def test_a_beat_corpus_has_a_grid_and_a_seconds_corpus_has_none(tmp_path):
+    from cli_helpers import run_main
+    from export.evaluation.beatstats import GRID_TOLERANCE_MS
+
+    beats = run_main("musicstats", grid_corpus(tmp_path, "beats"))
+    assert beats.returncode == 0, beats.stderr
+    lines = figure_lines(beats.stdout)
+    # one line per figure, the tolerance named; 3 bars alike: bars 2 and 3 repeat
+    assert lines[f"on the 16th grid (onsets within {GRID_TOLERANCE_MS:g} ms)"].endswith("test 100.0 %")
+    assert lines["bar repeats (bars equal to the bar 1, 2 or 4 before)"].endswith("test 66.7 %")
+    assert lines["in key (notes in the major/minor scale holding most of them)"].endswith("test 100.0 %")
+    for time in ("seconds", None):  # as said, or a corpus from before beat time
+        seconds = run_main("musicstats", grid_corpus(tmp_path, time), "--json")
+        figures = json.loads(seconds.stdout)["test"]
+        assert figures["grid_share"] is None and figures["bar_repeat_share"] is None
+        assert figures["key_share"] == 1.0
+    text = run_main("musicstats", grid_corpus(tmp_path, "seconds")).stdout
+    assert [line.split(": ", 1)[1] for line in figure_lines(text).values()] == ["test n/a", "test n/a", "test 100.0 %"]
+
+
+def test_midi_files_are_measured_on_their_own_grid_alone_or_beside_a_render(tmp_path, stream_model_path):
+    from cli_helpers import run_main
+    from midi_builders import meta, off, on, save
+
+    def melody(path, late_ms):
+        # 500 ticks a beat at 120 BPM: a tick is 1 ms, a 16th 125 ticks; two bars of 16ths, alike
+        notes = []
+        for k, pitch in enumerate([60, 64, 67, 72] * 8):
+            notes += [on(pitch, time=late_ms if k == 0 else 25), off(pitch, time=100)]
+        return save(path, [[meta("set_tempo", tempo=500_000)], notes], ticks_per_beat=500)
+
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    melody(folder / "on.mid", 0)
+    melody(folder / "late.mid", 30)
+    (folder / "notes.txt").write_text("not MIDI, not looked at")
+    alone = run_main("musicstats", folder)
+    assert alone.returncode == 0, alone.stderr
+    assert alone.stdout.splitlines()[0].startswith("    files: 64 notes")
+    # on.mid all on the grid, late.mid all 30 ms late; each has 2 bars, the second a repeat
+    assert [line.split(": ", 1)[1] for line in figure_lines(alone.stdout).values()] == [
+        "files 50.0 %", "files 50.0 %", "files 100.0 %"]
+    one = json.loads(run_main("musicstats", folder / "on.mid", "--json").stdout)
+    assert one["reference"] == "files" and one["files"]["grid_share"] == 1.0
+
+    beside = run_main("musicstats", stream_model_path, folder, "--minutes", "0.25")
+    assert beside.returncode == 0, beside.stderr
+    lines = list(figure_lines(beside.stdout).values())
+    # the random model speaks seconds: its music has no grid; its key share is a share
+    assert lines[0].endswith("rendered n/a, files 50.0 %") and lines[1].endswith("rendered n/a, files 50.0 %")
+    assert re.search(r"rendered \d+\.\d %, files 100\.0 %$", lines[2])
+    assert "distance to files" in beside.stdout
+
+
+def test_musicstats_says_in_one_line_what_it_cannot_measure(tmp_path, stream_model_path):
+    from cli_helpers import assert_one_line_error, run_main
+
+    assert_one_line_error(run_main("musicstats", tmp_path / "missing"), "no such file or folder")
+    assert_one_line_error(run_main("musicstats", stream_model_path), "is a model", "a corpus .npz")
+    (tmp_path / "bad.mid").write_text("not MIDI")
+    assert_one_line_error(run_main("musicstats", tmp_path), "no MIDI file with notes", "bad.mid")
