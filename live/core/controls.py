@@ -154,6 +154,12 @@ CONTROL_SPECS: tuple[ControlSpec, ...] = (
                 ccs=(76,), knob_low=-12, knob_high=12),
 )
 SPECS_BY_NAME: dict[str, ControlSpec] = {spec.name: spec for spec in CONTROL_SPECS}
+
+# The tempo is the timeline's, not the sampler's (no Controls field; --bpm is play's own
+# option), but a knob, the screen and `learn` move it like the rest. A knob sweeps the
+# tempos a set lives in; the screen and --bpm reach the whole range.
+TEMPO_SPEC = ControlSpec("bpm", "float", 20, 400, 120.0, 1, 10, ".1f", cli=False,
+                         help="tempo: a beat model plays at it", knob_low=60, knob_high=180)
 # Names used before there was one name per control: knob maps that use them still load.
 RENAMED = {"max_note_seconds": "max_note", "max_polyphony": "polyphony"}
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from live.engine.live_engine import LiveEngine
+from live.core.controls import TEMPO_SPEC
 from live.engine.knobs import Knob, KnobMap, is_knob_cc
 from live.engine.midiclock import ClockFollower
 from live.core.notes import Note
@@ -111,4 +112,7 @@ class InputRouter:
         knob = self.knobs.lookup(message.channel, message.control)
         if knob is None:
             return
-        self.engine.update_controls(**{knob.control: knob.value(message.value)})
+        if knob.control == TEMPO_SPEC.name:
+            self.engine.set_tempo(knob.value(message.value))
+        else:
+            self.engine.update_controls(**{knob.control: knob.value(message.value)})

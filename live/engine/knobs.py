@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from live.core.controls import CONTROL_SPECS, CURVES, RENAMED, SPECS_BY_NAME, control_name
+from live.core.controls import CONTROL_SPECS, CURVES, RENAMED, SPECS_BY_NAME, TEMPO_SPEC, control_name
 from live.core.errors import EncoreError
 
 # CC 120-127 are channel mode messages (all sound off, reset, all notes off ...), sent by
@@ -26,8 +26,8 @@ def is_knob_cc(cc: int) -> bool:
     return cc in KNOB_CCS
 
 
-# Every control can take a knob; its sweep and curve are the table's.
-KNOB_CONTROLS = SPECS_BY_NAME
+# Every control can take a knob, and so can the tempo; its sweep and curve are the table's.
+KNOB_CONTROLS = {**SPECS_BY_NAME, TEMPO_SPEC.name: TEMPO_SPEC}
 
 
 class KnobMapError(EncoreError):

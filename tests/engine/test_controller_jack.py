@@ -64,6 +64,18 @@ def test_a_cc_knob_moves_temperature_at_once(rig):
     assert all(84 <= p <= 108 for p in notes_since(receiver.snapshot()))
 
 
+def test_a_tempo_knob_moves_the_timeline(rig):
+    from live.engine.knobs import Knob
+
+    engine, controller, _, router, tempo = rig
+    router.knobs = KnobMap([Knob(cc=21, control="bpm")])
+    engine.start()
+    controller.send(mido.Message("control_change", control=21, value=127))
+    assert wait_until(lambda: tempo.bpm == 180.0), tempo.bpm  # the knob's sweep: 60..180 BPM
+    controller.send(mido.Message("control_change", control=21, value=0))
+    assert wait_until(lambda: tempo.bpm == 60.0), tempo.bpm
+
+
 def test_midi_learn_maps_the_next_knob(rig):
     engine, controller, _, router, _ = rig
     learned = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from live.core.controls import CONTROL_SPECS, ControlSpec
+from live.core.controls import CONTROL_SPECS, TEMPO_SPEC, ControlSpec
 from live.engine import protocol
 
 GRIDS = ("off", "1/8", "1/16", "1/32")
@@ -34,13 +34,13 @@ class ControlRow:
 
     @property
     def learnable(self) -> bool:
-        """Can a knob be MIDI-learned for it (knob maps move sampling controls only)?"""
-        return self.target == SAMPLING
+        """Can a knob be MIDI-learned for it (sampling controls and the tempo)?"""
+        return self.target in (SAMPLING, TEMPO)
 
 
 # Tempo and quantise have their options in play's parser (--bpm, --quantize, --quantize-strength).
 ROWS: list[ControlRow] = [ControlRow(spec) for spec in CONTROL_SPECS] + [
-    ControlRow(ControlSpec("bpm", "float", 20, 400, 120.0, 1, 10, ".1f", cli=False), TEMPO),
+    ControlRow(TEMPO_SPEC, TEMPO),
     ControlRow(ControlSpec("quantize", "choice", default="off", choices=GRIDS,
                            cyclic=True, cli=False), GRID),
     ControlRow(ControlSpec("quantize_strength", "int", 0, 100, 100, 5, 25,
