@@ -9,7 +9,7 @@ import pytest
 from jackports import Receiver, jack_backend, sounding_after
 from live.app.cli import build_parser
 from live.engine.process import RemoteEngine
-from live.app.tui.app import ROWS, EncoreApp, PianoRoll
+from live.app.tui.app import ROWS, EncoreApp, PianoRoll, Transport
 from live.app.tui.screens import HelpScreen, SetupScreen
 from live.core.controls import Controls
 from live.engine import protocol
@@ -194,7 +194,8 @@ FIXED_STATUS = protocol.Status(
     controls=Controls(temperature=0.9, top_p=0.95, low=48, high=84, root=9, scale="natural_minor",
                       polyphony=1, max_note=1.5, density=0.2),
     knobs={"temperature": "CC 74 (any channel)", "top_p": "CC 71 (any channel)"},
-    tempo=protocol.TempoStatus(126.0, "midi clock"),
+    tempo=protocol.TempoStatus(126.0, "midi clock", beats=True, beat=13.5, beat_origin=10.0 - 13.5 * 0.48,
+                               perf_per_beat=0.48),
     quantize=protocol.QuantizeStatus("1/16", 0.8),
     meters=protocol.Meters(notes_per_s=6.5, step_median_ms=0.21, step_p99_ms=0.4,
                            send_p99_ms=0.08, send_max_ms=0.9, held=1),
@@ -210,6 +211,94 @@ FIXED_STATUS = protocol.Status(
 def test_main_screen_snapshot(snap_compare):
     app = EncoreApp(tui_args(), engine_factory=None, status=FIXED_STATUS)
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+def with_tempo(status=FIXED_STATUS, **changes):
+    return status.with_(tempo=replace(status.tempo, **changes))
+
+
+def lines_of(widget) -> list[str]:
+    return str(widget.render()).split("\n")
+
+
+@pytest.mark.parametrize("tempo, position, source, model", [
+    (dict(beat=13.5), "bar 4:2", "clock", "beat model: tempo stretches the music"),
+    (dict(beat=0.0, source="link", peers=2, beats=False, perf_per_beat=60 / 126),
+     "bar 1:1", "Link (2 peers)", "seconds model: tempo moves the grid only"),
+    (dict(beat=7.99, source="link", peers=1), "bar 2:4", "Link (1 peer)", "beat model"),
+    (dict(beat=-2.0, source="internal"), "bar 1:1", "int.", "beat model"),  # the count-in
+    # the widest it gets: it still fits 80 columns, next to the controls
+    (dict(beat=4 * 998 + 3.5, source="link", peers=12, beats=False, bpm=399.5),
+     "bar 999:4", "Link (12 peers)", "seconds model"),
+])
+async def test_the_transport_shows_bar_beat_the_tempo_its_source_and_the_kind_of_model(
+        tempo, position, source, model):
+    app = EncoreApp(tui_args(), engine_factory=None, status=with_tempo(**tempo))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        transport = app.query_one(Transport)
+        bpm = app.status.tempo.bpm
+        assert lines_of(transport) == [f"{position}  {bpm:.1f} BPM  {source}", lines_of(transport)[1]]
+        assert lines_of(transport)[1].startswith(model)
+        assert max(map(len, lines_of(transport))) <= transport.content_size.width
+        # the tempo row says who sets the tempo too, in its narrow column
+        tempo_row = lines_of(app.query_one("#controls"))[[r.name for r in ROWS].index("bpm")]
+        assert tempo_row.split()[-1] == source.split(" (")[0]
+        # and every key of the footer is still there, none cut off
+        footer = app.query_one("Footer")
+        keys = {key.description for key in footer.query("FooterKey")}
+        assert keys == {b.description for b in EncoreApp.BINDINGS if b.show}
+        assert footer.virtual_size.width <= app.size.width
+
+
+@pytest.mark.parametrize("beats, bpm, perf_per_beat", [
+    (True, 100.0, 0.48),  # a beat model: 0.48 performance seconds a beat whatever the tempo
+    (False, 126.0, 60 / 126),  # a seconds model: the tempo's own grid
+])
+async def test_the_roll_draws_bar_lines_and_beat_lines_where_the_tempo_s_beats_fall(beats, bpm, perf_per_beat):
+    origin = 0.37
+    notes = ((8.0, 60, True, 80), (8.1, 60, False, 0), (9.0, 72, True, 80), (9.1, 72, False, 0))
+    status = with_tempo(FIXED_STATUS.with_(played=notes, upcoming=()),
+                        beats=beats, bpm=bpm, beat_origin=origin, perf_per_beat=perf_per_beat)
+    app = EncoreApp(tui_args(), engine_factory=None, status=status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        roll = app.query_one(PianoRoll)
+        start, end = status.now - roll.PAST_SECONDS, status.now + roll.FUTURE_SECONDS
+        shown = [(origin + k * perf_per_beat, k % 4 == 0) for k in range(-100, 100)
+                 if start <= origin + k * perf_per_beat <= end]
+        bars = {roll.column(t) for t, bar in shown if bar}
+        beat_columns = {roll.column(t) for t, bar in shown if not bar}
+        assert len(bars) >= 2 and len(beat_columns) >= 4
+        playhead = roll.column(status.now)
+        expected = "".join("┃" if c == playhead else "│" if c in bars else "┆" if c in beat_columns else " "
+                           for c in range(roll.width()))
+        rows = lines_of(roll)
+        assert len(rows) == 13  # C4 to C5: one row a pitch
+        assert rows[1:-1] == [expected] * 11  # the rows with no note: the grid alone
+        assert "█" in rows[0] and "█" in rows[-1]
+
+
+async def test_before_any_note_the_roll_shows_the_grid_moving_and_says_so():
+    status = with_tempo(FIXED_STATUS.with_(played=(), upcoming=()), beat_origin=0.37)
+    app = EncoreApp(tui_args(), engine_factory=None, status=status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        roll = app.query_one(PianoRoll)
+        rows = lines_of(roll)
+        assert len(rows) == roll.size.height and rows[0][1:13] == "no notes yet"
+        bar = roll.column(0.37 + 16 * 0.48)  # beat 16, bar 5, 2.3 s ago
+        assert {row[bar] for row in rows} == {"│"}
+
+
+async def test_a_tempo_key_keeps_the_bar_and_the_source_on_screen_until_the_engine_answers(recording_engine):
+    status = with_tempo(beat=13.5, source="link", peers=2)
+    app = EncoreApp(tui_args(), engine_factory=recording_engine, status=status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        press(app, *["down"] * [r.name for r in ROWS].index("bpm"), "right")
+        assert await wait_for(pilot, lambda: recording_engine.sent == [protocol.SetTempo(127.0)])
+        app.show_status()
+        assert lines_of(app.query_one(Transport))[0] == "bar 4:2  127.0 BPM  Link (2 peers)"
 
 
 async def test_with_no_midi_system_the_app_still_renders_music(stream_model_path, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ on screen can delay a note.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
@@ -20,6 +21,7 @@ from live.core.wording import count
 from live.app.tui.pending import PendingChanges
 from live.app.tui.control_rows import ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
 from live.app.tui.screens import HelpScreen, SeedFileScreen, SetupScreen
+from live.app.tui.transport import grid_lines, model_label, position_label, source_label
 from live.core.errors import EncoreError
 from live.engine import protocol
 from live.engine.process import RemoteEngine
@@ -44,18 +46,40 @@ class ControlsPanel(Static):
             cc = knobs.get(row.name, "")
             cc = cc.split(" (")[0] if cc else ""
             if row.target == TEMPO:
-                cc = "clock" if self.status.tempo.source == "midi clock" else "int."
+                cc = source_label(self.status.tempo, short=True)
             line = f"{row.label:<17}{value:>10} {cc:>6}"
             style = "reverse bold" if index == self.selected else ""
             text.append(line + "\n", style=style)
         return text
 
 
+class Transport(Static):
+    """Where the music is: bar:beat, the tempo and who sets it, and what the tempo does to
+    this model's music."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.status: protocol.Status | None = None
+
+    def render(self) -> Text:
+        if self.status is None:
+            return Text("")
+        tempo = self.status.tempo
+        text = Text()
+        text.append(position_label(tempo), style="bold reverse")
+        text.append(f"  {tempo.bpm:.1f} BPM", style="bold")
+        text.append(f"  {source_label(tempo)}\n", style="bold cyan")
+        text.append(model_label(tempo), style="dim")
+        return text
+
+
 class PianoRoll(Static):
-    """The last seconds of what was played, and what is about to be, as a scroll."""
+    """The last seconds of what was played, and what is about to be, as a scroll, over the
+    tempo's beat lines (bar lines stronger)."""
 
     PAST_SECONDS = 4.0
     FUTURE_SECONDS = 0.2
+    NOW, BAR, BEAT = ("┃", "bold yellow"), ("│", "blue"), ("┆", "dim")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -70,36 +94,46 @@ class PianoRoll(Static):
         found += _paired(self.status.upcoming, still_open_until=now + self.FUTURE_SECONDS, upcoming=True)
         return [n for n in found if n[2] >= now - self.PAST_SECONDS]
 
-    def render(self) -> Text:
-        width = max(10, self.size.width)
-        height = max(3, self.size.height)
-        notes = self.notes()
-        if not notes:
-            return Text("no notes yet", style="dim")
-        now = self.status.now
-        low = min(n[0] for n in notes)
-        high = max(n[0] for n in notes)
-        span = max(1, high - low + 1)
-        rows = min(height, span)
-        grid = [[" "] * width for _ in range(rows)]
-        styles = [[""] * width for _ in range(rows)]
+    def width(self) -> int:
+        return max(10, self.size.width)
+
+    def column(self, time_: float) -> int:
+        """The column performance time `time_` is drawn at (now: PAST_SECONDS from the left)."""
         seconds = self.PAST_SECONDS + self.FUTURE_SECONDS
-        now_column = int(self.PAST_SECONDS / seconds * (width - 1))
+        return int((time_ - self.status.now + self.PAST_SECONDS) / seconds * (self.width() - 1))
+
+    def render(self) -> Text:
+        if self.status is None:
+            return Text("no notes yet", style="dim")
+        width, height = self.width(), max(3, self.size.height)
+        notes = self.notes()
+        low = min((n[0] for n in notes), default=0)
+        span = max(1, max((n[0] for n in notes), default=0) - low + 1)
+        rows = min(height, span) if notes else height
+        # what each column shows where no note is: the playhead, a bar line, a beat line
+        under = [(" ", "")] * width
+        now = self.status.now
+        lines = grid_lines(self.status.tempo, now - self.PAST_SECONDS, now + self.FUTURE_SECONDS)
+        beats_apart = self.status.tempo.perf_per_beat / (self.PAST_SECONDS + self.FUTURE_SECONDS) * width
+        for time_, bar in lines:
+            if bar or beats_apart >= 2:  # beat lines closer than that would be a wall
+                column = self.column(time_)
+                if 0 <= column < width:
+                    under[column] = self.BAR if bar else self.BEAT
+        under[self.column(now)] = self.NOW
+        grid = [list(under) for _ in range(rows)]
         for pitch, start, end, upcoming in notes:
             row = rows - 1 - int((pitch - low) * rows / span)
-            first = int((start - now + self.PAST_SECONDS) / seconds * (width - 1))
-            last = int((end - now + self.PAST_SECONDS) / seconds * (width - 1))
+            first, last = self.column(start), self.column(end)
             for column in range(max(0, first), min(width, max(first, last) + 1)):
-                grid[row][column] = "▒" if upcoming else "█"
-                styles[row][column] = "dim cyan" if upcoming else "bold green"
+                grid[row][column] = ("▒", "dim cyan") if upcoming else ("█", "bold green")
+        if not notes:
+            said = "no notes yet"[:width - 1]
+            grid[0][1:1 + len(said)] = [(char, "dim") for char in said]
         text = Text()
-        for r in range(rows):
-            for c in range(width):
-                char = grid[r][c]
-                if c == now_column and char == " ":
-                    text.append("│", style="dim")
-                else:
-                    text.append(char, style=styles[r][c])
+        for r, cells in enumerate(grid):
+            for char, style in cells:
+                text.append(char, style=style)
             if r < rows - 1:
                 text.append("\n")
         return text
@@ -171,11 +205,12 @@ class EncoreApp(App):
         with Horizontal(id="main"):
             yield ControlsPanel(id="controls")
             with Vertical(id="right"):
+                yield Transport(id="transport")
                 yield PianoRoll(id="roll")
                 yield Static("", id="meters")
                 yield Static("", id="seed")
         yield Static("", id="log")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         self.query_one("#controls").border_title = "controls"
@@ -221,14 +256,14 @@ class EncoreApp(App):
 
     def show_status(self) -> None:
         status = self.status
-        controls = self.query_one("#controls", ControlsPanel)
-        roll = self.query_one("#roll", PianoRoll)
-        controls.status = roll.status = status
-        controls.refresh()
-        roll.refresh()
+        panes = [self.query_one("#controls", ControlsPanel), self.query_one("#transport", Transport),
+                 self.query_one("#roll", PianoRoll)]
+        for pane in panes:
+            pane.status = status
+            pane.refresh()
         if status is None:
             return
-        model, ports, meters, tempo = status.model, status.ports, status.meters, status.tempo
+        model, ports, meters = status.model, status.ports, status.meters
         state = "▶ PLAYING" if status.playing else "■ STOPPED"
         output = ports.output or "-"
         if ports.output_lost:
@@ -239,8 +274,7 @@ class EncoreApp(App):
             + ("  ● REC" if ports.recording else "")
         )
         self.query_one("#meters", Static).update(
-            f"notes/s {meters.notes_per_s:4.1f}  held {meters.held:2d}  "
-            f"{tempo.bpm:.1f} BPM\n"
+            f"notes/s {meters.notes_per_s:4.1f}  held {meters.held:2d}\n"
             f"step {meters.step_median_ms:.2f} ms  send p99 {meters.send_p99_ms:.2f} ms"
         )
         seed = status.seed
@@ -290,7 +324,8 @@ class EncoreApp(App):
             except (EncoreError, TypeError):
                 return  # the engine will say what is wrong
         elif isinstance(request, protocol.SetTempo):
-            self.status = status.with_(tempo=protocol.TempoStatus(request.bpm, status.tempo.source))
+            # the bpm only: beat and grid stay as they were until the engine's next status
+            self.status = status.with_(tempo=replace(status.tempo, bpm=request.bpm))
         elif isinstance(request, protocol.SetQuantize):
             self.status = status.with_(quantize=protocol.QuantizeStatus(request.grid, request.strength))
         else:

@@ -1,0 +1,47 @@
+"""Where the music is on the tempo's grid, as the TUI words and draws it: bar:beat, tempo
+and its source, whether the model plays in beats or seconds, and the roll's grid lines.
+
+Read from the engine's TempoStatus only; the timeline itself lives in the engine.
+"""
+
+from __future__ import annotations
+
+import math
+
+from live.core.timeline import bar_and_beat
+from live.core.wording import count
+from live.engine import protocol
+
+BEATS_PER_BAR = 4  # what bar_and_beat counts in
+
+
+def position_label(tempo: protocol.TempoStatus) -> str:
+    bar, beat = bar_and_beat(tempo.beat, BEATS_PER_BAR)
+    return f"bar {bar}:{beat}"
+
+
+def source_label(tempo: protocol.TempoStatus, short: bool = False) -> str:
+    """'int.', 'clock' or 'Link (2 peers)'; short: 'Link', for the tempo row's narrow column."""
+    if tempo.source == "midi clock":
+        return "clock"
+    if tempo.source == "link":
+        return "Link" if short or tempo.peers is None else f"Link ({count(tempo.peers, 'peer')})"
+    return "int."
+
+
+def model_label(tempo: protocol.TempoStatus) -> str:
+    if tempo.beats:
+        return "beat model: tempo stretches the music"
+    return "seconds model: tempo moves the grid only"
+
+
+def grid_lines(tempo: protocol.TempoStatus, start: float, end: float) -> list[tuple[float, bool]]:
+    """(performance time, is a bar line) of every beat from `start` to `end`, in
+    performance seconds: beat_origin + k x perf_per_beat, bar lines where k is a bar's first
+    beat. The same for both kinds of model: a seconds model's grid is the tempo's."""
+    step = tempo.perf_per_beat
+    if not step > 0 or end < start:
+        return []  # no grid to draw (a status from before the engine knew its tempo)
+    first = math.ceil((start - tempo.beat_origin) / step)
+    last = math.floor((end - tempo.beat_origin) / step)
+    return [(tempo.beat_origin + k * step, k % BEATS_PER_BAR == 0) for k in range(first, last + 1)]
