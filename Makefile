@@ -24,13 +24,13 @@ RUN_SOURCES := $(shell find live models -type f ! -name '*.pyc' 2>/dev/null)
 
 $(RUN_STAMP): pyproject.toml $(RUN_SOURCES) | $(BIN)/python
 	rm -rf build
-	$(BIN)/python -m pip install --quiet .
+	$(BIN)/python -m pip install --quiet ".[link]"
 	rm -rf build $(TEST_STAMP)
 	touch $(RUN_STAMP)
 
 # The tests and training work in the checkout itself: an editable install.
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,train,corpus]"
+	$(BIN)/python -m pip install --quiet -e ".[test,train,corpus,link]"
 	touch $(TEST_STAMP) $(RUN_STAMP)
 
 setup: $(RUN_STAMP)

@@ -182,6 +182,9 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     clock.add_argument("--follow-clock", action="store_true",
                        help="follow the MIDI clock on the input: its tempo and beat (a beat model "
                             "plays on its grid), Start/Stop/Continue")
+    clock.add_argument("--link", action="store_true",
+                       help="follow an Ableton Link session: its tempo and bar (encore comes in on the "
+                            "next bar line; the tempo control sets the session's)")
     clock.add_argument("--quantize", choices=["off", "1/8", "1/16", "1/32"], default="off",
                        help="pull note-ons to this grid of the tempo")
     clock.add_argument("--quantize-strength", type=int_in(0, 100, "quantize strength"), default=100,

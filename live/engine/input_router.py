@@ -35,6 +35,7 @@ class InputRouter:
         listen: str = "continue",
         thru: Callable | None = None,
         clock_follower: ClockFollower | None = None,
+        set_tempo: Callable[[float], None] | None = None,
         recorder=None,
         now: Callable[[], float] = time.perf_counter,
     ):
@@ -45,6 +46,7 @@ class InputRouter:
         self.listen = listen
         self.thru = thru
         self.clock_follower = clock_follower
+        self.set_tempo = set_tempo or engine.set_tempo  # a Link session's, when following one
         self.recorder = recorder
         self.now = now
         self.learning: Learning | None = None
@@ -113,6 +115,6 @@ class InputRouter:
         if knob is None:
             return
         if knob.control == TEMPO_SPEC.name:
-            self.engine.set_tempo(knob.value(message.value))
+            self.set_tempo(knob.value(message.value))
         else:
             self.engine.update_controls(**{knob.control: knob.value(message.value)})

@@ -84,7 +84,7 @@ class EngineServer:
         elif isinstance(request, protocol.SetControl):
             engine.update_controls(**{request.name: request.value})
         elif isinstance(request, protocol.SetTempo):
-            self.session.engine.set_tempo(float(request.bpm))
+            self.session.set_tempo(float(request.bpm))
         elif isinstance(request, protocol.SetQuantize):
             self._quantize(request.grid, request.strength)
         elif isinstance(request, protocol.ReseedRequest):
@@ -180,7 +180,7 @@ class EngineServer:
             failed=engine.failed,
             controls=engine.controls,
             knobs=knobs,
-            tempo=tempo_status(session.timeline, engine.clock(), getattr(session, "link_peers", None)),
+            tempo=tempo_status(session.timeline, engine.clock(), session.link_peers),
             quantize=protocol.QuantizeStatus(quantizer.grid, quantizer.strength) if quantizer
             else protocol.QuantizeStatus(),
             meters=protocol.Meters(

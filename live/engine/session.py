@@ -14,6 +14,7 @@ from live.core.wording import count
 from live.engine.live_engine import LiveEngine, Output
 from live.engine.input_router import InputRouter
 from live.engine.knobs import load_knob_map
+from live.core.errors import EncoreError
 from live.core.tempo import Quantizer
 from live.core.timeline import Timeline
 from live.engine.midiclock import ClockFollower, ClockSender
@@ -116,6 +117,8 @@ class Session:
     def __init__(self, args, generator, log=say):
         self.args = args
         self.log = log
+        if getattr(args, "link", False) and args.follow_clock:
+            raise EncoreError("--link and --follow-clock are two tempo sources; follow one of them")
         # What can be wrong with the files is found before a port opens or a note plays:
         # a set must not end by losing its recording to a bad path.
         self.recorder = (
@@ -148,6 +151,17 @@ class Session:
         self.watch = PortWatch(self.backend, self.output, args.port, self.engine, self.link)
         if args.quantize != "off":
             self.engine.set_quantizer(Quantizer(self.timeline, args.quantize, args.quantize_strength / 100.0))
+        self.ableton = None  # following an Ableton Link session (--link)
+        if getattr(args, "link", False):
+            try:
+                from live.engine.link import LinkSession
+                from live.engine.link_follower import LinkFollower
+
+                self.ableton = LinkFollower(LinkSession.open(bpm=args.bpm), self.engine.follow_beat,
+                                            self.engine.restart_on_bar, self.engine.clock)
+            except Exception:
+                self.output.close()
+                raise
         if args.listen == "call":
             self.engine.respond_after = args.respond_after
         self.input_port, self.router, self.clock_sender = None, None, None
@@ -155,7 +169,7 @@ class Session:
             if args.input:
                 self.input_port, self.router = open_controller_input(
                     args, self.backend, self.engine, self.output, self.recorder,
-                    self.knob_map, log, own=self.own_inputs,
+                    self.knob_map, log, own=self.own_inputs, set_tempo=self.set_tempo,
                 )
         except Exception:
             self.output.close()
@@ -163,6 +177,17 @@ class Session:
         if args.send_clock:
             self.clock_sender = ClockSender(self.output.send, self.timeline)
         self.closed = False
+
+    def set_tempo(self, bpm: float) -> None:
+        """The tempo control: encore's own, or in a Link session the session's."""
+        if self.ableton is not None:
+            self.ableton.set_tempo(bpm)
+        else:
+            self.engine.set_tempo(bpm)
+
+    @property
+    def link_peers(self) -> int | None:
+        return self.ableton.peers if self.ableton is not None else None
 
     def _lost(self, line: str) -> None:
         self.engine.forget_sounding()
@@ -179,6 +204,11 @@ class Session:
         if self.args.follow_clock:
             self.engine.pause()
             self.log("waiting for MIDI clock Start on the input")
+        if self.ableton is not None:
+            self.engine.pause()
+            self.ableton.start()  # in on the session's next bar line
+            self.log(f"Ableton Link: {self.ableton.session.last().tempo_bpm:.1f} BPM, "
+                     f"{count(self.ableton.peers, 'peer')}; in on the next bar")
         if self.clock_sender is not None:
             self.clock_sender.start()
 
@@ -202,6 +232,9 @@ class Session:
                 self.router.release_thru()
             if self.clock_sender is not None:
                 self.clock_sender.stop()
+            if self.ableton is not None:
+                self.ableton.stop()
+                self.ableton.session.close()
         finally:
             self.engine.stop()  # every exit path: notes off, CC 123
             try:
@@ -213,7 +246,7 @@ class Session:
 
 
 def open_controller_input(args, backend, engine, output, recorder, knob_map, log=say,
-                          own=frozenset()):
+                          own=frozenset(), set_tempo=None):
     """Knobs, played notes and clock from the --input port (the clock followed only with
     --follow-clock: a stray clock on a keyboard's port must not move the set's tempo)."""
     follow = args.follow_clock
@@ -226,7 +259,7 @@ def open_controller_input(args, backend, engine, output, recorder, knob_map, log
     router = InputRouter(
         engine, knob_map, listen=args.listen,
         thru=None if args.no_thru else output.send,
-        clock_follower=follower, recorder=recorder,
+        clock_follower=follower, recorder=recorder, set_tempo=set_tempo,
     )
     port, name = open_input(backend, args.input, callback=router, own=own, on_error=log)
     log(f"input from {name!r}: knobs, played notes ({args.listen}), clock")

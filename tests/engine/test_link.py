@@ -203,3 +203,49 @@ def test_a_link_that_will_not_enable_is_one_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "aalink", FakeModule)
     with pytest.raises(LinkError, match=r"^Ableton Link could not be enabled: it stayed disabled$"):
         LinkSession.open()
+
+
+def test_encore_comes_in_on_the_session_s_bar_and_follows_a_peer_s_tempo_on_the_beat(peers, beat_model_path):
+    """The whole follow: a beat model's engine locked to Link by the LinkFollower. Its beat
+    0 is a session bar line; a peer's tempo change bends encore's timeline, and encore's
+    beats stay on the session's beats (phase at quantum 4) before and after."""
+    from live.core.controls import Controls
+    from live.core.generator import Generator
+    from live.core.timeline import Timeline
+    from live.engine.link_follower import LinkFollower
+    from live.engine.live_engine import LiveEngine, Output
+    from live.model import load_model
+
+    ours, other = peers
+
+    class Sink:
+        def send(self, message):
+            pass
+
+    engine = LiveEngine(Generator(load_model(beat_model_path), Controls(), seed=1), Output(Sink()),
+                        timeline=Timeline(beats=True, bpm=100.0), log=lambda line: None)
+    follower = LinkFollower(ours, engine.follow_beat, engine.restart_on_bar, engine.clock)
+    engine.start()
+    engine.pause()
+    follower.start()
+    try:
+        assert follower.origin % 4 == 0  # beat 0 is a bar line of the session
+        timeline = engine.timeline
+
+        def in_phase() -> bool:
+            beat, at = other.beat_now()
+            ours_beat = timeline.beat_at(timeline.sounding_at(at))
+            return phase_gap(ours_beat, beat) < 0.02 and abs(timeline.bpm - other.link.tempo) < 0.01
+
+        wait_for(in_phase, "encore's beat sits on the session's")
+        assert timeline.source == "link" and engine.playing
+        other.link.tempo = 137.0
+        wait_for(lambda: abs(timeline.bpm - 137.0) < 0.01, "the peer's 137 BPM reaches encore's timeline")
+        for _ in range(5):  # and the beat with it, sampled a few moments apart
+            wait_for(in_phase, "encore's beat on the session's after the change")
+            time.sleep(0.03)
+        follower.set_tempo(125.0)  # encore's tempo knob sets the session's tempo
+        wait_for(lambda: abs(other.link.tempo - 125.0) < 0.01, "encore's 125 BPM reaches the peer")
+    finally:
+        follower.stop()
+        engine.stop()
