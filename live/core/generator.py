@@ -50,6 +50,7 @@ class Generator:
         self.channel = channel
         self.state = model.initial_state()
         self.performer = Performer(channel)
+        self.restarted_at = 0.0
         self.events: list[int] = []
         self.primer: list[int] = []
 
@@ -65,6 +66,7 @@ class Generator:
         notes = self.performer.notes
         self.performer = Performer(self.channel, vocab.seconds_to_steps(at_seconds))
         self.performer.notes = notes
+        self.restarted_at = self.performer.time  # where the performance last (re)started
 
     def next(self) -> tuple[int, list[NoteMessage]]:
         """Sample, play and feed back one event."""

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import collections
 import heapq
+import math
 import itertools
 from contextlib import nullcontext
 from typing import Callable, Iterable, NamedTuple
 
 from live.core import vocab
+from live.core.bars import to_bar_line
 from live.core.commands import (
     ChangeControls, Command, FollowBeat, Hear, Panic, Pause, Reseed, Resume, SetQuantizer, SetTempo,
 )
@@ -52,6 +54,7 @@ IDLE_WAIT = 0.005  # paused, or waiting for the player: look again this soon
 MAX_WAIT = 0.01  # never plan further than this before looking at the clock again
 LATENCY_HISTORY = 1000
 _NEVER = float("inf")
+GRID_STEPS = vocab.STEPS_PER_BEAT // 4  # a 16th: where a beat model may restart
 SHAPING_ONLY = frozenset(spec.name for spec in CONTROL_SPECS if not spec.resamples)
 
 
@@ -214,7 +217,11 @@ class Scheduler:
                 self.generator.hear(command.on, command.pitch, command.velocity)
             elif isinstance(command, Reseed):
                 self._silence()
-                self.generator.prime(list(command.primer), at_seconds=self._restart_time(now))
+                primer, at = list(command.primer), self._restart_time(now)
+                if self.timeline.beats and self.started:
+                    # a new seed comes in on the next bar line, the model at the start of a bar
+                    primer, at = to_bar_line(primer), self._on_grid(at, 4 * self.timeline.perf_per_beat())
+                self.generator.prime(primer, at_seconds=at)
                 self._mark_base()
             elif isinstance(command, Panic):
                 # everything silent, and it stays so until Resume (space): a panic that
@@ -231,8 +238,10 @@ class Scheduler:
                 if self.started and not self.playing:
                     performer_time = self.generator.performer.time
                     self.generator.reset_performer(performer_time)
-                    if command.from_bar_line:
-                        performer_time = self._rest_to_bar_line()
+                    # a beat model goes on from its grid (the pause may have come between
+                    # two 32nds), or from the next bar line: the model hears the rest
+                    bar = 4 * self.timeline.perf_per_beat() if command.from_bar_line else None
+                    performer_time = self._rest_until(self._on_grid(performer_time, bar))
                     with self.guard:
                         self.timeline.place(performer_time, now + START_MARGIN)
                         if command.from_bar_line:
@@ -424,9 +433,21 @@ class Scheduler:
             off = NoteMessage(due, False, key[1], 0, key[0])
             heapq.heappush(self._queue, _Queued(due, next(self._order), 0, off))
 
+    def _on_grid(self, perf: float, grid: float | None = None) -> float:
+        """A beat model restarts (after a knob turn, a reseed, a pause) on the next 16th
+        (or `grid`) from its beat 0, never between: a model left between two 16ths carries
+        on from there, off the beat for good (measured: a resume between two 32nds put
+        every later note half a 16th late). A seconds model restarts where it is."""
+        timeline = self.timeline
+        if not timeline.beats:
+            return perf
+        grid = grid or GRID_STEPS * vocab.STEP_SECONDS
+        return timeline.beat_origin + math.ceil((perf - timeline.beat_origin) / grid - 1e-9) * grid
+
     def _advance_to(self, seconds: float, now: float) -> None:
-        """Let time pass up to `seconds` as forced events the model hears (a rest)."""
-        target = vocab.seconds_to_steps(seconds)
+        """Let time pass up to `seconds` (on a beat model's grid) as forced events the
+        model hears (a rest)."""
+        target = vocab.seconds_to_steps(self._on_grid(seconds))
         generator = self.generator
         performer, controls = generator.performer, generator.controls
         while performer.step < target:
@@ -443,18 +464,12 @@ class Scheduler:
             if messages:
                 self._queue_messages(self._event_count, messages, now)
 
-    def _rest_to_bar_line(self) -> float:
-        """The model hears a rest up to its next bar line (a beat model counts bars from
-        its beat 0); returns the performance time there."""
-        timeline, performer = self.timeline, self.generator.performer
-        if not timeline.beats:
-            return performer.time
-        bar = 4 * timeline.perf_per_beat()
-        bars = -(-(performer.time - timeline.beat_origin - 1e-9) // bar)
-        line = timeline.beat_origin + bars * bar
-        while performer.step < vocab.seconds_to_steps(line):
-            steps = min(vocab.seconds_to_steps(line) - performer.step, vocab.MAX_SHIFT_STEPS)
-            self.generator.force(vocab.time_shift(steps))
+    def _rest_until(self, perf: float) -> float:
+        """The model hears a rest up to performance time `perf`; returns where it is."""
+        performer = self.generator.performer
+        target = vocab.seconds_to_steps(perf)
+        while performer.step < target:
+            self.generator.force(vocab.time_shift(min(target - performer.step, vocab.MAX_SHIFT_STEPS)))
         return performer.time
 
     def _silence(self) -> None:
@@ -476,12 +491,14 @@ class Scheduler:
             self._silence()
         elif not busy and not self._answering:
             self._answering = True
-            self.generator.reset_performer(self.timeline.to_perf(now) + RESTART_MARGIN)
+            self.generator.reset_performer(self._on_grid(self.timeline.to_perf(now) + RESTART_MARGIN))
             self._mark_base()
         return self._answering
 
     def _restart_time(self, now: float) -> float:
-        return self.timeline.to_perf(now) + RESEED_MARGIN if self.started else self.generator.performer.time
+        if not self.started:
+            return self.generator.performer.time
+        return self._on_grid(self.timeline.to_perf(now) + RESEED_MARGIN)
 
     def _mark_base(self) -> None:
         """The first rollback point of a fresh start."""

@@ -39,6 +39,12 @@ class Timeline:
     def rate(self) -> float:
         return self._map[2]
 
+    @property
+    def anchor(self) -> tuple[float, float]:
+        """(performance time, the clock time it sounds at) the map was last set through:
+        where play last started, resumed, bent or locked."""
+        return self._map[0], self._map[1]
+
     # ------------------------------------------------------------ the map
 
     def to_clock(self, perf: float) -> float:

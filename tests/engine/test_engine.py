@@ -366,3 +366,62 @@ def test_a_knob_flooding_bad_values_is_said_once_every_few_seconds(model):
         live.run(0.01)
     live.stop()
     assert len(lines) == 1 and "temperature" in lines[0]
+
+
+def test_a_beat_model_bends_to_a_tempo_change_from_then_on_and_leaves_nothing_sounding(beat_model_path):
+    """A tempo change moves nothing already sent; what is sent after it lands on the new
+    tempo's grid (1/48 beat), and every note still ends."""
+    from live.core.timeline import Timeline
+
+    model = load_model(beat_model_path)
+    live = Virtual(Generator(model, Controls(density=1.0), seed=5))
+    live.engine.scheduler.timeline = Timeline(beats=True, bpm=120.0)
+    live.start()
+    live.run(3.0)
+    change = live.clock.now
+    before = list(live.port.notes())
+    live.engine.set_tempo(150.0)
+    live.run(3.0)
+    live.stop()
+    notes = live.port.notes()
+    assert notes[:len(before)] == before  # nothing already sent moved
+    assert check_pairs(notes) == {}
+    timeline = live.engine.timeline
+    assert timeline.bpm == 150.0
+    step_120, step_150 = 60 / 120 / 48, 60 / 150 / 48
+    first = next(t for t, m in notes if m.type == "note_on")
+    early = [t for t, m in notes if m.type == "note_on" and t < change]
+    late = [t for t, m in notes if m.type == "note_on" and t > change + 0.15]  # past the lookahead
+    assert len(early) > 10 and len(late) > 10
+    tick = 0.001  # the virtual clock's pump: a note leaves within one tick of its time
+    assert all(abs((t - first) / step_120 - round((t - first) / step_120)) * step_120 <= tick for t in early)
+    bend = timeline.heard_at(timeline.perf_at_beat(0))  # the 150 BPM line, through beat 0
+    assert all(abs((t - bend) / step_150 - round((t - bend) / step_150)) * step_150 <= tick for t in late)
+
+
+def test_a_beat_model_restarts_on_a_16th_after_a_pause_and_a_reseed_on_a_bar_line(beat_model_path):
+    from live.core.timeline import Timeline
+
+    model = load_model(beat_model_path)
+    live = Virtual(Generator(model, Controls(density=1.0), seed=6))
+    live.engine.scheduler.timeline = Timeline(beats=True, bpm=128.0)
+    live.start()
+    timeline = live.engine.timeline
+    sixteenth, bar = 12 * vocab.STEP_SECONDS, 4 * vocab.REFERENCE_BEAT_SECONDS
+    for pause_at in (0.77, 1.31):  # off the grid on purpose
+        live.run(pause_at)
+        live.engine.pause()
+        live.run(0.2)
+        live.engine.resume()
+        live.run(0.001)
+        restart, _ = timeline.anchor  # where play picked up again
+        offset = (restart - timeline.beat_origin) / sixteenth
+        assert abs(offset - round(offset)) < 1e-9, offset
+    live.run(0.53)
+    live.engine.reseed(list(model.info.primers[1]))
+    live.run(0.001)
+    offset = (live.engine.generator.restarted_at - timeline.beat_origin) / bar
+    assert abs(offset - round(offset)) < 1e-9 and round(offset) >= 1, offset  # the next bar line
+    live.run(0.5)
+    live.stop()
+    assert check_pairs(live.port.notes()) == {}
