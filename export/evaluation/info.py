@@ -47,7 +47,9 @@ def format_info(info: dict) -> str:
     if info.get("arch"):
         lines.append(f"  arch: {info['arch']}")
     if info.get("time") == "beats":
-        lines.append(f"  time: beats, {info['steps_per_beat']} steps a beat")
+        lines.append(f"  time: beats, {info['steps_per_beat']} steps a beat (plays at any tempo, on its grid)")
+    else:
+        lines.append("  time: seconds, 10 ms steps (the tempo moves only the quantise grid)")
     lines += [
         f"  corpus: {info.get('corpus') or 'unknown'}",
         f"  validation NLL: {info.get('val_nll') or 'unknown'} nats/event",

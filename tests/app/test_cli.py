@@ -283,3 +283,10 @@ def test_one_note_is_one_note(tmp_path):
     result = run_main("decode", events, "-o", tmp_path / "one.mid")
     assert result.returncode == 0, result.stderr
     assert ": 1 note," in result.stdout
+
+
+def test_info_says_which_time_a_model_speaks(stream_model_path, beat_model_path):
+    beats = run_main("info", beat_model_path)
+    assert beats.returncode == 0 and "time: beats, 48 steps a beat" in beats.stdout
+    seconds = run_main("info", stream_model_path)
+    assert seconds.returncode == 0 and "time: seconds, 10 ms steps" in seconds.stdout

@@ -90,3 +90,41 @@ def test_stop_and_continue_go_on_counting_beats_from_where_the_clock_stopped():
     assert events == ["stop", "go"]
     # beat 3 (the first tick after Continue) sounds where the clock put it, 3.4 s later
     assert timeline.heard_at(timeline.perf_at_beat(3.0)) == pytest.approx(end + 3.41, abs=1e-6)
+
+
+def test_the_sent_clock_ticks_on_the_timeline_s_beats_and_follows_its_tempo():
+    import copy
+    import threading
+    import time
+
+    from live.engine.midiclock import ClockSender
+
+    timeline = Timeline(beats=True, bpm=125.0)
+    timeline.place(0.0, time.perf_counter() + 0.05)
+    sent, lock = [], threading.Lock()
+
+    def send(message):
+        with lock:
+            sent.append((time.perf_counter(), message.type))
+
+    sender = ClockSender(send, timeline)
+    sender.start()
+    time.sleep(1.0)
+    before = copy.copy(timeline)  # the 125 BPM line
+    timeline.set_bpm(150.0, now=time.perf_counter())
+    bent = time.perf_counter()
+    time.sleep(1.0)
+    sender.stop()
+    kinds = [kind for _, kind in sent]
+    assert kinds[0] == "start" and kinds[-1] == "stop"
+    ticks = [t for t, kind in sent if kind == "clock"]
+    # each tick leaves at its place on the timeline's 24 ppqn grid: the median within a
+    # millisecond (the sender spins for the last stretch), whatever the tempo did
+    for line, part in ((before, [t for t in ticks if t < bent]), (timeline, [t for t in ticks if t > bent])):
+        errors = []
+        for t in part:
+            tick = line.beat_at(line.sounding_at(t)) * PPQN
+            errors.append(abs(tick - round(tick)) * 60 / line.bpm / PPQN)
+        assert len(part) > 30 and sorted(errors)[len(errors) // 2] < 0.001, errors
+    late = [b - a for a, b in zip(ticks, ticks[1:]) if a > bent + 0.1]
+    assert sum(late) / len(late) == pytest.approx(60 / 150 / PPQN, rel=0.02)  # 150 BPM after the bend
