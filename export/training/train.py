@@ -232,7 +232,8 @@ class _Run:
             pieces = [notes_to_events(augment(p.notes, rng, config["transpose"], config["stretch"]))
                       for p in self.train_pieces]
         if config["arch"] == "stream":
-            plan = batches.stream_windows(batches.lanes(pieces, config["batch"], rng), config["window"])
+            joint = batches.BAR_JOINT if self.time == "beats" else None
+            plan = batches.stream_windows(batches.lanes(pieces, config["batch"], rng, joint), config["window"])
             return plan, len(plan)
         return (batches.seed_batches(pieces, config["window"], config["batch"], rng),
                 batches.seed_batch_count(pieces, config["batch"]))

@@ -190,3 +190,16 @@ def test_primers_start_at_note_ons_with_a_velocity_and_fit_the_length():
         assert 32 <= len(primer) <= 65
         assert vocab.is_note_on(primer[1])
     assert onset_boundaries([vocab.velocity(3), vocab.note_on(60), vocab.note_on(64)]) == [0]
+
+
+def test_beat_lanes_join_pieces_by_a_whole_bar_so_every_piece_starts_on_a_bar_line():
+    one_bar = [vocab.velocity(20), 60, vocab.time_shift(100), 188, vocab.time_shift(92)]
+    pieces = [np.array(one_bar * k) for k in (1, 2, 3)]
+    lane = batches.lanes(pieces, 1, np.random.default_rng(0), batches.BAR_JOINT)[0]
+    steps, starts = 0, []
+    for event in lane:
+        if vocab.TIME_SHIFT_OFFSET <= event < vocab.VELOCITY_OFFSET:
+            steps += int(event) - vocab.TIME_SHIFT_OFFSET + 1
+        elif event < vocab.NOTE_OFF_OFFSET:
+            starts.append(steps)
+    assert starts and all(s % vocab.STEPS_PER_BAR == 0 for s in starts)
