@@ -1,6 +1,10 @@
 """Following an Ableton Link session: its tempo and beat lock encore's timeline, as a
 MIDI clock's do (live.engine.midiclock), and encore's tempo control sets the session's.
 
+Transport: with Link's start/stop sync a peer's Stop pauses encore and its Start brings
+encore in again on the next bar line. Only the changes count, not the state: a session
+where no one uses the transport says "stopped" all along, and encore plays in it.
+
 Beats: Link peers agree on the beat modulo the quantum (4: a bar of 4/4), not on the
 beat itself. encore's beat 0 is the Link bar line at which it starts playing (the next
 one after it joins: the music comes in on a downbeat, as a clip launches in a DAW), so
@@ -22,11 +26,15 @@ FOLLOW_EVERY = 0.05  # seconds
 
 class LinkFollower:
     def __init__(self, session: LinkSession, follow: Callable[[FollowBeat], None],
-                 restart_on_bar: Callable[[], None], clock: Callable[[], float]):
+                 restart_on_bar: Callable[[], None], clock: Callable[[], float],
+                 pause: Callable[[], None] | None = None):
         self.session = session
         self.follow = follow
         self.restart_on_bar = restart_on_bar
+        self.pause = pause
         self.clock = clock
+        self._playing: bool | None = None  # the session's transport when last looked
+        self._paused = False  # by a peer's Stop: its Start brings encore in again
         self.origin: float | None = None  # the Link beat that is encore's beat 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -38,9 +46,8 @@ class LinkFollower:
     def start(self) -> None:
         """Come in on the session's next bar line, then keep locked to it."""
         state = self.session.state()
-        self.origin = math.ceil(state.beat / QUANTUM + 1e-9) * QUANTUM
-        self.restart_on_bar()
-        self._lock(state)
+        self._playing = state.playing
+        self._come_in(state)
         self._thread = threading.Thread(target=self._loop, name="encore-link-follow", daemon=True)
         self._thread.start()
 
@@ -54,9 +61,26 @@ class LinkFollower:
         if self._thread is not None:
             self._thread.join(timeout=1.0)
 
+    def _come_in(self, state) -> None:
+        """encore's beat 0 is the session's next bar line."""
+        self.origin = math.ceil(state.beat / QUANTUM + 1e-9) * QUANTUM
+        self.restart_on_bar()
+        self._lock(state)
+
     def _loop(self) -> None:
         while not self._stop.wait(FOLLOW_EVERY):
-            self._lock(self.session.last())
+            state = self.session.last()
+            if state.playing != self._playing:
+                self._playing = state.playing
+                if not state.playing and self.pause is not None:
+                    self.pause()  # a peer pressed Stop
+                    self._paused = True
+                    continue
+                if state.playing and self._paused:
+                    self._paused = False
+                    self._come_in(state)  # a peer pressed Start: in on the next bar
+                    continue
+            self._lock(state)
 
     def _lock(self, state) -> None:
         now = self.clock()

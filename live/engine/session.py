@@ -158,7 +158,7 @@ class Session:
                 from live.engine.link_follower import LinkFollower
 
                 self.ableton = LinkFollower(LinkSession.open(bpm=args.bpm), self.engine.follow_beat,
-                                            self.engine.restart_on_bar, self.engine.clock)
+                                            self.engine.restart_on_bar, self.engine.clock, self.engine.pause)
             except Exception:
                 self.output.close()
                 raise

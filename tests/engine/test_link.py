@@ -224,7 +224,7 @@ def test_encore_comes_in_on_the_session_s_bar_and_follows_a_peer_s_tempo_on_the_
 
     engine = LiveEngine(Generator(load_model(beat_model_path), Controls(), seed=1), Output(Sink()),
                         timeline=Timeline(beats=True, bpm=100.0), log=lambda line: None)
-    follower = LinkFollower(ours, engine.follow_beat, engine.restart_on_bar, engine.clock)
+    follower = LinkFollower(ours, engine.follow_beat, engine.restart_on_bar, engine.clock, engine.pause)
     engine.start()
     engine.pause()
     follower.start()
@@ -246,6 +246,17 @@ def test_encore_comes_in_on_the_session_s_bar_and_follows_a_peer_s_tempo_on_the_
             time.sleep(0.03)
         follower.set_tempo(125.0)  # encore's tempo knob sets the session's tempo
         wait_for(lambda: abs(other.link.tempo - 125.0) < 0.01, "encore's 125 BPM reaches the peer")
+        # the transport (start/stop sync): a peer's Stop pauses encore, its Start brings it in
+        # on the next bar line, on the session's beat
+        playing = other.link.playing
+        if playing:
+            other.link.playing = False
+            wait_for(lambda: not engine.playing, "a peer's Stop pauses encore")
+        other.link.playing = True
+        wait_for(lambda: engine.playing and follower.origin % 4 == 0, "a peer's Start brings encore back")
+        wait_for(in_phase, "back on the session's beat")
+        other.link.playing = False
+        wait_for(lambda: not engine.playing, "a peer's Stop pauses encore")
     finally:
         follower.stop()
         engine.stop()
