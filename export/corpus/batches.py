@@ -3,7 +3,8 @@
 stream: pieces (shuffled) are laid end to end in B lanes, joined by 1 s of silence
     (PAD_EVENT; a beat corpus: by a bar of rest, BAR_JOINT, so a lane keeps the bar's
     phase from piece to piece: a 1 s joint is 100 steps, 4 off the 16th grid, and a model
-    trained across it learned to slip by 4 steps after a rest); shorter lanes are filled up with IGNORE, positions that are no one's
+    trained across it learned to slip by 4 steps after a rest); shorter lanes are filled
+    up with IGNORE, positions that are no one's
     target, so no piece is dropped. Each lane is cut into consecutive windows of T events. The LSTM
     state is carried from one window of a lane to the next (truncated backprop), so
     the network learns to keep playing past any window length, as it must live.

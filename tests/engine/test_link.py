@@ -248,10 +248,10 @@ def test_encore_comes_in_on_the_session_s_bar_and_follows_a_peer_s_tempo_on_the_
         wait_for(lambda: abs(other.link.tempo - 125.0) < 0.01, "encore's 125 BPM reaches the peer")
         # the transport (start/stop sync): a peer's Stop pauses encore, its Start brings it in
         # on the next bar line, on the session's beat
-        playing = other.link.playing
-        if playing:
-            other.link.playing = False
-            wait_for(lambda: not engine.playing, "a peer's Stop pauses encore")
+        other.link.playing = True
+        wait_for(lambda: ours.last().playing, "the session's Start reaches us")
+        other.link.playing = False
+        wait_for(lambda: not engine.playing, "a peer's Stop pauses encore")
         other.link.playing = True
         wait_for(lambda: engine.playing and follower.origin % 4 == 0, "a peer's Start brings encore back")
         wait_for(in_phase, "back on the session's beat")
