@@ -19,6 +19,10 @@ RTMIDI_APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CO
 PLATFORM_ORDER = {"linux": ["alsa", "jack"], "darwin": ["coremidi", "jack"], "win32": ["winmm"]}
 VIRTUAL_CAPABLE = {"alsa", "jack", "coremidi"}  # WinMM has no virtual ports
 DEFAULT_VIRTUAL_NAME = "encore"
+# The MIDI client a virtual port belongs to: on JACK the port is "encore:encore" (RtMidi's
+# own default client name, "RtMidiOut Client", hid it from anyone looking for encore); ALSA
+# lists client "encore", port "encore"; CoreMIDI shows the port name.
+CLIENT_NAME = "encore"
 
 # Never let a probe of JACK start a server of its own.
 os.environ.setdefault("JACK_NO_START_SERVER", "1")
@@ -155,8 +159,9 @@ def open_output(backend: Backend, port: str | None = None, virtual: str | None =
     if virtual is not None:
         if not backend.can_make_virtual_ports:
             raise PortError(f"{backend.name} cannot make virtual ports; choose one with --port")
-        opened = _open(backend.mido_backend.open_output, virtual, True)
-        return opened, f"virtual output port {virtual!r} (connect your synth to it)"
+        opened = _open(backend.mido_backend.open_output, virtual, True, client_name=CLIENT_NAME)
+        seen_as = f"{CLIENT_NAME}:{virtual}" if backend.name == "jack" else virtual
+        return opened, f"virtual output port {seen_as!r} (connect your synth to it)"
     names = backend.output_names()
     if not names:
         raise PortError(f"no MIDI output ports on {backend.name}; plug in a synth or use --virtual")

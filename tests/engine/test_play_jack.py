@@ -329,3 +329,15 @@ def assert_ended_on_return(after, held):
             sounding.remove(key)
     assert not sounding and started, (sounding, started)
     assert after[-1].type == "control_change" and after[-1].control == 123
+
+
+def test_the_virtual_port_is_found_under_encore_s_own_name(backend):
+    """RtMidi's default client name hid the port as "RtMidiOut Client:encore"."""
+    from live.engine.ports import open_output
+
+    port, described = open_output(backend, virtual="encore-test-name")
+    try:
+        assert "encore:encore-test-name" in backend.input_names()
+        assert "'encore:encore-test-name'" in described
+    finally:
+        port.close()
