@@ -491,7 +491,14 @@ class Scheduler:
             self._silence()
         elif not busy and not self._answering:
             self._answering = True
-            self.generator.reset_performer(self._on_grid(self.timeline.to_perf(now) + RESTART_MARGIN))
+            answer_at = self._on_grid(self.timeline.to_perf(now) + RESTART_MARGIN)
+            if self.timeline.beats:
+                # the model hears the rest while the player played: it answers on its bar's grid
+                performer_time = self.generator.performer.time
+                self.generator.reset_performer(performer_time)
+                self._rest_until(max(answer_at, self._on_grid(performer_time)))
+            else:
+                self.generator.reset_performer(answer_at)
             self._mark_base()
         return self._answering
 
