@@ -341,3 +341,31 @@ def test_the_virtual_port_is_found_under_encore_s_own_name(backend):
         assert "'encore:encore-test-name'" in described
     finally:
         port.close()
+
+
+def test_a_beat_model_s_recording_is_written_at_the_tempo_with_its_notes_on_the_file_s_grid(
+        backend, beat_model_path, tmp_path):
+    import mido
+
+    receiver = Receiver(backend)
+    try:
+        record = tmp_path / "rec.mid"
+        play = start_play("--model", beat_model_path, "--port", receiver.name, "--seconds", 3,
+                          "--random-seed", 4, "--density", 0.8, "--record", record, "--bpm", 150)
+        _, err = play.communicate(timeout=60)
+        assert play.returncode == 0, err
+    finally:
+        receiver.close()
+    midi = mido.MidiFile(record)
+    assert [round(mido.tempo2bpm(m.tempo), 3) for t in midi.tracks for m in t if m.type == "set_tempo"] == [150]
+    onsets = []
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "note_on" and message.velocity > 0:
+                onsets.append(tick)
+    step = midi.ticks_per_beat // 48  # the model's 1/48 beat
+    assert len(onsets) >= 5
+    # sent within a fraction of a millisecond of their time: on the grid, to the tick
+    assert sum(tick % step in (0, 1, step - 1) for tick in onsets) >= 0.95 * len(onsets), onsets
