@@ -66,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     decode.set_defaults(handler=cmd_decode)
 
+    roll_cmd = commands.add_parser(
+        "roll", help="draw a MIDI file as a piano roll picture (SVG): bars, beats, pitches, channels"
+    )
+    roll_cmd.add_argument("midi_file", metavar="FILE.mid")
+    roll_cmd.add_argument("-o", "--output", metavar="OUT.svg",
+                          help="the picture (default: FILE.svg beside the .mid)")
+    roll_cmd.set_defaults(handler=cmd_roll)
+
     render_cmd = commands.add_parser(
         "render", help="render a performance to a .mid file (and a .wav through FluidSynth)"
     )
@@ -82,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="General MIDI program (instrument) 0-127 written to the file")
     render_cmd.add_argument("--wav", metavar="OUT.wav", help="also render audio (needs FluidSynth)")
     render_cmd.add_argument("--soundfont", metavar="FILE.sf2", help="soundfont for --wav")
+    render_cmd.add_argument("--roll", metavar="OUT.svg", help="also draw the render as a piano roll (SVG)")
     render_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     add_generation_options(render_cmd)
     render_cmd.set_defaults(handler=cmd_render)
@@ -263,9 +272,18 @@ def cmd_decode(args) -> int:
     return 0
 
 
+def cmd_roll(args) -> int:
+    from live.files.roll import draw_roll, summary
+
+    output = args.output or Path(args.midi_file).expanduser().with_suffix(".svg")
+    path, music = draw_roll(args.midi_file, output)
+    print(f"wrote {path}: {summary(music)}")
+    return 0
+
+
 def cmd_render(args) -> int:
     from live.files.audio import check_audio_tools, render_wav
-    from live.files.output_paths import check_midi_output, check_wav_output
+    from live.files.output_paths import check_midi_output, check_svg_output, check_wav_output
     from live.app.progress import progress_bars
     from live.core.render import render
     from live.files.midifile import write_rendered
@@ -275,6 +293,8 @@ def cmd_render(args) -> int:
     if args.wav:
         args.wav = check_wav_output(args.wav)
         check_audio_tools(args.soundfont)
+    if args.roll:
+        args.roll = check_svg_output(args.roll)
     generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
     timeline = timeline_from_args(args, generator.model)
     if args.bars is not None and not timeline.beats:
@@ -302,6 +322,11 @@ def cmd_render(args) -> int:
     if args.wav:
         render_wav(args.output, args.wav, args.soundfont)
         print(f"wrote {args.wav}")
+    if args.roll:
+        from live.files.roll import draw_roll, summary
+
+        path, music = draw_roll(args.output, args.roll)
+        print(f"wrote {path}: {summary(music)}")
     return 0
 
 

@@ -64,6 +64,16 @@ def check_wav_output(path) -> Path:
     return check_writable(path, "take.wav")
 
 
+def check_svg_output(path) -> Path:
+    """A piano roll picture: SVG, written directly (a PNG would need a plotting library)."""
+    path = Path(path).expanduser()
+    if path.suffix.lower() != ".svg" and not path.is_dir():  # a folder: check_writable says so
+        raise OutputPathError(
+            f"{path}: encore draws the roll as SVG (any browser opens it); name it {path.with_suffix('.svg').name}"
+        )
+    return check_writable(path, "roll.svg")
+
+
 def unused_path(folder, name: str) -> Path:
     """`name` in `folder`, or name-2, name-3 ... when taken: a new render never
     overwrites the last one, which the musician may still want."""

@@ -2,6 +2,7 @@
 through the real console command and `python -m` where only a process will do."""
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -231,6 +232,8 @@ def test_a_model_file_is_refused_the_same_way_by_info_evaluate_render_and_play(t
 @pytest.mark.parametrize("command", [
     ["render", "--model", "{model}", "-o", "{out}/x.mid"],
     ["render", "--model", "{model}", "-o", "{tmp}/x.mid", "--wav", "{out}/x.wav"],
+    ["render", "--model", "{model}", "-o", "{tmp}/x.mid", "--roll", "{out}/x.svg"],
+    ["roll", str(EXAMPLE), "-o", "{out}/roll.svg"],
     ["play", "--seconds", "1", "--backend", "winmm", "--record", "{out}/take.mid"],
     ["decode", "{events}", "-o", "{out}/x.mid"],
     ["corpus", "build", str(EXAMPLE), "-o", "{out}/corpus.npz"],
@@ -290,3 +293,49 @@ def test_info_says_which_time_a_model_speaks(stream_model_path, beat_model_path)
     assert beats.returncode == 0 and "time: beats, 48 steps a beat" in beats.stdout
     seconds = run_main("info", stream_model_path)
     assert seconds.returncode == 0 and "time: seconds, 10 ms steps" in seconds.stdout
+
+
+def svg_marks(path, cls):
+    import xml.etree.ElementTree as ET
+
+    return [e for e in ET.parse(path).getroot().iter() if e.get("class") == cls]
+
+
+def test_roll_draws_any_midi_file_and_says_so_in_one_line(tmp_path):
+    out = tmp_path / "joy.svg"
+    result = run_main("roll", EXAMPLE, "-o", out)
+    assert result.returncode == 0, result.stderr
+    song = read_midi(EXAMPLE)
+    notes = sum(len(p.notes) for p in song.parts)
+    channels = len({p.channel for p in song.parts})
+    assert result.stdout.splitlines() == [f"wrote {out}: {notes:,} notes, "
+                                          f"{len(svg_marks(out, 'bar'))} bars of 4/4, {channels} channels"]
+    assert len(svg_marks(out, "note")) == notes
+    # without -o: the picture lands beside the .mid, named after it
+    copy = tmp_path / "copy.mid"
+    copy.write_bytes(EXAMPLE.read_bytes())
+    assert run_main("roll", copy).returncode == 0
+    assert len(svg_marks(tmp_path / "copy.svg", "note")) == notes
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["roll", "missing.mid", "-o", "roll.svg"], ["missing.mid: no such file"]),
+    (["roll", str(EXAMPLE), "-o", "roll.png"], ["roll.png: encore draws the roll as SVG", "name it roll.svg"]),
+    (["render", "--seconds", "1", "-o", "x.mid", "--roll", "x.png"], ["x.png: encore draws the roll as SVG"]),
+])
+def test_roll_bad_input_is_one_line_and_writes_nothing(tmp_path, args, fragments):
+    assert_one_line_error(run_main(*args, cwd=tmp_path), *fragments)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_roll_draws_the_render_it_wrote(stream_model_path, tmp_path):
+    mid, svg = tmp_path / "r.mid", tmp_path / "r.svg"
+    result = run_main("render", "--model", stream_model_path, "--seconds", 10, "--random-seed", 3,
+                      "-o", mid, "--roll", svg, "--quiet")
+    assert result.returncode == 0, result.stderr
+    (part,) = read_midi(mid).parts
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"wrote {mid}: ") and lines[1].startswith(f"wrote {svg}: ")
+    assert len(svg_marks(svg, "note")) == len(part.notes) > 0
+    last_beat = max(n.end for n in part.notes) * 120 / 60  # the file is at 120 BPM
+    assert len(svg_marks(svg, "bar")) == math.ceil(last_beat / 4)
