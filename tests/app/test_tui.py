@@ -510,3 +510,20 @@ async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
                               in str(app.query_one("#log").render()))
         assert not app.status.playing
         await quit_and_wait(app)
+
+
+async def test_with_no_midi_system_the_screen_says_what_is_wrong_and_what_to_do_in_full(monkeypatch):
+    """At 80x24 the log is one row: the advice went to the empty controls panel."""
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "no-such-jack-server")
+    app = EncoreApp(tui_args("--backend", "jack"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.engine.fatal is not None)
+        await pilot.pause(0.1)
+        panel = app.query_one("#controls")
+        shown = str(panel.render())
+        assert app.engine.fatal in shown and "waiting for the engine" not in shown
+        assert "o  pick ports and a model" in shown and "R  render this seed to a file" in shown
+        lines = shown.splitlines()
+        # every line fits the panel once wrapped: nothing of the advice is cut off
+        assert panel.size.height >= sum(1 + len(line) // max(1, panel.size.width) for line in lines)
+        await quit_and_wait(app)

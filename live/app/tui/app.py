@@ -35,9 +35,17 @@ class ControlsPanel(Static):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.status: protocol.Status | None = None
+        self.problem: str | None = None  # why the engine could not start, in full
 
     def render(self) -> Text:
         text = Text()
+        if self.status is None and self.problem is not None:
+            # the whole line and what to do: the log line below is one row and cuts it
+            text.append("no engine\n\n", style="bold red")
+            text.append(self.problem + "\n\n")
+            text.append("o  pick ports and a model\nR  render this seed to a file\n?  help   q  quit",
+                        style="bold")
+            return text
         if self.status is None:
             return Text("waiting for the engine ...", style="dim")
         knobs = self.status.knobs
@@ -231,6 +239,7 @@ class EncoreApp(App):
         for message in messages:
             if isinstance(message, protocol.Fatal):
                 self.log_line(f"{message.message} (o: ports and model, R: render to a file)", error=True)
+                self.query_one("#controls", ControlsPanel).problem = message.message
             elif isinstance(message, protocol.Closed):
                 self.final = message
             elif isinstance(message, protocol.Status):
@@ -426,6 +435,7 @@ class EncoreApp(App):
         if self.engine is not None:
             self.engine.close()
         self.status = None
+        self.query_one("#controls", ControlsPanel).problem = None
         self.rescued = False
         self.pending = PendingChanges()
         self.log_line("restarting the engine ...")
