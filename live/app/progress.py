@@ -8,13 +8,15 @@ bars on a terminal, plain milestone lines in a log, or nothing.
         share = start("rendering")      # work measured as a share: shows a percentage
         share.fraction(0.5)
 
-Off a terminal (a pipe, a log file, the tests) nothing is drawn, so output stays
-clean; with log_lines, milestones still come as lines, so a training run in the
-background leaves a readable record."""
+Off a terminal (a pipe, a log file, the tests) no bar is drawn; a job that runs past
+FIRST_LINE_AFTER seconds says how far it is as a line every LINE_EVERY seconds (a short
+job prints nothing, so output stays clean), and with log_lines milestones come as lines
+too, so a training run in the background leaves a readable record."""
 
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -32,12 +34,39 @@ class Bar:
         pass
 
 
+FIRST_LINE_AFTER = 2.0  # seconds: a job shorter than this says nothing off a terminal
+LINE_EVERY = 10.0
+
+
 class _Lines(Bar):
-    def __init__(self, label: str):
-        self.label = label
+    """Off a terminal: how far the job is, a line now and then; milestones if asked."""
+
+    def __init__(self, label: str, total: int | None = None, milestones: bool = False,
+                 clock: Callable[[], float] = time.monotonic):
+        self.label, self.total, self.milestones, self.clock = label, total, milestones, clock
+        self.done = 0.0
+        self.began = clock()
+        self.next_line = self.began + FIRST_LINE_AFTER
+
+    def update(self, completed: float | None = None, advance: float = 1, status: str | None = None) -> None:
+        self.done = completed if completed is not None else self.done + advance
+        self._maybe_say()
+
+    def fraction(self, done: float) -> None:
+        self.done = min(max(done, 0.0), 1.0)
+        self._maybe_say()
 
     def note(self, text: str, detail: str = "") -> None:
-        print(f"{self.label}: {text}{' ' + detail if detail else ''}", file=sys.stderr, flush=True)
+        if self.milestones:
+            print(f"{self.label}: {text}{' ' + detail if detail else ''}", file=sys.stderr, flush=True)
+
+    def _maybe_say(self) -> None:
+        now = self.clock()
+        if now < self.next_line:
+            return
+        self.next_line = now + LINE_EVERY
+        far = f"{int(self.done)}/{self.total}" if self.total else f"{self.done * 100:.0f} %"
+        print(f"{self.label}: {far} ({now - self.began:.0f} s)", file=sys.stderr, flush=True)
 
 
 SHARE_STEPS = 1000  # a share is drawn as this many steps: fine enough for any bar width
@@ -81,12 +110,13 @@ def _count_column():
 @contextmanager
 def progress_bars(quiet: bool = False, log_lines: bool = False) -> Iterator[Callable[..., Bar]]:
     """Yields start(label, total=None) -> Bar. Bars are drawn only when stderr is a
-    terminal and not quiet; otherwise milestone lines if log_lines, else nothing."""
-    if quiet or not sys.stderr.isatty():
-        if log_lines and not quiet:
-            yield lambda label, total=None: _Lines(label)
-        else:
-            yield lambda label, total=None: Bar()
+    terminal and not quiet; off a terminal a long job says how far it is now and then
+    (and its milestones if log_lines); quiet says nothing."""
+    if quiet:
+        yield lambda label, total=None: Bar()
+        return
+    if not sys.stderr.isatty():
+        yield lambda label, total=None: _Lines(label, total, milestones=log_lines)
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

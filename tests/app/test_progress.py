@@ -40,3 +40,25 @@ def test_quiet_or_off_a_terminal_nothing_is_drawn_but_a_log_gets_milestones(monk
         bar.update(advance=5)
         bar.note("val NLL 1.100", "after 5 steps")
     assert capsys.readouterr().err == "epoch 2: val NLL 1.100 after 5 steps\n"
+
+
+def test_off_a_terminal_a_long_job_says_how_far_it_is_now_and_then(capsys):
+    from live.app import progress
+
+    now = [100.0]
+    counted = progress._Lines("parsing music21:ryansMammoth", 1000, clock=lambda: now[0])
+    counted.update(advance=10)  # under 2 s in: a short job stays silent
+    now[0] += 2.5
+    counted.update(advance=290)
+    now[0] += 1.0
+    counted.update(advance=100)  # within 10 s of the last line: silent
+    now[0] += 10.0
+    counted.update(advance=100)
+    share = progress._Lines("rendering", clock=lambda: now[0])
+    now[0] += 3.0
+    share.fraction(0.42)
+    assert capsys.readouterr().err.splitlines() == [
+        "parsing music21:ryansMammoth: 300/1000 (2 s)",
+        "parsing music21:ryansMammoth: 500/1000 (14 s)",
+        "rendering: 42 % (3 s)",
+    ]
