@@ -510,3 +510,19 @@ async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
                               in str(app.query_one("#log").render()))
         assert not app.status.playing
         await quit_and_wait(app)
+
+
+def test_after_the_screen_quits_the_engine_s_last_figures_are_printed(monkeypatch, capsys):
+    from live.app.tui import app as tui_app
+
+    class Quit:  # an app that has run and quit: run() gives the engine's Closed
+        def __init__(self, args):
+            self.engine = None
+
+        def run(self):
+            return protocol.Closed(notes=3, send_median_ms=0.01, send_p99_ms=0.2, send_max_ms=0.5, messages=6)
+
+    monkeypatch.setattr(tui_app, "EncoreApp", Quit)
+    assert tui_app.run_tui(tui_args()) == 0
+    out = capsys.readouterr().out
+    assert "3 notes played" in out and "p99 0.200 ms, max 0.500 ms over 6 messages" in out
