@@ -122,15 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--model", action="append", metavar="FILE.onnx",
         help="a model to time (repeatable; default: the shipped model beside a study-sized "
-        "window model)",
+        "window model); --live and --grid take one, the shipped model by default",
     )
     bench.add_argument("--steps", type=int_in(10, 1_000_000, "steps"), default=2000,
                        help="model steps to time per stream model (default 2000)")
     bench.add_argument("--json", action="store_true", help="figures as one JSON object")
-    bench.add_argument("--live", action="store_true",
-                       help="play through a real MIDI port and measure send-time error")
-    bench.add_argument("--seconds", type=positive_float, default=60.0,
-                       help="how long --live plays (default 60)")
+    what = bench.add_mutually_exclusive_group()
+    what.add_argument("--live", action="store_true",
+                      help="play through a real MIDI port and measure send-time error")
+    what.add_argument("--grid", action="store_true",
+                      help="on JACK, a beat model's notes against a MIDI clock's and a Link peer's 16ths "
+                           "(128 then 136 BPM), and send-time error and knob latency with the TUI open")
+    bench.add_argument("--seconds", type=positive_float,
+                       help="how long --live plays (default 60); with --grid, each of its three parts "
+                            "(default 20)")
     bench.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
     bench.set_defaults(handler=cmd_bench)
 
@@ -367,6 +372,16 @@ def cmd_learn(args) -> int:
 def cmd_bench(args) -> int:
     from live.app import bench
 
+    if args.grid:
+        from live.app import grid_bench
+        from live.model import default_model_path
+
+        if args.model and len(args.model) > 1:
+            raise EncoreError("bench --grid measures one model; give --model once")
+        model = args.model[0] if args.model else default_model_path()
+        figures = grid_bench.bench_grid(model, args.seconds or 20.0)
+        print(json.dumps(figures, indent=2) if args.json else grid_bench.format_grid(figures))
+        return 0
     if args.live:
         from live.model import default_model_path
         from live.model import randmodels
@@ -380,7 +395,7 @@ def cmd_bench(args) -> int:
                     model = randmodels.build_stream_model(Path(folder) / "stand_in.onnx", layers=2,
                                                           hidden=256, embedding=64)
                     print("no default model yet: a random-weight 2x256 stream model stands in")
-            figures = bench.bench_live(model, args.seconds, args.backend)
+            figures = bench.bench_live(model, args.seconds or 60.0, args.backend)
         print(json.dumps(figures, indent=2) if args.json else bench.format_live(figures))
         return 0
     figures = {"codec": bench.bench_codec(), "models": bench.bench_models(args.model, args.steps)}

@@ -213,12 +213,16 @@ class EngineServer:
     def final(self) -> protocol.Closed:
         engine = self.session.engine
         errors = [e * 1e3 for e in engine.send_errors]
+        knobs = [x * 1e3 for x in engine.control_latencies]
         return protocol.Closed(
             notes=engine.sent_notes,
             send_median_ms=float(np.median(errors)) if errors else 0.0,
             send_p99_ms=float(np.percentile(errors, 99)) if errors else 0.0,
             send_max_ms=max(errors) if errors else 0.0,
             messages=len(errors),
+            knob_turns=len(knobs),
+            knob_median_ms=float(np.median(knobs)) if knobs else None,
+            knob_max_ms=max(knobs) if knobs else None,
         )
 
 

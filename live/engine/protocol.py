@@ -173,6 +173,9 @@ class Closed:
     send_p99_ms: float = 0.0
     send_max_ms: float = 0.0
     messages: int = 0
+    knob_turns: int = 0  # control changes whose new music was measured
+    knob_median_ms: float | None = None  # turn -> first event under the new controls
+    knob_max_ms: float | None = None
 
 
 Reply = Union[Status, Fatal, Closed]

@@ -527,3 +527,19 @@ async def test_with_no_midi_system_the_screen_says_what_is_wrong_and_what_to_do_
         # every line fits the panel once wrapped: nothing of the advice is cut off
         assert panel.size.height >= sum(1 + len(line) // max(1, panel.size.width) for line in lines)
         await quit_and_wait(app)
+
+
+def test_after_the_screen_quits_the_engine_s_last_figures_are_printed(monkeypatch, capsys):
+    from live.app.tui import app as tui_app
+
+    class Quit:  # an app that has run and quit: run() gives the engine's Closed
+        def __init__(self, args):
+            self.engine = None
+
+        def run(self):
+            return protocol.Closed(notes=3, send_median_ms=0.01, send_p99_ms=0.2, send_max_ms=0.5, messages=6)
+
+    monkeypatch.setattr(tui_app, "EncoreApp", Quit)
+    assert tui_app.run_tui(tui_args()) == 0
+    out = capsys.readouterr().out
+    assert "3 notes played" in out and "p99 0.200 ms, max 0.500 ms over 6 messages" in out

@@ -456,8 +456,8 @@ def run_tui(args) -> int:
             app.engine.close()  # any exit path: the engine ends every note
     if final:
         print(
-            f"encore: {count(final['notes'], 'note')} played; send-time error median "
-            f"{final['send_median_ms']:.3f} ms, p99 {final['send_p99_ms']:.3f} ms, "
-            f"max {final['send_max_ms']:.3f} ms over {count(final['messages'], 'message')}"
+            f"encore: {count(final.notes, 'note')} played; send-time error median "
+            f"{final.send_median_ms:.3f} ms, p99 {final.send_p99_ms:.3f} ms, "
+            f"max {final.send_max_ms:.3f} ms over {count(final.messages, 'message')}"
         )
     return 0
