@@ -41,16 +41,22 @@ class ClockFollower:
         self.last_tick: float | None = None
         self.ticks = -1  # since Start: the first tick after Start is tick 0
         self.running = False
+        self._fresh = True  # no tick counted since Start or Continue
         self.bpm: float | None = None
 
     def handle(self, message, at: float) -> bool:
         """True if the message was a clock or transport message."""
         kind = message.type
         if kind == "clock":
+            lost = 0
             if self.last_tick is not None:
                 interval = at - self.last_tick
                 if 0 < interval < 0.25:  # under 10 BPM is a stopped clock, not a tempo
-                    self.intervals.append(interval)
+                    if self.bpm is not None and self.running and not self._fresh:
+                        # ticks that never came (a process that stalled past a JACK cycle
+                        # loses its input for it): counted, or the beat slips for good
+                        lost = max(0, round(interval * self.bpm * PPQN / 60.0) - 1)
+                    self.intervals.append(interval / (lost + 1))
                 else:
                     self.fit.clear()
             self.last_tick = at
@@ -59,13 +65,14 @@ class ClockFollower:
                 # period, and only the mean of those jittered intervals converges.
                 self.bpm = 60.0 / (PPQN * statistics.fmean(self.intervals))
             if self.running:
-                self.ticks += 1
+                self.ticks += 1 + lost
+                self._fresh = False  # from the next tick on, a gap means ticks were lost
                 self.fit.append((self.ticks, at))
                 if self.ticks == 0 or self.ticks % (PPQN // 4) == 0:
                     self._lock()
             return True
         if kind == "start":
-            self.running, self.ticks = True, -1
+            self.running, self.ticks, self._fresh = True, -1, True
             self.fit.clear()
             if self.on_start:
                 self.on_start()
@@ -80,7 +87,7 @@ class ClockFollower:
                 self.on_stop()
             return True
         if kind == "continue":
-            self.running = True
+            self.running, self._fresh = True, True
             self.fit.clear()
             if self.on_continue:
                 self.on_continue()

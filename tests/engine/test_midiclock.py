@@ -128,3 +128,19 @@ def test_the_sent_clock_ticks_on_the_timeline_s_beats_and_follows_its_tempo():
         assert len(part) > 30 and sorted(errors)[len(errors) // 2] < 0.001, errors
     late = [b - a for a, b in zip(ticks, ticks[1:]) if a > bent + 0.1]
     assert sum(late) / len(late) == pytest.approx(60 / 150 / PPQN, rel=0.02)  # 150 BPM after the bend
+
+
+def test_ticks_lost_in_a_stall_are_counted_so_the_beat_does_not_slip():
+    """A process that stalls past a JACK cycle never sees the ticks of it: measured, a
+    60 ms stall cost 3 ticks (58.6 ms at 128 BPM) for the rest of the set."""
+    timeline = Timeline(beats=True)
+    follower = follow(timeline)
+    follower.handle(mido.Message("start"), at=0.0)
+    tick = 60.0 / 128 / PPQN
+    for k in range(2 * PPQN):
+        follower.handle(mido.Message("clock"), at=0.01 + k * tick)
+    for k in range(2 * PPQN + 3, 4 * PPQN):  # ticks 48, 49, 50 never arrive
+        follower.handle(mido.Message("clock"), at=0.01 + k * tick)
+    assert follower.ticks == 4 * PPQN - 1
+    assert timeline.bpm == pytest.approx(128.0, rel=1e-6)
+    assert timeline.heard_at(timeline.perf_at_beat(4.0)) == pytest.approx(0.01 + 4 * PPQN * tick, abs=1e-6)
