@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,7 +38,14 @@ def _best_of(repeats: int, work) -> float:
     return min(times)
 
 
+def say(line: str) -> None:
+    """Where the bench is, on stderr: it runs for tens of seconds, and its figures come
+    at the end on stdout (so `--json` stays clean)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def bench_codec(notes_count: int = 10_000, repeats: int = 5) -> dict:
+    say("timing the codec and MIDI files ...")
     notes = random_song_notes(notes_count)
     events = codec.encode(notes)
     with tempfile.TemporaryDirectory() as folder:
@@ -80,6 +88,7 @@ def bench_model(path, label: str, steps: int) -> dict:
     """Step latency (one event, batch 1) and render speed of one model file."""
     from live.model import load_model
 
+    say(f"timing {label} ...")
     model = load_model(path)
     if model.kind == "window":
         steps = max(50, steps // 20)  # a 50-event pass per event: fewer tell as much
@@ -247,6 +256,7 @@ def bench_live(model_path, seconds: float, backend_name: str = "auto", knob_ever
     output = Output(port) if port is not None else Output(_NullPort())
     engine = LiveEngine(generator, output)
     rss_start = rss_mb()
+    say(f"playing {seconds:g} s to {where}, a knob turned every {knob_every:g} s ...")
     engine.start()
     started = clock.monotonic()
     temperatures = [0.8, 1.2]
