@@ -395,7 +395,9 @@ class EncoreApp(App):
         self.run_worker(self._render, thread=True, exclusive=True, group="render")
 
     def _render(self) -> None:
-        from live.app.options import generator_from_args, with_controls
+        import copy
+
+        from live.app.options import generator_from_args, timeline_from_args, with_controls
         from live.core.errors import EncoreError
         from live.core.render import render
         from live.files.midifile import write_rendered
@@ -409,9 +411,16 @@ class EncoreApp(App):
             if self.status is not None:  # what plays now, not what the command line said
                 args = with_controls(args, self.status.controls)
                 seed = (self.status.seed.description, list(self.status.seed.events))
+            if self.status is not None:  # at the tempo on screen
+                args = copy.copy(args)
+                args.bpm = self.status.tempo.bpm
             generator, seeded_with = generator_from_args(args, channel=args.channel - 1, seed=seed)
-            result = render(generator, seconds=60.0)
-            write_rendered(result, path, args.bpm, args.channel - 1, args.program or 0, "encore render")
+            timeline = timeline_from_args(args, generator.model)
+            # a beat model: 32 bars at the tempo, on its grid; a seconds model: a minute
+            length = 32 * 4 * timeline.perf_per_beat() if timeline.beats else 60.0
+            result = render(generator, seconds=length, timeline=timeline)
+            write_rendered(result, path, args.bpm, args.channel - 1, args.program or 0, "encore render",
+                           stretch=timeline.rate)
         except EncoreError as err:
             self.call_from_thread(self.log_line, str(err), True)
             return
