@@ -53,9 +53,7 @@ def cmd_train(args) -> int:
     from export.training.train import check_run_dir, default_config, train
 
     if args.nproc > 1 and not distributed.from_environment().spread:
-        from pathlib import Path
-
-        check_run_dir(Path(args.output), args.resume)  # one line here, not one from each process
+        _check_before_launch(args, check_run_dir)  # one line here, not one from each process
         return distributed.launch(args.nproc, args.argv)
 
     # Resuming without --arch takes the run's own; with it, train() checks they agree.
@@ -82,6 +80,21 @@ def cmd_train(args) -> int:
           f"stopped by {result.stopped}); "
           f"best validation NLL {best} nats/event; {result.run_dir}: best.pt, last.pt, curve.png")
     return 0
+
+
+def _check_before_launch(args, check_run_dir) -> None:
+    """What every process would refuse alike, refused once before they start."""
+    from pathlib import Path
+
+    from export.corpus.building import load_corpus
+    from export.training.defaults import DEFAULTS
+    from export.training.distributed import Ranks
+
+    check_run_dir(Path(args.output), args.resume)
+    if not Path(args.corpus).is_file():
+        load_corpus(args.corpus)  # its one line on a missing corpus
+    if not args.resume and (args.arch or "stream") == "stream":
+        Ranks(0, args.nproc).check_share(args.batch or DEFAULTS["stream"]["batch"])
 
 
 def cmd_export(args) -> int:

@@ -134,7 +134,9 @@ def launch(nproc: int, argv: list[str]) -> int:
 
     # torchrun's own habit, kinder to CPUs: the cores shared among the processes
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    logging.getLogger("torch.distributed.elastic").setLevel(logging.ERROR)  # its INFO is not ours to show
+    for name in list(logging.root.manager.loggerDict):  # each has its own level: its notes are not ours to show
+        if name.startswith("torch.distributed.elastic"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=str(uuid.uuid4()),
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
     try:
@@ -142,9 +144,10 @@ def launch(nproc: int, argv: list[str]) -> int:
     except SignalException:
         return 130  # the processes were told to stop; rank 0 saved and said how to resume
     except ChildFailedError as failed:
-        codes = sorted({failure.exitcode for failure in failed.failures.values()})
+        # the first to fail has an exit code; the agent stopped the others (by a signal: below 0)
+        codes = sorted({failure.exitcode for failure in failed.failures.values() if failure.exitcode > 0})
         if codes == [130]:
             return 130
-        raise TrainingProcessError(f"{len(failed.failures)} of {nproc} training processes failed (exit code "
-                     f"{', '.join(map(str, codes))}); their messages are above") from None
+        raise TrainingProcessError(f"training stopped: a process of {nproc} failed (exit code "
+                                   f"{', '.join(map(str, codes)) or 'a signal'}); its message is above") from None
     return 0
