@@ -431,7 +431,8 @@ def train(
     if say is not None and ranks.main:
         where = placement.note
         if ranks.spread:
-            where = f"{where + '; ' if where else ''}{ranks.world} processes, {config['batch']} lanes shared"
+            shared = f"{config['batch']} {'lanes' if config['arch'] == 'stream' else 'windows a batch'} shared"
+            where = f"{where + '; ' if where else ''}{ranks.world} processes, {shared}"
         if where:
             say(where)
     run_dir.mkdir(parents=True, exist_ok=True)
