@@ -49,7 +49,12 @@ def cmd_corpus_build(args) -> int:
 
 def cmd_train(args) -> int:
     require("torch", "train", "encore train")
-    from export.training.train import default_config, train
+    from export.training import distributed
+    from export.training.train import check_run_dir, default_config, train
+
+    if args.nproc > 1 and not distributed.from_environment().spread:
+        _check_before_launch(args, check_run_dir)  # one line here, not one from each process
+        return distributed.launch(args.nproc, args.argv)
 
     # Resuming without --arch takes the run's own; with it, train() checks they agree.
     config = None if args.resume and args.arch is None else default_config(
@@ -60,7 +65,11 @@ def cmd_train(args) -> int:
         patience=args.patience,
     )
     result = train(args.corpus, args.output, config, resume=args.resume, minutes=args.minutes,
-                   epochs=args.epochs, quiet=args.quiet, threads=args.threads, init=args.init)
+                   epochs=args.epochs, quiet=args.quiet, threads=args.threads, init=args.init,
+                   steps=args.steps, device=args.device, precision=args.precision,
+                   say=lambda line: print(line, file=sys.stderr))
+    if not result.main:
+        return 130 if result.stopped == "interrupted" else 0  # rank 0 reports for all
     if result.stopped == "interrupted":
         print(f"encore: {result.resume_hint(args.corpus)}", file=sys.stderr)
         return 130
@@ -71,6 +80,21 @@ def cmd_train(args) -> int:
           f"stopped by {result.stopped}); "
           f"best validation NLL {best} nats/event; {result.run_dir}: best.pt, last.pt, curve.png")
     return 0
+
+
+def _check_before_launch(args, check_run_dir) -> None:
+    """What every process would refuse alike, refused once before they start."""
+    from pathlib import Path
+
+    from export.corpus.building import load_corpus
+    from export.training.defaults import DEFAULTS
+    from export.training.distributed import Ranks
+
+    check_run_dir(Path(args.output), args.resume)
+    if not Path(args.corpus).is_file():
+        load_corpus(args.corpus)  # its one line on a missing corpus
+    if not args.resume and (args.arch or "stream") == "stream":
+        Ranks(0, args.nproc).check_share(args.batch or DEFAULTS["stream"]["batch"])
 
 
 def cmd_export(args) -> int:

@@ -29,3 +29,7 @@ class MissingExtraError(EncoreError):
 
 class TrainConfigError(EncoreError):
     """Training options that do not fit together."""
+
+
+class TrainingProcessError(EncoreError):
+    """One of several training processes (DDP) failed; its own message came first."""

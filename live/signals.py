@@ -81,6 +81,24 @@ def terminate_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def stop_requests():
+    """Ctrl-C and SIGTERM only noted inside the block: it yields a list that holds the
+    signals' names once any came (one of several training processes stops where all of
+    them agree to, not where the signal lands)."""
+    heard: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield heard
+        return
+    wanted = [(sig, name) for sig, name in STOP_SIGNALS if sig in (signal.SIGINT, signal.SIGTERM)]
+    previous = {sig: signal.signal(sig, lambda *_, n=name: heard.append(n)) for sig, name in wanted}
+    try:
+        yield heard
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class TimeLimit(Exception):
     """Raised inside a time_limit block when its time is up."""
 

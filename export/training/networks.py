@@ -27,8 +27,8 @@ class StreamNet(nn.Module):
         self.out = nn.Linear(hidden, vocab.VOCAB_SIZE)
 
     def zero_state(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        shape = (self.layers, batch, self.hidden)
-        return torch.zeros(shape), torch.zeros(shape)
+        shape, device = (self.layers, batch, self.hidden), self.out.weight.device  # wherever it trains
+        return torch.zeros(shape, device=device), torch.zeros(shape, device=device)
 
     def forward(self, events: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         y, (h_out, c_out) = self.lstm(self.embed(events), (h, c))

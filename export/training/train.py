@@ -11,6 +11,9 @@ Checkpoints are plain dicts of tensors and Python values, loaded with
 torch.load(weights_only=True), so a checkpoint from elsewhere cannot run code.
 Each epoch's batches come from a generator seeded with (seed, epoch), so resuming
 in the middle of an epoch replays exactly the batches it had not yet seen.
+A checkpoint is written the same by any device and any number of processes (the
+unwrapped model's weights, the whole batch's LSTM state, the position in global
+steps), and loads on the CPU.
 """
 
 from __future__ import annotations
@@ -26,14 +29,16 @@ import numpy as np
 
 from live.app.progress import progress_bars
 from live.core import vocab
-from live.signals import terminate_as_interrupt
+from live.signals import stop_requests, terminate_as_interrupt
 
 from export.corpus import batches
 from export.corpus.augment import BEAT_TRANSPOSE, DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment, vary_velocity
 from export.corpus.building import Corpus, load_corpus, notes_to_events
 from export.errors import CheckpointError, CorpusError, TrainConfigError
 from export.training.curve import SessionCurve
+from export.training import distributed
 from export.training.defaults import DEFAULTS
+from export.training.devices import Placement, place
 from export.training.primers import bar_primers, choose_primers
 from export.evaluation.scoring import cap_events, score_stream, score_windows
 
@@ -67,7 +72,7 @@ def default_config(arch: str = "stream", **overrides) -> dict:
 @dataclass
 class TrainResult:
     run_dir: Path
-    stopped: str  # "epochs", "minutes", "patience" or "interrupted"
+    stopped: str  # "epochs", "minutes", "steps", "patience" or "interrupted"
     epoch: int
     steps: int
     events: int
@@ -75,6 +80,7 @@ class TrainResult:
     seconds: float
     events_per_second: float  # over the session, validation and data preparation included
     step_events_per_second: float  # over optimisation steps only: the training speed
+    main: bool = True  # the process that reports (rank 0 of several)
 
     def resume_hint(self, corpus: str) -> str:
         return f"interrupted; checkpoint saved, resume with: encore train {corpus} -o {self.run_dir} --resume"
@@ -137,13 +143,16 @@ def _save(path: Path, state: dict) -> None:
 class _Run:
     """Everything one training session holds; the loop below drives it."""
 
-    def __init__(self, corpus: Corpus, corpus_path: str, run_dir: Path, config: dict, state: dict | None):
+    def __init__(self, corpus: Corpus, corpus_path: str, run_dir: Path, config: dict, state: dict | None,
+                 placement: Placement | None = None, ranks: distributed.Ranks | None = None):
         import torch
 
         from export.training.networks import build_model, make_optimizer, make_schedule
 
         self.torch = torch
         self.config, self.run_dir = config, run_dir
+        self.placement = placement or place()
+        self.ranks = ranks or distributed.Ranks()
         self.train_pieces = corpus.split("train")
         val = [p.events for p in corpus.split("val")]
         if not self.train_pieces:
@@ -153,17 +162,20 @@ class _Run:
                               "add pieces and rebuild the corpus")
         self.val = cap_events(val, config["val_events"])
         torch.manual_seed(config["seed"])
-        self.model = build_model(config)
+        self.model = build_model(config).to(self.placement.device)
         self.optimizer = make_optimizer(self.model, config)
         self.scheduler = make_schedule(self.optimizer, config, LR_FLOOR)
+        self.scaler = torch.amp.GradScaler("cuda") if self.placement.scaled else None
+        self.trainer = self.model  # what steps call: the model, or DDP around it (spread())
         self.loss_fn = torch.nn.CrossEntropyLoss(ignore_index=batches.IGNORE)
         self.position = {"epoch": 0, "batch": 0, "steps": 0, "events": 0}
         self.best: float | None = None
         self.history: dict = {"train": [], "val": []}
         self.carry = None
+        self.carry_whole = False  # a resumed carry holds every lane; a process keeps its own
         self.elapsed = 0.0  # training seconds over all sessions
         self.mark = time.monotonic()
-        self.curve = SessionCurve(run_dir / "curve.png")
+        self.curve = SessionCurve(run_dir / "curve.png") if self.ranks.main else None
         self.time = corpus.time
         self.corpus_info = {"path": str(corpus_path), "description": corpus.describe(), "time": self.time,
                             "train_events_per_epoch": int(sum(len(p.events) for p in self.train_pieces))}
@@ -179,7 +191,8 @@ class _Run:
     def _restore(self, state: dict) -> None:
         from export.training.networks import make_optimizer, make_schedule
 
-        self.model = model_from_checkpoint(state, self.run_dir / LAST)
+        self.model = model_from_checkpoint(state, self.run_dir / LAST).to(self.placement.device)
+        self.trainer = self.model
         self.optimizer = make_optimizer(self.model, self.config)
         self.optimizer.load_state_dict(state["optimizer"])
         self.position = dict(state["position"])
@@ -192,13 +205,30 @@ class _Run:
                 # a checkpoint from before the schedule was saved: its best is the run's
                 self.scheduler.best = self.best
         self.history = state["history"]
-        self.carry = tuple(state["carry"]) if state.get("carry") is not None else None
+        self.carry = (tuple(t.to(self.placement.device) for t in state["carry"])
+                      if state.get("carry") is not None else None)
+        self.carry_whole = self.carry is not None
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         self.elapsed = state.get("elapsed", 0.0)
         self.primers = state["primers"]
         self.parity_events = state["parity_events"]
         self.torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and self.placement.device.type == "cuda":
+            self.torch.cuda.set_rng_state(state["cuda_rng"], self.placement.device)
+
+    def spread(self) -> None:
+        """Wrapped in DDP, once the weights are final: it starts every process from rank 0's."""
+        if self.ranks.spread:
+            from torch.nn.parallel import DistributedDataParallel
+
+            cuda = self.placement.device.type == "cuda"
+            self.trainer = DistributedDataParallel(self.model, device_ids=[self.placement.device] if cuda else None)
 
     def checkpoint(self) -> dict:
+        """The state to save (of several processes: all of them call it, for the carry)."""
+        carry = distributed.gather_lanes(self.carry) if self.ranks.spread else self.carry
+        cuda = self.placement.device.type == "cuda"
         return {
             "format": CHECKPOINT_FORMAT,
             "vocab": vocab.VOCAB_NAME,
@@ -207,8 +237,10 @@ class _Run:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "position": dict(self.position),
-            "carry": list(self.carry) if self.carry is not None else None,
+            "carry": list(carry) if carry is not None else None,
             "torch_rng": self.torch.get_rng_state(),
+            "cuda_rng": self.torch.cuda.get_rng_state(self.placement.device) if cuda else None,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "best_val_nll": self.best,
             "history": self.history,
             "corpus": self.corpus_info,
@@ -241,34 +273,65 @@ class _Run:
     # ---- steps
 
     def step(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, int]:
+        """One optimisation step on a batch: its mean loss and its count of targets. One
+        of several processes steps on its own lanes and gives its part of the batch's mean
+        (the processes' parts sum to it); the count is still the whole batch's."""
         torch = self.torch
-        self.model.train()
-        x, y = torch.from_numpy(inputs), torch.from_numpy(targets)
-        if self.config["arch"] == "stream":
-            if self.carry is None or self.carry[0].shape[1] != x.shape[0]:
-                self.carry = self.model.zero_state(x.shape[0])
-            logits, h, c = self.model(x, *self.carry)
-            self.carry = (h.detach(), c.detach())
-            loss = self.loss_fn(logits.reshape(-1, vocab.VOCAB_SIZE), y.reshape(-1))
-        else:
-            loss = self.loss_fn(self.model(x), y)
+        whole = None
+        if self.ranks.spread:
+            whole = int((targets != batches.IGNORE).sum())
+            mine = self.ranks.share(len(inputs))
+            inputs, targets = inputs[mine], targets[mine]
+            if self.carry_whole:
+                self.carry = tuple(t[:, mine] for t in self.carry)
+        self.carry_whole = False
+        self.trainer.train()
+        device = self.placement.device
+        x, y = torch.from_numpy(inputs).to(device), torch.from_numpy(targets).to(device)
+        with self.placement.autocast():
+            if self.config["arch"] == "stream":
+                if self.carry is None or self.carry[0].shape[1] != x.shape[0]:
+                    self.carry = self.model.zero_state(x.shape[0])
+                logits, h, c = self.trainer(x, *self.carry)
+                self.carry = (h.detach().float(), c.detach().float())  # fp32 whatever autocast ran in
+                loss = self.loss_fn(logits.reshape(-1, vocab.VOCAB_SIZE), y.reshape(-1))
+            else:
+                logits = self.trainer(x)
+                loss = self.loss_fn(logits, y)
+        count = int((targets != batches.IGNORE).sum())
+        if whole is not None:
+            # DDP averages the processes' gradients: weighted so, they sum to the mean over the
+            # whole batch, however its targets fall among the lanes (no targets: no gradient)
+            loss = loss * (count * self.ranks.world / whole) if count else logits.sum() * 0.0
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config["clip"])
-        self.optimizer.step()
-        return loss.item(), int((y != batches.IGNORE).sum())
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config["clip"])
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config["clip"])
+            self.optimizer.step()
+        if whole is not None:
+            return loss.item() / self.ranks.world, whole
+        return loss.item(), count
 
     def validate(self) -> float:
         torch = self.torch
         self.model.eval()
-        with torch.no_grad():
+        device = self.placement.device
+        with torch.no_grad():  # in fp32: the NLL that picks best.pt is the exported model's
             if self.config["arch"] == "stream":
                 def run(batch):
-                    return self.model(torch.from_numpy(batch), *self.model.zero_state(len(batch)))[0].numpy()
+                    out = self.model(torch.from_numpy(batch).to(device), *self.model.zero_state(len(batch)))[0]
+                    return out.float().cpu().numpy()
                 scores = score_stream(self.val, run)
             else:
-                scores = score_windows(self.val, self.config["window"],
-                                       lambda batch: self.model(torch.from_numpy(batch)).numpy())
+                scores = score_windows(
+                    self.val, self.config["window"],
+                    lambda batch: self.model(torch.from_numpy(batch).to(device)).float().cpu().numpy())
         return scores.nll_per_event
 
     # ---- records
@@ -284,6 +347,8 @@ class _Run:
         improved = self.best is None or nll < self.best
         if improved:
             self.best = nll
+        if not self.ranks.main:
+            return improved
         with (self.run_dir / "log.jsonl").open("a") as log:
             log.write(json.dumps({"epoch": epoch, "steps": self.position["steps"], "events": events,
                                   "val_nll": nll, "best": self.best, "seconds": round(self.elapsed, 1)}) + "\n")
@@ -311,20 +376,29 @@ def train(
     quiet: bool = False,
     threads: int | None = None,
     init: str | Path | None = None,
+    device: str = "cpu",
+    precision: str = "fp32",
+    say: Callable[[str], None] | None = None,
+    steps: int | None = None,
 ) -> TrainResult:
-    """Train until `epochs` epochs are done or `minutes` pass (whichever is first);
+    """Train until `epochs` epochs are done, `minutes` pass or the run has taken `steps`
+    optimisation steps in all (whichever is first);
     Ctrl-C (KeyboardInterrupt, also from on_step) saves last.pt and returns.
     Resuming takes the checkpoint's config; a config given too must be of its arch.
     `init` (a run folder, a checkpoint, a stream .onnx file or "default" for the shipped
     model) starts from trained weights instead of random ones: fine-tuning. The
-    network's shape comes from it; the rest from `config`."""
+    network's shape comes from it; the rest from `config`.
+    `device` and `precision` as --device and --precision; `say` hears the one line on
+    where it trains, where there is one worth saying. Started by torchrun (RANK and
+    WORLD_SIZE set), this is one process of several: see export.training.distributed."""
     import torch
 
     if threads:
         torch.set_num_threads(threads)
+    ranks = distributed.from_environment()
+    placement = place(device, precision, ranks.local_rank if ranks.spread else None)
     run_dir = Path(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise CheckpointError(f"{run_dir}: is a file; -o names a run folder (created if missing)")
+    check_run_dir(run_dir, resume)
     state = None
     if resume:
         state = load_checkpoint(run_dir / LAST)
@@ -333,8 +407,6 @@ def train(
             raise CheckpointError(f"{run_dir / LAST}: a checkpoint of arch '{state['config']['arch']}', "
                                   f"not '{config['arch']}'; resume with --arch {state['config']['arch']}")
         config = state["config"]
-    elif (run_dir / LAST).exists():
-        raise CheckpointError(f"{run_dir}: already holds a run; add --resume to continue it, or choose another -o")
     config = dict(config or default_config())
     start_weights = None
     if init is not None and not resume:
@@ -348,23 +420,58 @@ def train(
                                   f"--arch {shape['arch']}")
         config.update(shape)
         start_weights = start["model"]
-    if epochs is None and minutes is None and not config.get("patience"):
-        raise TrainConfigError("give --epochs, --minutes or --patience (or several) so training knows "
+    if epochs is None and minutes is None and steps is None and not config.get("patience"):
+        raise TrainConfigError("give --epochs, --minutes, --steps or --patience (or several) so training knows "
                                "when to stop")
+    corpus = load_corpus(corpus_path)
+    if ranks.spread and config["arch"] == "stream":  # before any process waits for another
+        pieces = len(corpus.split("train"))
+        few = f" ({pieces} training pieces)" if pieces < config["batch"] else ""
+        ranks.check_share(min(config["batch"], pieces), few)
+    if say is not None and ranks.main:
+        where = placement.note
+        if ranks.spread:
+            shared = f"{config['batch']} {'lanes' if config['arch'] == 'stream' else 'windows a batch'} shared"
+            where = f"{where + '; ' if where else ''}{ranks.world} processes, {shared}"
+        if where:
+            say(where)
     run_dir.mkdir(parents=True, exist_ok=True)
-    run = _Run(load_corpus(corpus_path), str(corpus_path), run_dir, config, state)
-    if start_weights is not None:
-        try:
-            run.model.load_state_dict(start_weights)
-        except RuntimeError as err:
-            raise CheckpointError(f"{init}: its weights do not fit ({str(err).splitlines()[0][:120]})") from None
-        run.corpus_info["init"] = str(init)
+    if ranks.spread:
+        distributed.join(placement.device)
+    try:
+        run = _Run(corpus, str(corpus_path), run_dir, config, state, placement, ranks)
+        if start_weights is not None:
+            try:
+                run.model.load_state_dict(start_weights)
+            except RuntimeError as err:
+                raise CheckpointError(f"{init}: its weights do not fit ({str(err).splitlines()[0][:120]})") from None
+            run.corpus_info["init"] = str(init)
+        run.spread()
+        return _loop(run, minutes, epochs, steps, on_step, quiet or not ranks.main)
+    finally:
+        distributed.leave()
 
+
+def check_run_dir(run_dir: Path, resume: bool) -> None:
+    """A run folder that can be trained into: before any work (or any process) starts."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir}: is a file; -o names a run folder (created if missing)")
+    if resume and not (run_dir / LAST).is_file():
+        load_checkpoint(run_dir / LAST)  # its own one line: what is missing where
+    if not resume and (run_dir / LAST).exists():
+        raise CheckpointError(f"{run_dir}: already holds a run; add --resume to continue it, or choose another -o")
+
+
+def _loop(run: _Run, minutes: float | None, epochs: int | None, steps: int | None, on_step,
+          quiet: bool) -> TrainResult:
+    ranks, run_dir = run.ranks, run.run_dir
     deadline = time.monotonic() + minutes * 60 if minutes is not None else math.inf
     next_save = time.monotonic() + SAVE_EVERY_SECONDS
     session_start, session_events, step_seconds = time.monotonic(), 0, 0.0
     stopped = "epochs"
-    with progress_bars(quiet, log_lines=True) as start_bar, terminate_as_interrupt():
+    # One process of several only notes a stop signal: all of them stop at the step they agree on.
+    stopping = stop_requests() if ranks.spread else terminate_as_interrupt()
+    with progress_bars(quiet, log_lines=True) as start_bar, stopping as heard:
         try:
             while epochs is None or run.position["epoch"] < epochs:
                 plan, total = run.epoch_batches(run.position["epoch"])
@@ -377,30 +484,37 @@ def train(
                     began = time.monotonic()
                     loss, count = run.step(inputs, targets)
                     step_seconds += time.monotonic() - began
+                    now = time.monotonic()
+                    out_of_time, save_now, stop = now >= deadline, now >= next_save, False
+                    if ranks.spread:  # rank 0's clock decides, any process's signal stops all
+                        loss, (stop, out_of_time, save_now) = distributed.agree(
+                            run.placement.device, loss, bool(heard), out_of_time and ranks.main,
+                            save_now and ranks.main)
                     run.position["batch"] = index + 1
                     run.position["steps"] += 1
                     run.position["events"] += count
                     session_events += count
                     tick_events += count
                     run.history["train"].append([run.position["events"], loss])
-                    now = time.monotonic()
                     best = f"{run.best:.3f}" if run.best is not None else "-"
                     bar.update(status=f"loss {loss:.3f} {tick_events / max(now - tick, 1e-9):,.0f} ev/s val {best}")
                     if on_step:
                         on_step(run.position["steps"], loss)
-                    if now >= deadline:
-                        stopped = "minutes"
+                    if stop:
+                        raise KeyboardInterrupt
+                    if out_of_time or (steps is not None and run.position["steps"] >= steps):
+                        stopped = "minutes" if out_of_time else "steps"
                         break
-                    if now >= next_save:
+                    if save_now:
                         run.clock()
-                        _save(run_dir / LAST, run.checkpoint())
+                        _save_last(run, run.checkpoint())
                         next_save = now + SAVE_EVERY_SECONDS
                 else:
                     run.position["epoch"] += 1
                     run.position["batch"] = 0
                     run.carry = None
                 _finish_segment(run, bar)
-                if stopped == "minutes":
+                if stopped in ("minutes", "steps"):
                     break
                 patience = run.config.get("patience")
                 if patience and run.validations_since_best() >= patience:
@@ -410,17 +524,28 @@ def train(
         except KeyboardInterrupt:
             stopped = "interrupted"
             run.clock()
-            _save(run_dir / LAST, run.checkpoint())
-    run.curve.finish(run.history, run.config)
+            _save_last(run, run.checkpoint())
+    if run.curve is not None:
+        run.curve.finish(run.history, run.config)
+    if ranks.spread:
+        distributed.barrier()  # no process leaves before rank 0 has written
     seconds = time.monotonic() - session_start
     return TrainResult(run_dir, stopped, run.position["epoch"], run.position["steps"], run.position["events"],
                        run.best, seconds, session_events / max(seconds, 1e-9),
-                       session_events / max(step_seconds, 1e-9))
+                       session_events / max(step_seconds, 1e-9), ranks.main)
+
+
+def _save_last(run: _Run, state: dict) -> None:
+    if run.ranks.main:
+        _save(run.run_dir / LAST, state)
 
 
 def _finish_segment(run: _Run, bar) -> None:
-    """After an epoch (or the time budget): validate, keep the best, save, plot."""
-    nll = run.validate()
+    """After an epoch (or the time budget): validate, keep the best, save, plot. Of
+    several processes rank 0 validates and writes; the others wait for its NLL."""
+    nll = run.validate() if run.ranks.main else None
+    if run.ranks.spread:
+        nll = distributed.from_main(nll)
     run.clock()
     improved = run.record_validation(nll)
     if run.scheduler is not None:
@@ -428,10 +553,12 @@ def _finish_segment(run: _Run, bar) -> None:
         if not improved:
             bar.note(f"no better: learning rate now {run.optimizer.param_groups[0]['lr']:.2e}")
     state = run.checkpoint()
-    if improved:
-        _save(run.run_dir / BEST, state)
-    _save(run.run_dir / LAST, state)
+    if run.ranks.main:
+        if improved:
+            _save(run.run_dir / BEST, state)
+        _save(run.run_dir / LAST, state)
     position = run.position
     bar.note(f"val NLL {nll:.3f} (best {run.best:.3f})",
              f"after {position['steps']:,} steps, {position['events']:,} events, {run.elapsed / 60:.1f} min")
-    run.curve.validated(run.history, run.config)
+    if run.curve is not None:
+        run.curve.validated(run.history, run.config)

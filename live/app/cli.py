@@ -212,7 +212,9 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
         args = build_parser().parse_args(argv)
+        args.argv = argv  # what `train --nproc N` starts N processes with
         return args.handler(args) or 0
     except EncoreError as err:
         print(f"encore: {err}", file=sys.stderr)

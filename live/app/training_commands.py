@@ -42,6 +42,9 @@ def add_training_commands(commands, corpus_commands) -> None:
                        help="stream: LSTM that carries its state (default); seed: the study's BiLSTM")
     train.add_argument("--minutes", type=positive_float, help="stop after this much training time")
     train.add_argument("--epochs", type=int_in(1, 10**6, "epochs"), help="stop after this many epochs")
+    train.add_argument("--steps", type=int_in(1, 10**9, "steps"),
+                       help="stop once the run has taken this many optimisation steps in all (a short "
+                            "measured run, a test)")
     train.add_argument("--init", metavar="RUN_DIR_OR_MODEL",
                        help="fine-tune: start from a trained run, checkpoint or stream .onnx model "
                             "('default': the shipped model); its shape is kept")
@@ -74,6 +77,16 @@ def add_training_commands(commands, corpus_commands) -> None:
     train.add_argument("--val-events", type=int_in(1, 10**9, "val events"),
                        help="validate on the first val pieces up to about this many events {default:val_events}")
     train.add_argument("--threads", type=int_in(1, 256, "threads"), help="torch threads")
+    train.add_argument("--device", type=training_device, default="auto", metavar="auto|cpu|cuda|cuda:N|mps",
+                       help="where to train: auto takes a GPU where torch sees one (default auto); "
+                            "one asked for but absent falls back to the CPU")
+    train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+                       help="auto: bf16 mixed precision on a CUDA GPU that has it, else fp16 there; "
+                            "fp32 on the CPU unless bf16 is asked for (default auto)")
+    train.add_argument("--nproc", type=int_in(1, 1024, "nproc"), default=1, metavar="N",
+                       help="train in N processes on this machine (data parallel through torchrun: "
+                            "one per GPU, or CPU processes sharing the cores); --batch lanes are "
+                            "shared among them (default 1)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.late_help = _with_training_defaults
     train.set_defaults(handler=_training_handler("cmd_train"))
@@ -117,6 +130,14 @@ def _training_handler(name: str):
         return getattr(commands, name)(args)
 
     return handler
+
+
+def training_device(text: str) -> str:
+    """auto, cpu, mps, cuda or cuda:N; whether it exists is the training side's to say."""
+    kind, colon, index = text.partition(":")
+    if text in ("auto", "cpu", "mps", "cuda") or (kind == "cuda" and colon and index.isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"device {text!r} is not auto, cpu, cuda, cuda:N (N a GPU number) or mps")
 
 
 def bpm_range(text: str) -> tuple[float, float]:

@@ -128,4 +128,5 @@ def test_options_the_study_fixed_are_refused_for_the_seed_arch(tmp_path):
     corpus = save_corpus(toy_corpus(), tmp_path / "toy.npz")
     assert_one_line_error(run_main("train", corpus, "-o", tmp_path / "run", "--arch", "seed", "--layers", "3",
                                  "--epochs", "1"), "--layers apply to --arch stream only")
-    assert_one_line_error(run_main("train", corpus, "-o", tmp_path / "run"), "give --epochs, --minutes or --patience")
+    assert_one_line_error(run_main("train", corpus, "-o", tmp_path / "run"),
+                          "give --epochs, --minutes, --steps or --patience")
