@@ -37,7 +37,10 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
                                   help=f"{spec.help} (default {spec.default}: every pitch)")
             continue
         metavar = "NOTE" if spec.kind == "pitch" else "SECONDS" if spec.unit == "s" else None
-        default = f"{spec.default:g}" + (f" {spec.unit}" if spec.unit else "")
+        if spec.kind == "choice":
+            metavar, default = "|".join(spec.choices), str(spec.default)
+        else:
+            default = f"{spec.default:g}" + (f" {spec.unit}" if spec.unit else "")
         sampling.add_argument(spec.flag, dest=spec.name, type=_arg_parser(spec), default=spec.default,
                               metavar=metavar, help=f"{spec.help} ({spec.allowed}; default {default})")
 

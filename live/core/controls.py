@@ -152,7 +152,13 @@ CONTROL_SPECS: tuple[ControlSpec, ...] = (
     ControlSpec("transpose", "int", -24, 24, 0, 1, 12, "+d",
                 help="semitones, applied to what is played",
                 ccs=(76,), knob_low=-12, knob_high=12),
+    ControlSpec("grid", "choice", default="1/16",
+                choices=("off", "1/32", "1/16", "1/8", "1/4", "1/16t", "1/8t"),
+                help="a beat model starts notes only on this grid of the beat (off: where it likes; "
+                     "t: triplets); a seconds model has no beat grid and ignores it"),
 )
+# grid -> steps of a beat model (48 a beat): where a note may begin
+GRID_STEPS = {"off": None, "1/32": 6, "1/16": 12, "1/8": 24, "1/4": 48, "1/16t": 8, "1/8t": 16}
 SPECS_BY_NAME: dict[str, ControlSpec] = {spec.name: spec for spec in CONTROL_SPECS}
 
 # The tempo is the timeline's, not the sampler's (no Controls field; --bpm is play's own
@@ -190,6 +196,7 @@ class Controls:
     velocity_gain: float = _default("velocity_gain")
     velocity_offset: int = _default("velocity_offset")
     transpose: int = _default("transpose")
+    grid: str = _default("grid")  # beat models only
 
     def __post_init__(self):
         for spec in CONTROL_SPECS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Protocol
 
 from live.core import vocab
-from live.core.controls import Controls
+from live.core.controls import GRID_STEPS, Controls
 from live.core.noise import GumbelNoise, NoisePosition
 from live.core.performer import NoteMessage, Performer
 from live.core.sampler import sample
@@ -45,6 +45,9 @@ class Generator:
         channel: int = 0,
     ):
         self.model = model
+        # a beat model (1/48-beat steps): the grid control places its notes on the beat
+        info = getattr(model, "info", None)
+        self.beats = getattr(info, "time", "seconds") == "beats"
         self.controls = controls or Controls()
         self.noise = GumbelNoise(seed)
         self.channel = channel
@@ -70,7 +73,9 @@ class Generator:
 
     def next(self) -> tuple[int, list[NoteMessage]]:
         """Sample, play and feed back one event."""
-        event = sample(self.state.logits, self.performer, self.controls, self.noise)
+        controls = self.controls
+        grid = GRID_STEPS[controls.grid] if self.beats else None
+        event = sample(self.state.logits, self.performer, controls, self.noise, grid)
         return event, self.force(event)
 
     def hear(self, on: bool, pitch: int, velocity: int = 0) -> None:

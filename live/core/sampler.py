@@ -6,7 +6,11 @@ Masks keep the stream playable and the musician's controls respected:
   - no time shift may carry a held note past its max length;
   - note-ons only for pitches inside the range and scale (as played, after transpose);
   - at max polyphony only re-strikes of held pitches may start;
-  - note-offs only for held pitches.
+  - note-offs only for held pitches;
+  - a beat model starts notes (and their velocity events) only on the grid control's
+    lines, and with nothing held a time shift goes to a grid line: the model hears only
+    on-grid onsets and rests, so a slip never carries on (a model that put one note 4
+    steps late went on playing 4 steps late for good); a held note may end anywhere.
 Then density biases note-ons against time shifts, temperature scales, top-p keeps the
 likeliest events, and one row of Gumbel noise makes the draw (see live/noise.py). A
 mask never leaves nothing: there is always a time shift (or a forced note-off) to take.
@@ -65,6 +69,22 @@ def _static_bias(controls: Controls) -> np.ndarray:
 _last_static: tuple[Controls | None, np.ndarray] = (None, np.empty(0))
 
 
+@lru_cache(maxsize=256)
+def _grid_bias(controls: Controls, grid: int, phase: int, held: bool) -> np.ndarray:
+    """The static bias `phase` steps past a grid line: between lines no note-on and no
+    velocity event; with nothing held, time shifts only to a grid line (with a note held,
+    to anywhere: it may end between lines)."""
+    bias = _static_bias(controls).copy()
+    if phase:
+        bias[_ON] = -np.inf
+        bias[_VELOCITY] = -np.inf
+    if not held:
+        steps = np.arange(1, vocab.MAX_SHIFT_STEPS + 1)
+        bias[_SHIFT][(phase + steps) % grid != 0] = -np.inf
+    bias.setflags(write=False)
+    return bias
+
+
 def _static_bias_for(controls: Controls) -> np.ndarray:
     """_static_bias, remembered for the Controls object last seen: the same object
     comes back event after event, and an identity test is cheaper than hashing its
@@ -77,18 +97,22 @@ def _static_bias_for(controls: Controls) -> np.ndarray:
     return bias
 
 
-def event_bias(performer: Performer, controls: Controls) -> np.ndarray:
+def event_bias(performer: Performer, controls: Controls, grid: int | None = None) -> np.ndarray:
     """Additive bias over the 388 events: -inf where an event may not come next.
+    grid: a beat model's steps between grid lines (None: anywhere).
 
     Read it, do not write it: with nothing held it is the shared, read-only static bias
     (every per-event rule concerns held notes)."""
-    return _event_bias(performer, controls, performer.steps_left(controls))
+    return _event_bias(performer, controls, performer.steps_left(controls), grid)
 
 
-def _event_bias(performer: Performer, controls: Controls, steps_left: int | None) -> np.ndarray:
+def _event_bias(performer: Performer, controls: Controls, steps_left: int | None,
+                grid: int | None = None) -> np.ndarray:
     """event_bias, given performer.steps_left (sample has it already)."""
-    static = _static_bias_for(controls)
     held = performer.held
+    off_grid = grid is not None and performer.step % grid != 0
+    static = _static_bias_for(controls) if grid is None else _grid_bias(controls, grid, performer.step % grid,
+                                                                        bool(held))
     if not held:
         return static
     bias = static.copy()
@@ -102,26 +126,27 @@ def _event_bias(performer: Performer, controls: Controls, steps_left: int | None
             bias[vocab.NOTE_ON_OFFSET + pitch] = -np.inf
         else:
             bias[vocab.NOTE_OFF_OFFSET + pitch] = 0.0
-            if at_max_polyphony:
+            if at_max_polyphony and not off_grid:
                 bias[vocab.NOTE_ON_OFFSET + pitch] = static[vocab.NOTE_ON_OFFSET + pitch]
     if steps_left is not None and steps_left < vocab.MAX_SHIFT_STEPS:
         bias[vocab.TIME_SHIFT_OFFSET + max(steps_left, 0) : vocab.VELOCITY_OFFSET] = -np.inf
     return bias
 
 
-def allowed_events(performer: Performer, controls: Controls) -> np.ndarray:
+def allowed_events(performer: Performer, controls: Controls, grid: int | None = None) -> np.ndarray:
     """Boolean mask over the 388 events: what may come next."""
-    return np.isfinite(event_bias(performer, controls))
+    return np.isfinite(event_bias(performer, controls, grid))
 
 
-def sample(logits: np.ndarray, performer: Performer, controls: Controls, noise: GumbelNoise) -> int:
-    """Draw the next event index."""
+def sample(logits: np.ndarray, performer: Performer, controls: Controls, noise: GumbelNoise,
+           grid: int | None = None) -> int:
+    """Draw the next event index (grid: see event_bias)."""
     steps_left = performer.steps_left(controls)
     if steps_left is not None and steps_left <= 0:
         # A note is overdue exactly when the earliest held one is: end the lowest overdue.
         return vocab.note_off(performer.overdue(controls)[0])
 
-    bias = _event_bias(performer, controls, steps_left)
+    bias = _event_bias(performer, controls, steps_left, grid)
     gumbel = noise.next_row()
     # Gumbel-max: the argmax of scores plus Gumbel noise is a draw from softmax(scores).
     noisy = _scores(logits, bias, controls)

@@ -323,7 +323,7 @@ def test_a_beat_model_renders_on_its_tempo_s_grid_for_its_bars(beat_model_path, 
 
     out = tmp_path / f"at{bpm}.mid"
     result = run_main("render", "--model", beat_model_path, "--bpm", bpm, "--bars", 8, "--random-seed", 5,
-                      "-o", out, "--quiet")
+                      "--density", 1, "-o", out, "--quiet")  # the random tiny model: rather sparse on a grid
     assert result.returncode == 0, result.stderr
     assert f"8 bars at {bpm} BPM" in result.stdout
     midi = mido.MidiFile(out)
@@ -340,11 +340,33 @@ def test_a_beat_model_renders_on_its_tempo_s_grid_for_its_bars(beat_model_path, 
             elif message.type in ("note_on", "note_off"):
                 ends.append(tick)
     assert len(onsets) > 30
-    assert all(tick % step == 0 for tick in onsets + ends)  # every onset on the tempo's grid
+    sixteenth = midi.ticks_per_beat // 4
+    assert all(tick % sixteenth == 0 for tick in onsets)  # every onset on the tempo's 16ths (--grid 1/16)
+    assert all(tick % step == 0 for tick in ends)  # and every note ends on one of the model's steps
     bar = 4 * midi.ticks_per_beat
     assert 7 * bar < max(ends) <= 8 * bar + step  # it lasts its bars
     seconds = read_midi(out).duration
     assert seconds == pytest.approx(8 * 4 * 60 / bpm, abs=60 / bpm)
+
+
+def test_with_the_grid_off_a_beat_model_starts_notes_on_any_of_its_steps(beat_model_path, tmp_path):
+    import mido
+
+    out = tmp_path / "free.mid"
+    result = run_main("render", "--model", beat_model_path, "--bpm", 128, "--bars", 8, "--random-seed", 5,
+                      "--grid", "off", "-o", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    midi = mido.MidiFile(out)
+    onsets = []
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "note_on" and message.velocity > 0:
+                onsets.append(tick)
+    step, sixteenth = midi.ticks_per_beat // 48, midi.ticks_per_beat // 4
+    assert all(tick % step == 0 for tick in onsets)  # on the model's 1/48 beat
+    assert any(tick % sixteenth for tick in onsets)  # but this random model's, not the 16ths
 
 
 def test_a_seconds_model_is_told_that_bars_need_a_beat_model(stream_model_path, tmp_path):

@@ -233,3 +233,36 @@ def test_the_noise_comes_back_the_same_from_a_saved_position():
     assert not np.array_equal(ahead[0], ahead[1])
     assert GumbelNoise(5).next_row().tolist() == GumbelNoise(5).next_row().tolist()
     assert not noise.next_row().flags.writeable  # the sampler adds it, never writes it
+
+
+@pytest.mark.parametrize("grid", [12, 16, 6])
+def test_a_beat_model_s_notes_begin_only_on_the_grid_whatever_the_logits_want(grid):
+    """Logits that want a note at every step: with the grid, note-ons (and velocity
+    events) only on its lines; time shifts and note-offs anywhere, so a note can end
+    between them and the stream always goes on."""
+    rng = np.random.default_rng(3)
+    performer, controls, noise = Performer(), Controls(polyphony=2), GumbelNoise(5)
+    onsets = []
+    for _ in range(3000):
+        logits = rng.normal(size=vocab.VOCAB_SIZE).astype(np.float32)
+        logits[vocab.NOTE_ON_OFFSET:vocab.NOTE_OFF_OFFSET] += 3.0  # a model eager to play
+        logits[vocab.TIME_SHIFT_OFFSET:vocab.TIME_SHIFT_OFFSET + 3] += 3.0  # in short steps
+        event = sample(logits, performer, controls, noise, grid)
+        if vocab.is_note_on(event) or vocab.is_velocity(event):
+            onsets.append(performer.step)
+        performer.apply(event, controls)
+    assert len(onsets) > 100 and all(step % grid == 0 for step in onsets)
+    assert performer.step > 3000 // 3  # time goes on
+    assert all(step % grid == 0 for step in onsets)
+    off_grid = Performer(start_step=grid + 1)
+    allowed = allowed_events(off_grid, controls, grid)
+    assert not allowed[vocab.NOTE_ON_OFFSET:vocab.NOTE_OFF_OFFSET].any()
+    # nothing held: a rest goes to a grid line (the next, or one after)
+    shifts = np.flatnonzero(allowed[vocab.TIME_SHIFT_OFFSET:vocab.VELOCITY_OFFSET]) + 1
+    assert len(shifts) and all((grid + 1 + k) % grid == 0 for k in shifts)
+    holding = Performer(start_step=grid)
+    holding.apply(vocab.note_on(60), controls)
+    holding.apply(vocab.time_shift(1), controls)
+    # a held note may end between the lines: rests of any length (up to its max)
+    assert allowed_events(holding, controls, grid)[vocab.TIME_SHIFT_OFFSET:vocab.TIME_SHIFT_OFFSET + 5].all()
+    assert allowed_events(off_grid, controls)[vocab.NOTE_ON_OFFSET:vocab.NOTE_OFF_OFFSET].any()  # no grid: anywhere
