@@ -37,6 +37,8 @@ run_bench() {
 run_music() {
     step music $encore musicstats models/default.onnx $corpus --split test --minutes 5 --temperature 1.0 \
         --random-seed 0 --renders 5
+    step music-own-rhythm $encore musicstats models/default.onnx $corpus --split test --minutes 5 \
+        --temperature 1.0 --random-seed 0 --renders 5 --grid off
     for bpm in 100 128 150; do  # the grid share at three tempos, from the written files' own tempo maps
         $encore render --bpm $bpm --bars 128 --random-seed 1 -o "$out/render-$bpm.mid" --quiet
         step "music-$bpm" $encore musicstats "$out/render-$bpm.mid"

@@ -229,7 +229,7 @@ def model_grid(model) -> BeatGrid | None:
 
 
 def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
-            temperature: float = 1.0, seed: int = 0, renders: int = 1) -> dict:
+            temperature: float = 1.0, seed: int = 0, renders: int = 1, grid_control: str = "1/16") -> dict:
     """The figures of corpus_path (a corpus split, a .mid file or a folder of them) and,
     with a model, of `minutes` of its music (a minute per embedded primer, in turn)
     rendered `renders` times with fresh random seeds, set beside them.
@@ -251,7 +251,7 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
     model = load_model(model_path)
     grid = model_grid(model)
     segments = max(1, int(round(minutes)))
-    each = [_render_pieces(model, minutes, segments, temperature, seed + r * segments)
+    each = [_render_pieces(model, minutes, segments, temperature, seed + r * segments, grid_control)
             for r in range(renders)]
     pooled = [piece for pieces in each for piece in pieces]
     ours = stats(pooled, [grid] * len(pooled))
@@ -260,6 +260,7 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
         "renders": renders,
         "minutes": minutes,
         "random_seed": seed,
+        "grid_control": grid_control,
         "rendered": _as_dict(ours),
         source.name: _as_dict(held_out),
         **_distances(ours, held_out),
@@ -274,7 +275,8 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
     return figures
 
 
-def _render_pieces(model, minutes: float, segments: int, temperature: float, first_seed: int):
+def _render_pieces(model, minutes: float, segments: int, temperature: float, first_seed: int,
+                   grid_control: str = "1/16"):
     """`segments` renders of minutes/segments each, primer by primer, seeds counting up."""
     from live.core.controls import Controls
     from live.core.generator import Generator
@@ -284,7 +286,7 @@ def _render_pieces(model, minutes: float, segments: int, temperature: float, fir
     primers = model.info.primers or [[]]
     pieces = []
     for index in range(segments):
-        generator = Generator(model, Controls(temperature=temperature), seed=first_seed + index)
+        generator = Generator(model, Controls(temperature=temperature, grid=grid_control), seed=first_seed + index)
         generator.prime(closed(list(primers[index % len(primers)])))
         result = render(generator, seconds=60.0 * minutes / segments)
         pieces.append(np.array([[n.pitch, n.start, n.end, n.velocity] for n in result.notes], float)

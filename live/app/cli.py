@@ -11,6 +11,7 @@ from live import __version__
 
 from live.core import codec, vocab
 from live.core.wording import count
+from live.core.controls import SPECS_BY_NAME
 from live.core.errors import EncoreError, EventFileError
 from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.files.midifile import Part, Song, read_midi, write_midi
@@ -155,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     music.add_argument("--split", choices=["val", "test"], default="test", help="the corpus split (default test)")
     music.add_argument("--minutes", type=positive_float, default=3.0)
     music.add_argument("--temperature", type=positive_float, default=1.0)
+    music.add_argument("--grid", choices=SPECS_BY_NAME["grid"].choices, default=SPECS_BY_NAME["grid"].default,
+                       help="a beat model's grid control for the renders (off: the model's own rhythm)")
     music.add_argument("--random-seed", type=int, default=0)
     music.add_argument("--renders", type=int_in(1, 100, "renders"), default=1,
                        help="render it this many times with fresh seeds: figures of them all, "
@@ -360,7 +363,8 @@ def cmd_musicstats(args) -> int:
     from export.evaluation.musicstats import compare, format_figures
 
     model, source = (None, args.model) if args.corpus is None else (args.model, args.corpus)
-    figures = compare(model, source, args.split, args.minutes, args.temperature, args.random_seed, args.renders)
+    figures = compare(model, source, args.split, args.minutes, args.temperature, args.random_seed, args.renders,
+                      args.grid)
     print(json.dumps(figures, indent=2) if args.json else format_figures(figures))
     return 0
 
