@@ -152,3 +152,18 @@ def test_musicstats_says_in_one_line_what_it_cannot_measure(tmp_path, stream_mod
     assert_one_line_error(run_main("musicstats", stream_model_path), "is a model", "a corpus .npz")
     (tmp_path / "bad.mid").write_text("not MIDI")
     assert_one_line_error(run_main("musicstats", tmp_path), "no MIDI file with notes", "bad.mid")
+
+
+def test_a_beat_model_s_renders_sit_on_the_grid_control_s_lines_and_off_it_where_they_like(beat_model_path, tmp_path):
+    from cli_helpers import run_main
+    from export.corpus.building import save_corpus
+    from toy_corpus import toy_corpus
+
+    corpus = save_corpus(toy_corpus(), tmp_path / "toy.npz")
+    on = run_main("musicstats", beat_model_path, corpus, "--minutes", "1", "--json")
+    off = run_main("musicstats", beat_model_path, corpus, "--minutes", "1", "--grid", "off", "--json")
+    assert on.returncode == 0 and off.returncode == 0, on.stderr + off.stderr
+    on, off = json.loads(on.stdout), json.loads(off.stdout)
+    assert on["grid_control"] == "1/16" and off["grid_control"] == "off"
+    assert on["rendered"]["notes"] > 0 and on["rendered"]["grid_share"] == 1.0
+    assert off["rendered"]["grid_share"] < 0.9  # a random model's own rhythm is anywhere
