@@ -77,12 +77,21 @@ def corpus_info(path: str | Path) -> dict:
     return {"path": str(path), "sources": provenance.get("sources", []), "splits": splits,
             "bpm": provenance.get("bpm_for_scores_without_tempo"), "seed": provenance.get("seed"),
             "skyline": provenance.get("skyline"), "skipped": len(provenance.get("skipped", [])),
-            "created": provenance.get("created")}
+            "created": provenance.get("created"), "time": corpus.time,
+            "meters_kept": provenance.get("meters_kept"), "left_out_by_meter": provenance.get("left_out_by_meter")}
 
 
 def format_corpus_info(info: dict) -> str:
-    lines = [f"{info['path']}: corpus built {info.get('created') or '?'} (split seed {info.get('seed')}, "
-             f"tempo for scores without one {info.get('bpm')}, skyline {info.get('skyline')})"]
+    if info.get("time") == "beats":
+        timing = "in beats (48 steps a beat, from each piece's bar line)"
+    else:
+        timing = f"in seconds (tempo for scores without one {info.get('bpm')})"
+    lines = [f"{info['path']}: corpus built {info.get('created') or '?'} {timing} "
+             f"(split seed {info.get('seed')}, skyline {info.get('skyline')})"]
+    if info.get("meters_kept"):
+        left = info.get("left_out_by_meter") or {}
+        dropped = ", ".join(f"{n} in {m}" for m, n in sorted(left.items(), key=lambda kv: -kv[1]))
+        lines.append(f"  meters kept: {', '.join(info['meters_kept'])}" + (f"; left out: {dropped}" if dropped else ""))
     for source in info["sources"]:
         lines.append(f"  source {source['name']}: {count(source['pieces'], 'piece')}, "
                      f"{count(source['notes'], 'note')}, "
