@@ -1,7 +1,11 @@
 """A DJ's MIDI clock on real JACK ports, the shipped beat model following it: its own
 notes (no quantise) land on the clock's 16ths, at 128 BPM and after a change to 136, and
 Stop/Continue resume on the beat. The clock master is the test's own JACK port: a
-stand-in for a DJ controller or a DAW sending 24 ppqn."""
+stand-in for a DJ controller or a DAW sending 24 ppqn.
+
+The tolerances catch what is wrong (a note a tick, a 32nd or a 16th off the grid: 18 ms
+or more), not the timing goals: those (3 ms, a latency within 5 ms) are measured by
+`encore bench --grid` on an idle machine; here the machine may be busy."""
 
 import statistics
 import threading
@@ -22,8 +26,8 @@ from live.engine.ports import open_input, open_output
 from live.model import load_model
 from live.model.shipped import default_model_path
 
-GRID_TOLERANCE = 0.003  # each onset within 3 ms of the 16th, once the constant latency is taken off
-LATENCY_LIMIT = 0.005  # and that latency (JACK's periods both ways) within 5 ms
+GRID_TOLERANCE = 0.008  # each onset this near the 16th, once the constant latency is taken off
+LATENCY_LIMIT = 0.012  # and that latency (JACK's periods both ways: ~4 ms idle) this small
 
 
 class Master:
@@ -127,7 +131,7 @@ def test_the_shipped_beat_model_plays_on_the_clock_s_grid_through_a_tempo_change
     }
     latency = statistics.median(o for part in parts.values() for o in part)
     report = {name: [round(o * 1000, 1) for o in part] for name, part in parts.items()}
-    assert abs(latency) <= LATENCY_LIMIT, report
+    assert 0 <= latency <= LATENCY_LIMIT, report  # late by the transport, never early
     for name, offsets in parts.items():
         assert len(offsets) >= 8, (name, report)
         near = [o for o in offsets if abs(o - latency) <= GRID_TOLERANCE]
