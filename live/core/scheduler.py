@@ -32,7 +32,7 @@ from live.core.bars import to_bar_line
 from live.core.commands import (
     ChangeControls, Command, FollowBeat, Hear, Panic, Pause, Reseed, Resume, SetQuantizer, SetTempo,
 )
-from live.core.controls import CONTROL_SPECS
+from live.core.controls import CONTROL_SPECS, GRID_STEPS
 from live.core.errors import EncoreError
 from live.core.generator import Generator
 from live.core.outgoing import MidiOut, ThrottledLog
@@ -54,7 +54,7 @@ IDLE_WAIT = 0.005  # paused, or waiting for the player: look again this soon
 MAX_WAIT = 0.01  # never plan further than this before looking at the clock again
 LATENCY_HISTORY = 1000
 _NEVER = float("inf")
-GRID_STEPS = vocab.STEPS_PER_BEAT // 4  # a 16th: where a beat model may restart
+SIXTEENTH_STEPS = vocab.STEPS_PER_BEAT // 4
 SHAPING_ONLY = frozenset(spec.name for spec in CONTROL_SPECS if not spec.resamples)
 
 
@@ -434,14 +434,15 @@ class Scheduler:
             heapq.heappush(self._queue, _Queued(due, next(self._order), 0, off))
 
     def _on_grid(self, perf: float, grid: float | None = None) -> float:
-        """A beat model restarts (after a knob turn, a reseed, a pause) on the next 16th
-        (or `grid`) from its beat 0, never between: a model left between two 16ths carries
+        """A beat model restarts (after a knob turn, a reseed, a pause) on the next line of
+        its grid control (or `grid`) from its beat 0, never between: a model left between two 16ths carries
         on from there, off the beat for good (measured: a resume between two 32nds put
         every later note half a 16th late). A seconds model restarts where it is."""
         timeline = self.timeline
         if not timeline.beats:
             return perf
-        grid = grid or GRID_STEPS * vocab.STEP_SECONDS
+        # the grid control's lines (a 16th when it is off: where a model's phase lives)
+        grid = grid or (GRID_STEPS.get(self.generator.controls.grid) or SIXTEENTH_STEPS) * vocab.STEP_SECONDS
         return timeline.beat_origin + math.ceil((perf - timeline.beat_origin) / grid - 1e-9) * grid
 
     def _advance_to(self, seconds: float, now: float) -> None:
