@@ -18,6 +18,9 @@ from live.core.commands import FollowBeat
 from live.core.timeline import Timeline
 
 PPQN = 24
+LATE_IN_A_ROW = PPQN // 2  # ticks behind the line in a row (half a beat) before they count as lost:
+# a busy machine can hold ticks back for tens of ms and then hand them over at once
+SUSPECT = -1  # _lost_ticks: this tick may follow lost ones; not decided yet
 
 
 class ClockFollower:
@@ -41,22 +44,17 @@ class ClockFollower:
         self.last_tick: float | None = None
         self.ticks = -1  # since Start: the first tick after Start is tick 0
         self.running = False
-        self._fresh = True  # no tick counted since Start or Continue
+        self._late: tuple[int, list] = (0, [])  # ticks arriving k after the fitted line: (k, those ticks)
         self.bpm: float | None = None
 
     def handle(self, message, at: float) -> bool:
         """True if the message was a clock or transport message."""
         kind = message.type
         if kind == "clock":
-            lost = 0
             if self.last_tick is not None:
                 interval = at - self.last_tick
                 if 0 < interval < 0.25:  # under 10 BPM is a stopped clock, not a tempo
-                    if self.bpm is not None and self.running and not self._fresh:
-                        # ticks that never came (a process that stalled past a JACK cycle
-                        # loses its input for it): counted, or the beat slips for good
-                        lost = max(0, round(interval * self.bpm * PPQN / 60.0) - 1)
-                    self.intervals.append(interval / (lost + 1))
+                    self.intervals.append(interval)
                 else:
                     self.fit.clear()
             self.last_tick = at
@@ -65,15 +63,19 @@ class ClockFollower:
                 # period, and only the mean of those jittered intervals converges.
                 self.bpm = 60.0 / (PPQN * statistics.fmean(self.intervals))
             if self.running:
-                self.ticks += 1 + lost
-                self._fresh = False  # from the next tick on, a gap means ticks were lost
+                self.ticks += 1
+                lost = self._lost_ticks(at)
+                if lost == SUSPECT:
+                    return True  # counted, but kept out of the line until decided
+                self.ticks += lost
                 self.fit.append((self.ticks, at))
-                if self.ticks == 0 or self.ticks % (PPQN // 4) == 0:
+                if self.ticks == 0 or self.ticks % (PPQN // 4) == 0 or lost:
                     self._lock()
             return True
         if kind == "start":
-            self.running, self.ticks, self._fresh = True, -1, True
+            self.running, self.ticks = True, -1
             self.fit.clear()
+            self._late = (0, [])
             if self.on_start:
                 self.on_start()
             if self.bpm is not None:
@@ -87,12 +89,39 @@ class ClockFollower:
                 self.on_stop()
             return True
         if kind == "continue":
-            self.running, self._fresh = True, True
+            self.running = True
             self.fit.clear()
+            self._late = (0, [])
             if self.on_continue:
                 self.on_continue()
             return True
         return kind == "songpos"
+
+    def _lost_ticks(self, at: float) -> int:
+        """Ticks that never came: a process that stalls past a JACK cycle loses its input
+        for it (measured: a 60 ms stall cost 3 ticks, for the rest of the set). A tick
+        that arrives k ticks after the line through the last beat's ticks, and every tick
+        for the next half beat too, says k were lost; a late burst (ticks delayed, then all at once)
+        catches up with the line and is not counted. Ticks under suspicion stay out of
+        the line until it is decided."""
+        if len(self.fit) < 6 or self.bpm is None:
+            return 0
+        slope, end = _line_end(list(self.fit))
+        expected = end + slope * (self.ticks - self.fit[-1][0])
+        k = round((at - expected) / slope) if slope > 0 else 0
+        late, suspects = self._late
+        if k >= 1 and (k == late or not suspects):
+            suspects = suspects + [(self.ticks, at)]
+            if len(suspects) < LATE_IN_A_ROW:
+                self._late = (k, suspects)
+                return SUSPECT
+            self.fit.extend((tick + k, arrival) for tick, arrival in suspects[:-1])
+            self._late = (0, [])
+            return k
+        # on the line again: the suspects were late, not lost
+        self.fit.extend(suspects)
+        self._late = (0, [])
+        return 0
 
     def _lock(self) -> None:
         points = list(self.fit)

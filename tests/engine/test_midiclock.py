@@ -144,3 +144,19 @@ def test_ticks_lost_in_a_stall_are_counted_so_the_beat_does_not_slip():
     assert follower.ticks == 4 * PPQN - 1
     assert timeline.bpm == pytest.approx(128.0, rel=1e-6)
     assert timeline.heard_at(timeline.perf_at_beat(4.0)) == pytest.approx(0.01 + 4 * PPQN * tick, abs=1e-6)
+
+
+def test_ticks_delayed_and_then_delivered_at_once_are_not_taken_for_lost_ones():
+    """A busy machine: JACK holds three ticks back and hands them over in one go. They
+    were late, not lost: the count stays the master's."""
+    timeline = Timeline(beats=True)
+    follower = follow(timeline)
+    follower.handle(mido.Message("start"), at=0.0)
+    tick = 60.0 / 128 / PPQN
+    arrivals = [0.01 + k * tick for k in range(4 * PPQN)]
+    for k in (50, 51, 52):
+        arrivals[k] = arrivals[53] - 0.0001 * (53 - k)  # held back, then a burst
+    for at in arrivals:
+        follower.handle(mido.Message("clock"), at=at)
+    assert follower.ticks == 4 * PPQN - 1
+    assert timeline.heard_at(timeline.perf_at_beat(4.0)) == pytest.approx(0.01 + 4 * PPQN * tick, abs=1e-4)
