@@ -203,3 +203,26 @@ def test_beat_lanes_join_pieces_by_a_whole_bar_so_every_piece_starts_on_a_bar_li
         elif event < vocab.NOTE_OFF_OFFSET:
             starts.append(steps)
     assert starts and all(s % vocab.STEPS_PER_BAR == 0 for s in starts)
+
+
+def test_beat_augmentation_redraws_each_piece_s_loudness_and_keeps_its_grid():
+    from export.corpus.augment import FLAT_VELOCITY_SHARE, vary_velocity
+
+    notes = np.array([[60 + i % 5, i * 0.12, i * 0.12 + 0.1, 50 + 10 * (i % 4)] for i in range(32)], float)
+    rng = np.random.default_rng(0)
+    flat = varied = 0
+    seen = []
+    for _ in range(400):
+        out = vary_velocity(notes, rng)
+        seen.extend(out[:, 3])
+        assert np.array_equal(out[:, :3], notes[:, :3])  # pitches and times untouched
+        assert out[:, 3].min() >= 1 and out[:, 3].max() <= 127
+        if len(set(out[:, 3])) == 1:
+            flat += 1
+        else:
+            varied += 1
+            # one gain and one offset for the whole piece: the accents keep their order
+            assert np.array_equal(np.argsort(out[:8, 3], kind="stable"), np.argsort(notes[:8, 3], kind="stable"))
+    assert abs(flat / 400 - FLAT_VELOCITY_SHARE) < 0.07
+    # the books play 50-80 here; redrawn, some pieces far softer, others far louder
+    assert min(seen) < 35 and max(seen) > 105
