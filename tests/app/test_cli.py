@@ -339,3 +339,14 @@ def test_render_roll_draws_the_render_it_wrote(stream_model_path, tmp_path):
     assert len(svg_marks(svg, "note")) == len(part.notes) > 0
     last_beat = max(n.end for n in part.notes) * 120 / 60  # the file is at 120 BPM
     assert len(svg_marks(svg, "bar")) == math.ceil(last_beat / 4)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["play", "--output-latency", "900"], "900 ms is outside 0..500"),
+    (["play", "--output-latency", "soon"], "expected milliseconds, not 'soon'"),
+    (["play", "--grid", "1/12"], "'1/12' is not one of off, 1/32, 1/16"),
+    (["render", "--bars", "0", "-o", "x.mid"], "bars"),
+])
+def test_the_beat_options_refuse_bad_values_in_one_line(args, fragment):
+    result = run_main(*args)
+    assert_one_line_error(result, fragment)
