@@ -543,3 +543,31 @@ def test_after_the_screen_quits_the_engine_s_last_figures_are_printed(monkeypatc
     assert tui_app.run_tui(tui_args()) == 0
     out = capsys.readouterr().out
     assert "3 notes played" in out and "p99 0.200 ms, max 0.500 ms over 6 messages" in out
+
+
+async def test_at_80x24_the_port_dialog_lists_the_playing_model_first_and_enter_picks_at_once(recording_engine):
+    from textual.widgets import OptionList
+
+    app = EncoreApp(tui_args("--backend", "jack"), engine_factory=recording_engine, status=FIXED_STATUS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        press(app, "o")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, SetupScreen))
+        await pilot.pause(0.1)
+        models = app.screen.query_one("#models", OptionList)
+        assert models.get_option_at_index(0).id.endswith("/default.onnx")  # what plays, first
+        assert models.content_size.height >= 2  # more than one row of the list shows
+        models.focus()
+        press(app, "enter")  # no Down first: the highlighted row is picked
+        assert await wait_for(pilot, lambda: len(recording_engine.started) == 2)
+        await quit_and_wait(app)
+    assert recording_engine.started[-1].model.endswith("/default.onnx")
+
+
+def test_a_long_value_keeps_the_knob_column_in_place():
+    from live.app.tui.app import ControlsPanel
+
+    panel = ControlsPanel()
+    panel.status = FIXED_STATUS.with_(controls=FIXED_STATUS.controls.with_(scale="harmonic_minor"))
+    lines = str(panel.render()).splitlines()
+    assert all(len(line) == len(lines[0]) for line in lines), lines
+    assert any("harmonic minor" in line for line in lines)

@@ -55,7 +55,9 @@ class ControlsPanel(Static):
             cc = cc.split(" (")[0] if cc else ""
             if row.target == TEMPO:
                 cc = source_label(self.status.tempo, short=True)
-            line = f"{row.label:<17}{value:>10} {cc:>6}"
+            # a long value (harmonic minor) takes room from the label, not the CC column
+            room = max(len(value) + 1, 27)
+            line = f"{row.label[:room - len(value) - 1]:<{room - len(value)}}{value} {cc:>6}"
             style = "reverse bold" if index == self.selected else ""
             text.append(line + "\n", style=style)
         return text

@@ -61,6 +61,7 @@ class SetupScreen(ModalScreen):
 
     def on_mount(self) -> None:
         self.action_refresh()
+        self.query_one("#models", OptionList).highlighted = 0
 
     def action_refresh(self) -> None:
         from live.core.errors import EncoreError
@@ -74,12 +75,14 @@ class SetupScreen(ModalScreen):
         except EncoreError as err:
             self.query_one("#setup-info", Static).update(str(err))
             return
-        outputs.add_options([Option("virtual port 'encore'", id="")] +
+        outputs.add_options([Option("virtual port 'encore' (encore:encore on JACK)", id="")] +
                             [Option(n, id=n) for n in backend.output_names()])
         # not encore's own output seen from the other side: it would feed encore itself
         own = set(self.own_inputs)
         inputs.add_options([Option("no input", id="")] +
                            [Option(n, id=n) for n in backend.input_names() if n not in own])
+        # Enter picks the highlighted row at once: without one it did nothing until Down
+        outputs.highlighted = inputs.highlighted = 0
         self.query_one("#setup-info", Static).update(backend.note)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -99,6 +102,8 @@ class SetupScreen(ModalScreen):
 
 
 def shipped_models() -> list[Path]:
+    """The shipped models, the one that plays by default first."""
     from live.model import default_model_path
 
-    return sorted(default_model_path().parent.glob("*.onnx"))
+    default = default_model_path()
+    return sorted(default.parent.glob("*.onnx"), key=lambda p: (p != default, p.name))
