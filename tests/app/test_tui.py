@@ -571,3 +571,20 @@ def test_a_long_value_keeps_the_knob_column_in_place():
     lines = str(panel.render()).splitlines()
     assert all(len(line) == len(lines[0]) for line in lines), lines
     assert any("harmonic minor" in line for line in lines)
+
+
+async def test_ctrl_c_quits_as_q_does(recording_engine):
+    closed = []
+
+    class Closing(recording_engine):
+        def close(self):
+            closed.append(True)  # where the engine ends its notes and saves the recording
+
+    app = EncoreApp(tui_args("--backend", "jack"), engine_factory=Closing, status=FIXED_STATUS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        press(app, "ctrl+c")
+        deadline = time.monotonic() + 20
+        while app.return_code is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    assert app.return_code is not None and closed

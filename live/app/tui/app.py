@@ -196,6 +196,8 @@ class EncoreApp(App):
         Binding("R", "render", "render"),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit_encore", "quit"),
+        # Ctrl-C stops encore, as it does `encore play` (Textual's own only says how to quit)
+        Binding("ctrl+c", "quit_encore", show=False, priority=True),
     ]
 
     def __init__(self, args, engine_factory=start_engine, status: protocol.Status | None = None):
