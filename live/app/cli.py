@@ -324,7 +324,8 @@ def cmd_render(args) -> int:
     title = f"encore ({Path(generator.model.info.path).stem})"
     write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title, stretch=timeline.rate)
     heard = result.seconds * timeline.rate
-    grid = f", {heard / 60 * args.bpm / 4:.0f} bars at {args.bpm:g} BPM" if timeline.beats else ""
+    bars = heard / 60 * args.bpm / 4
+    grid = f", {bars:.{0 if abs(bars - round(bars)) < 1e-6 else 1}f} bars at {args.bpm:g} BPM" if timeline.beats else ""
     print(
         f"wrote {args.output}: {count(len(result.notes), 'note')} in {heard:.1f} s{grid} "
         f"({count(len(result.events), 'event')}), seeded with {seeded_with}"

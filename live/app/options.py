@@ -41,7 +41,9 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
             metavar, default = "|".join(spec.choices), str(spec.default)
         else:
             default = f"{spec.default:g}" + (f" {spec.unit}" if spec.unit else "")
-        sampling.add_argument(spec.flag, dest=spec.name, type=_arg_parser(spec), default=spec.default,
+        # --top-p, and --top_p as the one name is written in a knob map (one name each)
+        flags = [spec.flag] + ([f"--{spec.name}"] if "_" in spec.name else [])
+        sampling.add_argument(*flags, dest=spec.name, type=_arg_parser(spec), default=spec.default,
                               metavar=metavar, help=f"{spec.help} ({spec.allowed}; default {default})")
 
 

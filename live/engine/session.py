@@ -119,6 +119,9 @@ class Session:
         self.log = log
         if getattr(args, "link", False) and args.follow_clock:
             raise EncoreError("--link and --follow-clock are two tempo sources; follow one of them")
+        if args.follow_clock and not args.input:
+            raise EncoreError("--follow-clock follows the MIDI clock on an input port: name it with "
+                              "--input PORT (encore ports lists them)")
         # What can be wrong with the files is found before a port opens or a note plays:
         # a set must not end by losing its recording to a bad path.
         self.recorder = (

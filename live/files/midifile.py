@@ -112,7 +112,12 @@ def _open(path: Path) -> mido.MidiFile:
     if not magic:
         raise MidiFileError(path, "is empty (0 bytes)")
     if magic == b"RIFF":
-        raise MidiFileError(path, "RIFF MIDI (.rmi) is not supported; save it as a plain .mid")
+        with path.open("rb") as handle:
+            kind = handle.read(12)[8:12]
+        if kind == b"RMID":
+            raise MidiFileError(path, "RIFF MIDI (.rmi) is not supported; save it as a plain .mid")
+        what = "WAV audio" if kind == b"WAVE" else f"a RIFF {kind.decode('latin-1')!r} file"
+        raise MidiFileError(path, f"not a MIDI file ({what}); give a Standard MIDI File")
     if magic != b"MThd":
         raise MidiFileError(path, "not a MIDI file (no MThd header); give a Standard MIDI File")
     try:

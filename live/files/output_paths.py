@@ -45,6 +45,10 @@ def check_writable(path, example: str) -> Path:
     return path
 
 
+OTHER_KINDS = {".svg": "a picture", ".png": "a picture", ".onnx": "a model", ".npz": "a corpus",
+               ".json": "events", ".toml": "a knob map", ".txt": "text"}
+
+
 def check_midi_output(path, audio_hint: str = "") -> Path:
     """A .mid file to be written: not a name that promises audio, and writable."""
     path = Path(path).expanduser()
@@ -52,6 +56,12 @@ def check_midi_output(path, audio_hint: str = "") -> Path:
         raise OutputPathError(
             f"{path}: encore writes MIDI here, not audio; name it {path.with_suffix('.mid').name}"
             + audio_hint
+        )
+    if path.suffix.lower() in OTHER_KINDS:
+        # a picture, a model or a corpus of the musician's own must not become a MIDI file
+        raise OutputPathError(
+            f"{path}: encore writes a MIDI file here, not {OTHER_KINDS[path.suffix.lower()]}; "
+            f"name it {path.with_suffix('.mid').name}"
         )
     return check_writable(path, "take.mid")
 

@@ -350,3 +350,22 @@ def test_render_roll_draws_the_render_it_wrote(stream_model_path, tmp_path):
 def test_the_beat_options_refuse_bad_values_in_one_line(args, fragment):
     result = run_main(*args)
     assert_one_line_error(result, fragment)
+
+
+def test_walk_findings_are_one_line_each(tmp_path):
+    """From a newcomer's walk through the README on a fresh clone."""
+    picture = tmp_path / "roll.svg"
+    picture.write_text("<svg/>")
+    result = run_main("render", "--bars", 2, "-o", picture)
+    assert_one_line_error(result, "roll.svg", "not a picture", "roll.mid")
+    assert picture.read_text() == "<svg/>"  # not replaced by a MIDI file
+    wav = tmp_path / "take.wav"
+    wav.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt ")
+    assert_one_line_error(run_main("roll", wav), "take.wav", "not a MIDI file (WAV audio)")
+    assert_one_line_error(run_main("play", "--follow-clock", "--seconds", 1), "--follow-clock", "--input PORT")
+
+
+def test_a_render_of_seconds_counts_its_bars_to_the_half(tmp_path):
+    result = run_main("render", "--seconds", 5, "--bpm", 120, "-o", tmp_path / "x.mid", "--quiet", "--top_p", 0.9)
+    assert result.returncode == 0, result.stderr
+    assert "2.5 bars at 120 BPM" in result.stdout  # --top_p is --top-p, as a map spells it
