@@ -504,6 +504,10 @@ def _loop(run: _Run, minutes: float | None, epochs: int | None, steps: int | Non
                         raise KeyboardInterrupt
                     if out_of_time or (steps is not None and run.position["steps"] >= steps):
                         stopped = "minutes" if out_of_time else "steps"
+                        if run.position["batch"] >= total:  # it ran out on the epoch's last batch: a whole epoch
+                            run.position["epoch"] += 1
+                            run.position["batch"] = 0
+                            run.carry = None
                         break
                     if save_now:
                         run.clock()

@@ -337,3 +337,14 @@ def test_a_stream_file_of_another_graph_shape_is_one_error(stream_model_path, tm
     onnx.save(proto, str(tmp_path / "other.onnx"))
     with pytest.raises(CheckpointError, match="not a graph encore exported"):
         checkpoint_from_onnx(tmp_path / "other.onnx")
+
+
+def test_a_budget_that_ends_on_an_epoch_s_last_batch_counts_that_epoch(toy_path, tmp_path):
+    """The walk saw `epoch 5: val NLL ...` then `trained 4 full epochs`, and epoch 4 logged twice."""
+    config = default_config("stream", **TINY_STREAM)
+    whole = train(toy_path, tmp_path / "whole", config, epochs=2, quiet=True)
+    per_epoch = whole.steps // 2
+    cut = train(toy_path, tmp_path / "cut", config, steps=2 * per_epoch, quiet=True)
+    assert cut.stopped == "steps" and cut.epoch == 2
+    log = [json.loads(line)["epoch"] for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
+    assert log == [1, 2]
