@@ -41,10 +41,11 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
             metavar, default = "|".join(spec.choices), str(spec.default)
         else:
             default = f"{spec.default:g}" + (f" {spec.unit}" if spec.unit else "")
-        # --top-p, and --top_p as the one name is written in a knob map (one name each)
-        flags = [spec.flag] + ([f"--{spec.name}"] if "_" in spec.name else [])
-        sampling.add_argument(*flags, dest=spec.name, type=_arg_parser(spec), default=spec.default,
+        sampling.add_argument(spec.flag, dest=spec.name, type=_arg_parser(spec), default=spec.default,
                               metavar=metavar, help=f"{spec.help} ({spec.allowed}; default {default})")
+        if "_" in spec.name:  # --top_p too, as the one name is written in a knob map
+            sampling.add_argument(f"--{spec.name}", dest=spec.name, type=_arg_parser(spec),
+                                  default=spec.default, help=argparse.SUPPRESS)
 
 
 def _arg_parser(spec: ControlSpec):
