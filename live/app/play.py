@@ -48,7 +48,10 @@ def play(args, make_generator) -> int:
                 say(f"playing without a guardian for the notes ({err})")
         if not stop.event.is_set():
             session.start()
-            say(f"playing, seeded with {seeded_with}; Ctrl-C stops")
+            timeline = session.timeline
+            tempo = (f" at {timeline.bpm:g} BPM (a beat model: on its grid)" if timeline.beats
+                     else " (a seconds model: the tempo moves only the quantise grid)")
+            say(f"playing{tempo}, seeded with {seeded_with}; Ctrl-C stops")
         started = time.monotonic()
         ends = started + args.seconds if args.seconds else float("inf")
         while not stop.event.is_set():

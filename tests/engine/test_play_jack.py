@@ -354,6 +354,7 @@ def test_a_beat_model_s_recording_is_written_at_the_tempo_with_its_notes_on_the_
                           "--random-seed", 4, "--density", 0.8, "--record", record, "--bpm", 150)
         _, err = play.communicate(timeout=60)
         assert play.returncode == 0, err
+        assert "playing at 150 BPM (a beat model: on its grid)" in err  # says the tempo it plays at
     finally:
         receiver.close()
     midi = mido.MidiFile(record)
