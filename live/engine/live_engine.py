@@ -319,7 +319,10 @@ class LiveEngine:
             return False
         now = self._leaving_at  # when the sender began this batch: the meter's "sent"
         if self.recorder is not None:
-            self.recorder.sent(self.scheduler.performance_time(now), message)
+            # at its due time (it left within a fraction of a millisecond of it): a beat
+            # model's recording sits on the file's grid; an unscheduled note-off (a panic,
+            # a port come back) at the moment it left
+            self.recorder.sent(out.due if out.due is not None else self.scheduler.performance_time(now), message)
         if out.due is not None:
             error = now - self.scheduler.timeline.to_clock(out.due)
             self.send_errors.append(error)
