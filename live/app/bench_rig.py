@@ -224,7 +224,7 @@ class PlayProcess:
     """`encore play OPTIONS` in a process of its own, as a musician runs it: its own GIL
     and realtime sender, nothing of the bench's threads in its way."""
 
-    READY = "playing, seeded with"  # what play says once the session has started
+    READY = ", seeded with"  # what play says once the session has started ("playing at 128 BPM, seeded with")
 
     def __init__(self, options: list[str]):
         self.lines: list[str] = []
