@@ -40,3 +40,24 @@ def cc(control, value, time=0, channel=0):
 
 def meta(kind, time=0, **fields):
     return mido.MetaMessage(kind, time=time, **fields)
+
+
+def note_ticks(midi) -> tuple[list[int], list[int]]:
+    """(onset ticks, end ticks) of every note in a mido.MidiFile, all tracks."""
+    onsets, ends = [], []
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "note_on" and message.velocity > 0:
+                onsets.append(tick)
+            elif message.type in ("note_on", "note_off"):
+                ends.append(tick)
+    return onsets, ends
+
+
+def tempos_bpm(midi) -> list[float]:
+    """Every set_tempo of a mido.MidiFile, in BPM to 3 places."""
+    import mido
+
+    return [round(mido.tempo2bpm(m.tempo), 3) for track in midi.tracks for m in track if m.type == "set_tempo"]

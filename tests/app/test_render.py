@@ -19,6 +19,7 @@ from live.core.render import render
 from live.files.midifile import write_rendered
 from live.files.primers import SeedError, embedded_primer, primer_from_midi, primer_from_notes
 from cli_helpers import encore, run_main
+from midi_builders import note_ticks, tempos_bpm
 from conftest import PRIMERS
 
 
@@ -327,18 +328,9 @@ def test_a_beat_model_renders_on_its_tempo_s_grid_for_its_bars(beat_model_path, 
     assert result.returncode == 0, result.stderr
     assert f"8 bars at {bpm} BPM" in result.stdout
     midi = mido.MidiFile(out)
-    tempos = [m.tempo for track in midi.tracks for m in track if m.type == "set_tempo"]
-    assert [round(mido.tempo2bpm(t), 3) for t in tempos] == [bpm]  # a DAW lines it up by dropping it in
+    assert tempos_bpm(midi) == [bpm]  # a DAW lines it up by dropping it in
     step = midi.ticks_per_beat // 48  # 1/48 beat: the model's step
-    onsets, ends = [], []
-    for track in midi.tracks:
-        tick = 0
-        for message in track:
-            tick += message.time
-            if message.type == "note_on" and message.velocity > 0:
-                onsets.append(tick)
-            elif message.type in ("note_on", "note_off"):
-                ends.append(tick)
+    onsets, ends = note_ticks(midi)
     assert len(onsets) > 30
     sixteenth = midi.ticks_per_beat // 4
     assert all(tick % sixteenth == 0 for tick in onsets)  # every onset on the tempo's 16ths (--grid 1/16)
@@ -357,13 +349,7 @@ def test_with_the_grid_off_a_beat_model_starts_notes_on_any_of_its_steps(beat_mo
                       "--grid", "off", "-o", out, "--quiet")
     assert result.returncode == 0, result.stderr
     midi = mido.MidiFile(out)
-    onsets = []
-    for track in midi.tracks:
-        tick = 0
-        for message in track:
-            tick += message.time
-            if message.type == "note_on" and message.velocity > 0:
-                onsets.append(tick)
+    onsets, _ = note_ticks(midi)
     step, sixteenth = midi.ticks_per_beat // 48, midi.ticks_per_beat // 4
     assert all(tick % step == 0 for tick in onsets)  # on the model's 1/48 beat
     assert any(tick % sixteenth for tick in onsets)  # but this random model's, not the 16ths

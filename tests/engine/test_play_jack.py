@@ -357,15 +357,11 @@ def test_a_beat_model_s_recording_is_written_at_the_tempo_with_its_notes_on_the_
         assert "playing at 150 BPM (a beat model: on its grid)" in err  # says the tempo it plays at
     finally:
         receiver.close()
+    from midi_builders import note_ticks, tempos_bpm
+
     midi = mido.MidiFile(record)
-    assert [round(mido.tempo2bpm(m.tempo), 3) for t in midi.tracks for m in t if m.type == "set_tempo"] == [150]
-    onsets = []
-    for track in midi.tracks:
-        tick = 0
-        for message in track:
-            tick += message.time
-            if message.type == "note_on" and message.velocity > 0:
-                onsets.append(tick)
+    assert tempos_bpm(midi) == [150]
+    onsets, _ = note_ticks(midi)
     step = midi.ticks_per_beat // 48  # the model's 1/48 beat
     assert len(onsets) >= 5
     assert all(tick % step == 0 for tick in onsets), onsets  # recorded at their due times: on the grid
