@@ -229,14 +229,16 @@ def model_grid(model) -> BeatGrid | None:
 
 
 def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
-            temperature: float = 1.0, seed: int = 0, renders: int = 1, grid_control: str = "1/16") -> dict:
+            temperature: float = 1.0, seed: int = 0, renders: int = 1, grid_control: str = "1/16",
+            loop: int = 0, variation: int = 25) -> dict:
     """The figures of corpus_path (a corpus split, a .mid file or a folder of them) and,
     with a model, of `minutes` of its music (a minute per embedded primer, in turn)
     rendered `renders` times with fresh random seeds, set beside them.
 
     One render is one sample: two files of the same model fork at the first draw that
     falls either side of a boundary. With several, each figure also comes as its range
-    over the renders, which says how far a difference between two models is only luck."""
+    over the renders, which says how far a difference between two models is only luck.
+    loop (bars, a beat model's) renders with a loop of that length at `variation` %."""
     source = read_source(corpus_path, split)
     held_out = stats(source.pieces, source.grids)
     figures: dict = {"source": str(corpus_path), "reference": source.name}
@@ -251,7 +253,12 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
     model = load_model(model_path)
     grid = model_grid(model)
     segments = max(1, int(round(minutes)))
-    each = [_render_pieces(model, minutes, segments, temperature, seed + r * segments, grid_control)
+    if loop and grid is None:
+        from live.core.errors import EncoreError
+
+        raise EncoreError(f"--loop needs a beat model: {model_path} plays in seconds, without bars")
+    each = [_render_pieces(model, minutes, segments, temperature, seed + r * segments, grid_control,
+                           loop, variation)
             for r in range(renders)]
     pooled = [piece for pieces in each for piece in pieces]
     ours = stats(pooled, [grid] * len(pooled))
@@ -261,6 +268,7 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
         "minutes": minutes,
         "random_seed": seed,
         "grid_control": grid_control,
+        **({"loop_bars": loop, "variation": variation} if loop else {}),
         "rendered": _as_dict(ours),
         source.name: _as_dict(held_out),
         **_distances(ours, held_out),
@@ -276,7 +284,7 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
 
 
 def _render_pieces(model, minutes: float, segments: int, temperature: float, first_seed: int,
-                   grid_control: str = "1/16"):
+                   grid_control: str = "1/16", loop: int = 0, variation: int = 25):
     """`segments` renders of minutes/segments each, primer by primer, seeds counting up."""
     from live.core.controls import Controls
     from live.core.generator import Generator
@@ -286,8 +294,11 @@ def _render_pieces(model, minutes: float, segments: int, temperature: float, fir
     primers = model.info.primers or [[]]
     pieces = []
     for index in range(segments):
-        generator = Generator(model, Controls(temperature=temperature, grid=grid_control), seed=first_seed + index)
+        controls = Controls(temperature=temperature, grid=grid_control, variation=variation)
+        generator = Generator(model, controls, seed=first_seed + index)
         generator.prime(closed(list(primers[index % len(primers)])))
+        if loop:
+            generator.loop().begin(loop, generator.performer, generator)
         result = render(generator, seconds=60.0 * minutes / segments)
         pieces.append(np.array([[n.pitch, n.start, n.end, n.velocity] for n in result.notes], float)
                       .reshape(-1, 4))

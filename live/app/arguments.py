@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from live.core.controls import RENAMED, control_name
+from live.core.phrase import LOOP_BARS
 
 COMMAND_METAVARS = ("COMMAND", "ACTION")  # the subcommand arguments
 
@@ -80,3 +81,13 @@ def bpm(text: str) -> float:
     if not 20 <= value <= 400:
         raise argparse.ArgumentTypeError(f"BPM {value:g} is outside 20..400")
     return value
+
+
+def loop_bars(text: str) -> int:
+    """--loop: a length in bars, or 0 / off."""
+    value = text.strip().lower()
+    value = "0" if value == "off" else value
+    if value not in [str(bars) for bars in LOOP_BARS]:
+        raise argparse.ArgumentTypeError(
+            f"a loop is {', '.join(map(str, LOOP_BARS[1:]))} bars (0 or off: none), not {text!r}")
+    return int(value)

@@ -16,7 +16,9 @@ from live.core.errors import EncoreError, EventFileError
 from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.files.midifile import Part, Song, read_midi, write_midi
 from live.files.midiscan import ScanReport, find_midi_files, process_each
-from live.app.arguments import OneLineParser, bpm, control_argument, int_in, non_negative_ms, positive_float
+from live.app.arguments import (
+    OneLineParser, bpm, control_argument, int_in, loop_bars, non_negative_ms, positive_float,
+)
 from live.app.training_commands import add_training_commands
 from live.app.options import add_generation_options, generator_from_args, timeline_from_args
 from live.engine.knobs import KNOB_CONTROLS
@@ -158,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     music.add_argument("--temperature", type=positive_float, default=1.0)
     music.add_argument("--grid", choices=SPECS_BY_NAME["grid"].choices, default=SPECS_BY_NAME["grid"].default,
                        help="a beat model's grid control for the renders (off: the model's own rhythm)")
+    music.add_argument("--loop", type=loop_bars, default=0, metavar="BARS",
+                       help="render with a loop of BARS bars (a beat model's; default 0: off)")
+    music.add_argument("--variation", type=int_in(0, 100, "variation"), default=25, metavar="PERCENT",
+                       help="with --loop: how much of the phrase changes each time round (default 25)")
     music.add_argument("--random-seed", type=int, default=0)
     music.add_argument("--renders", type=int_in(1, 100, "renders"), default=1,
                        help="render it this many times with fresh seeds: figures of them all, "
@@ -365,7 +371,7 @@ def cmd_musicstats(args) -> int:
 
     model, source = (None, args.model) if args.corpus is None else (args.model, args.corpus)
     figures = compare(model, source, args.split, args.minutes, args.temperature, args.random_seed, args.renders,
-                      args.grid)
+                      args.grid, args.loop, args.variation)
     print(json.dumps(figures, indent=2) if args.json else format_figures(figures))
     return 0
 

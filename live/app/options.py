@@ -10,7 +10,9 @@ import numpy as np
 
 from live.core.controls import CONTROL_SPECS, ControlError, Controls, ControlSpec
 from live.core.scales import ScaleError, note_name, parse_scale
+from live.app.arguments import loop_bars
 from live.core.bars import to_bar_line
+from live.core.errors import EncoreError
 from live.core.generator import Generator
 from live.core.timeline import Timeline
 from live.model import Model, load_model
@@ -46,6 +48,11 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
         if "_" in spec.name:  # --top_p too, as the one name is written in a knob map
             sampling.add_argument(f"--{spec.name}", dest=spec.name, type=_arg_parser(spec),
                                   default=spec.default, help=argparse.SUPPRESS)
+    loop = parser.add_argument_group("loop (a beat model's)")
+    loop.add_argument("--loop", type=loop_bars, default=0, metavar="BARS",
+                      help="play a phrase of BARS bars again and again (1, 2, 4, 8, 16; default 0: off); "
+                           "--variation says how much of it changes each time round")
+
 
 
 def _arg_parser(spec: ControlSpec):
@@ -123,6 +130,11 @@ def generator_from_args(args, channel: int, seed: tuple[str, list[int]] | None =
     if model.info.time == "beats":
         primer = to_bar_line(primer)  # play starts on a downbeat, where the model thinks it is
     generator.prime(primer)
+    if getattr(args, "loop", 0):
+        if model.info.time != "beats":
+            raise EncoreError(f"--loop needs a beat model: {model.info.path} plays in seconds, without bars "
+                              "(the shipped default is a beat model; `encore info MODEL` says which)")
+        generator.loop().begin(args.loop, generator.performer, generator)
     return generator, description
 
 

@@ -81,4 +81,29 @@ class FollowBeat:
     source: str = "midi clock"
 
 
-Command = Union[ChangeControls, Hear, Reseed, Panic, Pause, Resume, SetQuantizer, SetTempo, FollowBeat]
+@dataclass(frozen=True)
+class SetLoop:
+    """A loop of `bars` bars (0: none); or change='double' / 'halve' the length asked
+    last. A loop begins at the launch point; a new length lands on the loop's bar line."""
+
+    bars: int = 0
+    change: str | None = None
+
+
+@dataclass(frozen=True)
+class PhraseAction:
+    """'next' (a new phrase), 'mutate' (the bar at the launch point sampled anew) or
+    'hold' (exact repeats, or not: a toggle), landing at the launch point."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class SetLaunch:
+    """When phrase actions land: 'bar' (the next bar line), 'beat' or 'now' (the grid)."""
+
+    when: str
+
+
+Command = Union[ChangeControls, Hear, Reseed, Panic, Pause, Resume, SetQuantizer, SetTempo, FollowBeat,
+                SetLoop, PhraseAction, SetLaunch]

@@ -156,6 +156,9 @@ CONTROL_SPECS: tuple[ControlSpec, ...] = (
                 choices=("off", "1/32", "1/16", "1/8", "1/4", "1/16t", "1/8t"),
                 help="a beat model starts notes only on this grid of the beat (off: where it likes; "
                      "t: triplets); a seconds model has no beat grid and ignores it"),
+    ControlSpec("variation", "int", 0, 100, 25, 5, 25, unit="%",
+                help="how much of a loop is sampled anew each time round (0: the same phrase, "
+                     "100: a new one); the end of the phrase changes most", resamples=False),
 )
 # grid -> steps of a beat model (48 a beat): where a note may begin
 GRID_STEPS = {"off": None, "1/32": 6, "1/16": 12, "1/8": 24, "1/4": 48, "1/16t": 8, "1/8t": 16}
@@ -166,6 +169,13 @@ SPECS_BY_NAME: dict[str, ControlSpec] = {spec.name: spec for spec in CONTROL_SPE
 # tempos a set lives in; the screen and --bpm reach the whole range.
 TEMPO_SPEC = ControlSpec("bpm", "float", 20, 400, 120.0, 1, 10, ".1f", cli=False,
                          help="tempo: a beat model plays at it", knob_low=60, knob_high=180)
+# The loop's length and when its actions land belong to the scheduler's looper, not the
+# sampler (no Controls field), but a knob, the screen and `learn` move them like the rest.
+LOOP_SPEC = ControlSpec("loop", "choice", default="off", choices=("off", "1", "2", "4", "8", "16"),
+                        unit="", cli=False, help="a phrase of this many bars that comes back")
+LAUNCH_SPEC = ControlSpec("launch", "choice", default="bar", choices=("bar", "beat", "now"), cli=False,
+                          help="when a loop's next, mutate and hold land (its length: at its bar line)")
+
 # Names used before there was one name per control: knob maps that use them still load.
 RENAMED = {"max_note_seconds": "max_note", "max_polyphony": "polyphony"}
 
@@ -197,6 +207,7 @@ class Controls:
     velocity_offset: int = _default("velocity_offset")
     transpose: int = _default("transpose")
     grid: str = _default("grid")  # beat models only
+    variation: int = _default("variation")  # percent; a loop's (live.core.looper)
 
     def __post_init__(self):
         for spec in CONTROL_SPECS:

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, Protocol
 
 from live.core import vocab
 from live.core.controls import GRID_STEPS, Controls
+from live.core.looper import Looper
 from live.core.noise import GumbelNoise, NoisePosition
 from live.core.performer import NoteMessage, Performer
 from live.core.sampler import sample
@@ -34,6 +35,7 @@ class Snapshot(NamedTuple):  # a tuple: made once per event, cheaply
     noise: NoisePosition
     events: int
     notes: int  # finished notes at the time (the list is shared, see Performer.copy)
+    loop: Any = None  # the looper's state (Looper.save), if there is one
 
 
 class Generator:
@@ -56,13 +58,30 @@ class Generator:
         self.restarted_at = 0.0
         self.events: list[int] = []
         self.primer: list[int] = []
+        self.looper: Looper | None = None  # made once a loop is asked for
+
+    def loop(self):
+        """The looper, made on first use (a beat model's bars)."""
+        if self.looper is None:
+            self.looper = Looper()
+        return self.looper
+
+    @property
+    def replaying(self) -> bool:
+        """A bar of a loop is being played again: its time is not the engine's to give."""
+        return self.looper is not None and self.looper.mode == "play"
+
+    def shift_limit(self) -> int:
+        """The furthest step one forced time shift may reach (a loop's bar line)."""
+        step = self.performer.step
+        return self.looper.limit(step) if self.looper is not None else step + vocab.MAX_SHIFT_STEPS
 
     def prime(self, events: list[int], at_seconds: float = 0.0) -> None:
         """Set the model's state from a primer; its notes are not played. The
         performance (re)starts silent at `at_seconds`."""
         self.primer = list(events)
         self.state = self.model.feed(self.model.initial_state(), self.primer)
-        self.reset_performer(at_seconds)
+        self.reset_performer(at_seconds)  # the scheduler then says where a loop begins
 
     def reset_performer(self, at_seconds: float) -> None:
         """A silent performer at `at_seconds`; the model keeps what it has heard."""
@@ -70,13 +89,25 @@ class Generator:
         self.performer = Performer(self.channel, vocab.seconds_to_steps(at_seconds))
         self.performer.notes = notes
         self.restarted_at = self.performer.time  # where the performance last (re)started
+        if self.looper is not None:
+            self.looper.park()
 
     def next(self) -> tuple[int, list[NoteMessage]]:
-        """Sample, play and feed back one event."""
+        """Sample (or, in a loop, maybe play again), play and feed back one event."""
+        looper = self.looper
+        if looper is None:
+            event = self.sample_event()
+            return event, self._play(event)
+        event = looper.choose(self)
+        messages = self._play(event)
+        looper.played(event, self.performer, self, chosen=True)
+        return event, messages
+
+    def sample_event(self) -> int:
+        """What the model would play next, under the controls (not played)."""
         controls = self.controls
         grid = GRID_STEPS[controls.grid] if self.beats else None
-        event = sample(self.state.logits, self.performer, controls, self.noise, grid)
-        return event, self.force(event)
+        return sample(self.state.logits, self.performer, controls, self.noise, grid)
 
     def hear(self, on: bool, pitch: int, velocity: int = 0) -> None:
         """The model hears a note someone else played; the performer plays nothing.
@@ -95,6 +126,12 @@ class Generator:
 
     def force(self, event: int) -> list[NoteMessage]:
         """Play and feed back an event chosen by the engine (a rest, a forced note-off)."""
+        messages = self._play(event)
+        if self.looper is not None:
+            self.looper.played(event, self.performer, self, chosen=False)
+        return messages
+
+    def _play(self, event: int) -> list[NoteMessage]:
         messages = self.performer.apply(event, self.controls)
         self.state = self.model.step(self.state, event)
         self.events.append(event)
@@ -110,6 +147,7 @@ class Generator:
             self.noise.position(),
             len(self.events),
             len(self.performer.notes),
+            self.looper.save() if self.looper is not None else None,
         )
 
     def restore(self, snapshot: Snapshot) -> None:
@@ -118,3 +156,8 @@ class Generator:
         del self.performer.notes[snapshot.notes :]
         self.noise.restore(snapshot.noise)
         del self.events[snapshot.events :]
+        if self.looper is not None:
+            if snapshot.loop is None:
+                self.looper = None  # the loop began after this point
+            else:
+                self.looper.load(snapshot.loop)

@@ -38,6 +38,7 @@ class Held:
     played: int | None
     onset: int  # step
     velocity: int
+    bin: int  # the velocity bin it was struck at (a loop strikes it again so)
 
 
 class Performer:
@@ -105,7 +106,7 @@ class Performer:
         finished notes is shared (it only grows; restoring truncates it)."""
         twin = Performer.__new__(Performer)  # not copy.copy: this runs once per event
         twin.__dict__.update(self.__dict__)
-        twin.held = {p: Held(h.played, h.onset, h.velocity) for p, h in self.held.items()}
+        twin.held = {p: Held(h.played, h.onset, h.velocity, h.bin) for p, h in self.held.items()}
         twin.playing = dict(self.playing)
         twin.release_pending = set(self.release_pending)
         return twin
@@ -126,17 +127,17 @@ class Performer:
         played = pitch + controls.transpose
         velocity = controls.played_velocity(vocab.bin_to_velocity(self.bin))
         if not 0 <= played <= 127:
-            self.held[pitch] = Held(None, self.step, velocity)  # the model holds it; silent
+            self.held[pitch] = Held(None, self.step, velocity, self.bin)  # the model holds it; silent
             return
         if played in self.playing:
             # Another model pitch sounds this played pitch (transpose moved): end it,
             # unless it began this instant, when the new strike is the same note.
             other = self.playing[played]
             if self.held[other].onset == self.step:
-                self.held[pitch] = Held(None, self.step, velocity)
+                self.held[pitch] = Held(None, self.step, velocity, self.bin)
                 return
             self._end_sound(other, out)
-        self.held[pitch] = Held(played, self.step, velocity)
+        self.held[pitch] = Held(played, self.step, velocity, self.bin)
         self.playing[played] = pitch
         self.note_ons += 1
         out.append(NoteMessage(self.time, True, played, velocity, self.channel))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from live.core import vocab
 from live.core.commands import Command
 from live.core.generator import Generator
 from live.core.notes import Note, sort_notes
@@ -146,8 +147,10 @@ def cut_at(sent: list[tuple], end: float) -> list[tuple]:
 
 def _history_from(pending: list[Cue], lookahead: float) -> float:
     """Where rollback points are next needed: a cue rolls back to the last event played
-    by its moment, made at most a lookahead (and a margin) before it."""
-    return pending[0].at - lookahead - 0.05 if pending else float("inf")
+    by its moment, which began up to the longest time shift (1 s) before it and was made
+    up to a lookahead (and a margin) before that."""
+    longest = vocab.MAX_SHIFT_STEPS * vocab.STEP_SECONDS
+    return pending[0].at - lookahead - longest - 0.05 if pending else float("inf")
 
 
 def notes_of(sent: Iterable[tuple]) -> list[Note]:

@@ -30,11 +30,14 @@ from typing import Callable, Iterable, NamedTuple
 from live.core import vocab
 from live.core.bars import to_bar_line
 from live.core.commands import (
-    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, Reseed, Resume, SetQuantizer, SetTempo,
+    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, PhraseAction, Reseed, Resume, SetLaunch, SetLoop,
+    SetQuantizer, SetTempo,
 )
 from live.core.controls import CONTROL_SPECS, GRID_STEPS
 from live.core.errors import EncoreError
 from live.core.generator import Generator
+from live.core.looper import LoopAction
+from live.core.phrase import LOOP_BARS
 from live.core.outgoing import MidiOut, ThrottledLog
 from live.core.performer import NoteMessage
 from live.core.timeline import Timeline
@@ -56,6 +59,9 @@ LATENCY_HISTORY = 1000
 _NEVER = float("inf")
 SIXTEENTH_STEPS = vocab.STEPS_PER_BEAT // 4
 SHAPING_ONLY = frozenset(spec.name for spec in CONTROL_SPECS if not spec.resamples)
+LAUNCH_MODES = ("bar", "beat", "now")
+NO_LOOP_IN_SECONDS = ("no loop: a loop counts bars, and this model plays in seconds, without a beat "
+                      "(play a beat model; `encore info MODEL` says which time a model speaks)")
 
 
 class _Queued(NamedTuple):
@@ -123,6 +129,10 @@ class Scheduler:
         self.channels_used: set[int] = {generator.channel}
         self.events_generated = 0
         self.control_latencies: collections.deque = collections.deque(maxlen=LATENCY_HISTORY)
+        self.launch = "bar"  # when phrase actions land (SetLaunch)
+        self.loop_bars = generator.looper.bars if generator.looper is not None else 0  # asked last
+        self._loop_actions: list[LoopAction] = []  # given, not yet behind the music
+        self._loop_serial = itertools.count(1)
 
     # ------------------------------------------------------------ time
 
@@ -222,6 +232,7 @@ class Scheduler:
                     # a new seed comes in on the next bar line, the model at the start of a bar
                     primer, at = to_bar_line(primer), self._on_grid(at, 4 * self.timeline.perf_per_beat())
                 self.generator.prime(primer, at_seconds=at)
+                self._loop_comes_in(renew=True)
                 self._mark_base()
             elif isinstance(command, Panic):
                 # everything silent, and it stays so until Resume (space): a panic that
@@ -242,12 +253,23 @@ class Scheduler:
                     # two 32nds), or from the next bar line: the model hears the rest
                     bar = 4 * self.timeline.perf_per_beat() if command.from_bar_line else None
                     performer_time = self._rest_until(self._on_grid(performer_time, bar))
+                    self._loop_comes_in(restart=command.from_bar_line)
                     with self.guard:
                         self.timeline.place(performer_time, now + START_MARGIN)
                         if command.from_bar_line:
                             self.timeline.beat_origin = performer_time
                     self._mark_base()
                     self.playing = True
+            elif isinstance(command, SetLoop):
+                self._set_loop(command, now)
+            elif isinstance(command, PhraseAction):
+                self._phrase_action(command.kind, now)
+            elif isinstance(command, SetLaunch):
+                if command.when in LAUNCH_MODES:
+                    self.launch = command.when
+                else:
+                    self._refusals.say("launch", f"launch not changed: {command.when!r} is not one of "
+                                       f"{', '.join(LAUNCH_MODES)}", now)
             elif isinstance(command, SetQuantizer):
                 self.quantizer = command.quantizer
             elif isinstance(command, SetTempo):
@@ -412,6 +434,7 @@ class Scheduler:
             while self._history and self._history[-1][0] > index:
                 self._history.pop()
             self.generator.restore(snapshot)
+            self._reinstall_loop_actions()
             self._reconcile(played)
         self._advance_to(played + RESTART_MARGIN, now)
 
@@ -451,13 +474,15 @@ class Scheduler:
         target = vocab.seconds_to_steps(self._on_grid(seconds))
         generator = self.generator
         performer, controls = generator.performer, generator.controls
-        while performer.step < target:
+        # a bar of a loop played again keeps its own time: it is never given a rest
+        while performer.step < target and not generator.replaying:
             overdue = performer.overdue(controls)
             if overdue:
                 event = vocab.note_off(overdue[0])
             else:
                 left = performer.steps_left(controls)
-                steps = min(target - performer.step, vocab.MAX_SHIFT_STEPS, left or vocab.MAX_SHIFT_STEPS)
+                steps = min(target - performer.step, vocab.MAX_SHIFT_STEPS, left or vocab.MAX_SHIFT_STEPS,
+                            generator.shift_limit() - performer.step)
                 event = vocab.time_shift(max(1, steps))
             messages = generator.force(event)
             self._event_count += 1
@@ -467,11 +492,12 @@ class Scheduler:
 
     def _rest_until(self, perf: float) -> float:
         """The model hears a rest up to performance time `perf`; returns where it is."""
-        performer = self.generator.performer
+        generator = self.generator
         target = vocab.seconds_to_steps(perf)
-        while performer.step < target:
-            self.generator.force(vocab.time_shift(min(target - performer.step, vocab.MAX_SHIFT_STEPS)))
-        return performer.time
+        while generator.performer.step < target:
+            step = generator.performer.step
+            generator.force(vocab.time_shift(min(target, generator.shift_limit()) - step))
+        return generator.performer.time
 
     def _silence(self) -> None:
         """Drop the unsent future and end what sounds."""
@@ -498,6 +524,7 @@ class Scheduler:
                 performer_time = self.generator.performer.time
                 self.generator.reset_performer(performer_time)
                 self._rest_until(max(answer_at, self._on_grid(performer_time)))
+                self._loop_comes_in()
             else:
                 self.generator.reset_performer(answer_at)
             self._mark_base()
@@ -513,3 +540,86 @@ class Scheduler:
         self._history.clear()
         self._event_count += 1
         self._history.append((self._event_count, self.generator.performer.time, self.generator.snapshot()))
+
+    # ------------------------------------------------------------ loops
+
+    def _set_loop(self, command: SetLoop, now: float) -> None:
+        if not self.timeline.beats:
+            self._refusals.say("loop", NO_LOOP_IN_SECONDS, now)
+            return
+        bars = command.bars
+        if command.change == "double":
+            if not self.loop_bars:
+                self._refusals.say("loop", "no loop to double: set a loop length first", now)
+                return
+            bars = min(self.loop_bars * 2, LOOP_BARS[-1])
+        elif command.change == "halve":
+            if not self.loop_bars:
+                self._refusals.say("loop", "no loop to halve: set a loop length first", now)
+                return
+            bars = max(self.loop_bars // 2, 1)
+        if bars not in LOOP_BARS:
+            self._refusals.say("loop", f"loop not changed: {bars!r} bars; a loop is "
+                               f"{', '.join(map(str, LOOP_BARS[1:]))} bars (0: off)", now)
+            return
+        if bars == self.loop_bars:
+            return
+        looper = self.generator.loop()
+        launch = self._launch_step(now)
+        # a length lands on the loop's own bar line; a loop begins at the launch point
+        at = looper.next_bar_line(launch) if self.loop_bars and looper.bars else launch
+        self.loop_bars = bars
+        self._give(LoopAction("bars", at, bars, next(self._loop_serial)), now)
+
+    def _phrase_action(self, kind: str, now: float) -> None:
+        if not self.timeline.beats:
+            self._refusals.say("loop", NO_LOOP_IN_SECONDS, now)
+            return
+        if kind not in ("next", "mutate", "hold"):
+            self._refusals.say("loop", f"no phrase action {kind!r}; choose next, mutate or hold", now)
+            return
+        if not self.loop_bars:
+            self._refusals.say("loop", f"no loop to {kind}: set a loop length first", now)
+            return
+        self._give(LoopAction(kind, self._launch_step(now), 0, next(self._loop_serial)), now)
+
+    def _give(self, action: LoopAction, now: float) -> None:
+        """Hand an action to the looper; if the music is made past where it lands, the
+        unsent future is made again (it lands there, not a lookahead late)."""
+        self._prune_loop_actions()
+        self._loop_actions.append(action)
+        generator = self.generator
+        if self.started and self.playing and action.at_step < generator.performer.step and self._history:
+            self._rollback(now)  # restores, reinstalls the actions, then plays on
+        else:
+            generator.loop().install([action])
+
+    def _launch_step(self, now: float) -> int:
+        perf = self.timeline.to_perf(now) + RESTART_MARGIN if self.started else self.generator.performer.time
+        if self.launch == "bar":
+            perf = self._on_grid(perf, 4 * self.timeline.perf_per_beat())
+        elif self.launch == "beat":
+            perf = self._on_grid(perf, self.timeline.perf_per_beat())
+        else:
+            perf = self._on_grid(perf)
+        return vocab.seconds_to_steps(perf)
+
+    def _reinstall_loop_actions(self) -> None:
+        """After a rollback: the restored state may be older than some actions given."""
+        if self._loop_actions:
+            self.generator.loop().install(self._loop_actions)
+
+    def _prune_loop_actions(self) -> None:
+        """Actions that landed before the oldest rollback point can never be needed again."""
+        if not self._loop_actions or not self._history:
+            return
+        saved = self._history[0][2].loop
+        landed = saved[0]["applied"] if saved is not None else 0
+        self._loop_actions = [a for a in self._loop_actions if a.serial > landed]
+
+    def _loop_comes_in(self, restart: bool = False, renew: bool = False) -> None:
+        """After the performer was placed anew (resume, reseed, an answer): where the
+        loop goes on (its next bar line; from bar 1 on a clock Start; anew on a reseed)."""
+        generator = self.generator
+        if generator.looper is not None:
+            generator.looper.come_in(generator.performer, generator, restart=restart, renew=renew)
