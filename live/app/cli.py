@@ -21,7 +21,7 @@ from live.app.arguments import (
 )
 from live.app.training_commands import add_training_commands
 from live.app.options import add_generation_options, generator_from_args, timeline_from_args
-from live.engine.knobs import KNOB_CONTROLS
+from live.engine.knobs import MAPPABLE
 from live.engine.ports import RTMIDI_APIS
 
 
@@ -113,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     tui_cmd.set_defaults(handler=cmd_tui)
 
     learn_cmd = commands.add_parser("learn", help="MIDI-learn: move a knob to map it to a control")
-    learn_cmd.add_argument("control", type=control_argument, choices=list(KNOB_CONTROLS), metavar="CONTROL",
-                           help=f"the control the knob moves: {', '.join(KNOB_CONTROLS)} "
+    learn_cmd.add_argument("control", type=control_argument, choices=list(MAPPABLE), metavar="CONTROL",
+                           help=f"the control the knob moves (or the button presses): {', '.join(MAPPABLE)} "
                            "(top-p and top_p are the same)")
     learn_cmd.add_argument("--input", required=True, metavar="NAME")
     learn_cmd.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
@@ -201,6 +201,12 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     live_input.add_argument("--respond-after", type=positive_float, default=1.0, metavar="SECONDS",
                             help="call and response: answer after this pause (default 1 s)")
     live_input.add_argument("--no-thru", action="store_true", help="do not pass played notes to the output")
+    loop = parser.add_argument_group("loop actions (with --loop, or a loop set live)")
+    loop.add_argument("--launch", choices=["bar", "beat", "now"], default="bar",
+                      help="when next, mutate and hold land: the next bar line (default), beat, or grid "
+                           "line, as clips launch in a DAW; a new loop length always lands on the loop's bar line")
+    loop.add_argument("--capture-dir", metavar="FOLDER", default=".",
+                      help="where a captured loop's .mid clip goes (default: this folder)")
     clock = parser.add_argument_group("clock")
     clock.add_argument("--follow-clock", action="store_true",
                        help="follow the MIDI clock on the input: its tempo and beat (a beat model "

@@ -95,7 +95,10 @@ def learn(args) -> int:
             heard.put(message)
 
     port, name = open_input(backend, args.input, callback=on_message)
-    say(f"move the knob for {args.control} on {name!r} (waiting {args.timeout:g} s)")
+    from live.core.controls import BUTTONS
+
+    what = "press the button" if args.control in BUTTONS else "move the knob"
+    say(f"{what} for {args.control} on {name!r} (waiting {args.timeout:g} s)")
     try:
         message = heard.get(timeout=args.timeout)
     except queue_module.Empty:

@@ -176,6 +176,17 @@ LOOP_SPEC = ControlSpec("loop", "choice", default="off", choices=("off", "1", "2
 LAUNCH_SPEC = ControlSpec("launch", "choice", default="bar", choices=("bar", "beat", "now"), cli=False,
                           help="when a loop's next, mutate and hold land (its length: at its bar line)")
 
+# A loop's buttons: a CC press (value 64 and up, after one below) does each once, the TUI
+# has a key for each, and a knob map or `learn` names them like a control.
+BUTTONS = {
+    "hold": "freeze the loop: exact repeats, whatever the variation (again: let it vary)",
+    "next": "a new phrase from the launch point",
+    "mutate": "the loop's bar at the launch point sampled anew",
+    "double": "the loop twice as long (its phrase twice), on its bar line",
+    "halve": "the loop half as long (its first bars), on its bar line",
+    "capture": "write the loop's phrase as a .mid clip",
+}
+
 # Names used before there was one name per control: knob maps that use them still load.
 RENAMED = {"max_note_seconds": "max_note", "max_polyphony": "polyphony"}
 

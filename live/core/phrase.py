@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from live.core import vocab
 from live.core.controls import Controls
-from live.core.notes import Note
+from live.core.notes import Note, sort_notes
 from live.core.performer import Performer
 
 LOOP_BARS = (0, 1, 2, 4, 8, 16)  # 0: no loop
@@ -96,4 +96,4 @@ def phrase_notes(bars: tuple[Bar, ...], controls: Controls | None = None,
             performer.apply(vocab.time_shift(rest), controls)
     end = len(bars) * bar_steps * vocab.STEP_SECONDS
     performer.finish()
-    return [Note(n.pitch, n.start, min(n.end, end), n.velocity) for n in performer.notes if n.start < end]
+    return sort_notes([Note(n.pitch, n.start, min(n.end, end), n.velocity) for n in performer.notes if n.start < end])

@@ -64,6 +64,19 @@ NO_LOOP_IN_SECONDS = ("no loop: a loop counts bars, and this model plays in seco
                       "(play a beat model; `encore info MODEL` says which time a model speaks)")
 
 
+class LoopState(NamedTuple):
+    """The loop as a screen shows it (read from another thread: a moment's view)."""
+
+    bars: int  # the length asked last (0: no loop)
+    bar: int | None  # the loop's bar heard now, from 1
+    passes: int  # times round (the first pass is its capture)
+    hold: bool
+    capturing: bool  # its phrase is being played for the first time
+    launch: str
+    anchor: float | None  # performance time of a bar 1 of the loop
+    phrase: tuple  # its bars (live.core.phrase.Bar, None where not played yet)
+
+
 class _Queued(NamedTuple):
     """A message waiting for its time; a plain tuple, so the heap compares it in C (the
     order breaks ties, so messages are never compared)."""
@@ -542,6 +555,15 @@ class Scheduler:
         self._history.append((self._event_count, self.generator.performer.time, self.generator.snapshot()))
 
     # ------------------------------------------------------------ loops
+
+    def loop_state(self, now: float) -> LoopState:
+        looper = self.generator.looper
+        if looper is None or not looper.bars or looper.anchor is None:
+            return LoopState(self.loop_bars, None, 0, False, bool(self.loop_bars), self.launch, None, ())
+        step = vocab.seconds_to_steps(self.timeline.sounding_at(now))
+        bar = looper.bar_at(step)
+        return LoopState(self.loop_bars, None if bar is None else bar + 1, looper.passes, looper.hold,
+                         not looper.complete, self.launch, looper.anchor * vocab.STEP_SECONDS, looper.phrase)
 
     def _set_loop(self, command: SetLoop, now: float) -> None:
         if not self.timeline.beats:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from live.engine.live_engine import LiveEngine
-from live.core.controls import TEMPO_SPEC
+from live.core.controls import BUTTONS, LAUNCH_SPEC, LOOP_SPEC, TEMPO_SPEC
 from live.engine.knobs import Knob, KnobMap, is_knob_cc
 from live.engine.midiclock import ClockFollower
 from live.core.notes import Note
@@ -38,6 +38,7 @@ class InputRouter:
         set_tempo: Callable[[float], None] | None = None,
         recorder=None,
         now: Callable[[], float] = time.perf_counter,
+        press: Callable[[str], None] | None = None,
     ):
         if listen not in LISTEN_MODES:
             raise ValueError(f"listen mode {listen!r}: choose {', '.join(LISTEN_MODES)}")
@@ -49,6 +50,14 @@ class InputRouter:
         self.set_tempo = set_tempo or engine.set_tempo  # a Link session's, when following one
         self.recorder = recorder
         self.now = now
+        self.press = press or (lambda button: None)  # a loop's button (BUTTONS), pressed
+        self.buttons_down: set[tuple[int, int]] = set()  # (channel, cc) of buttons held down
+        # what a knob moves that is not a sampling control
+        self.settings: dict[str, Callable] = {
+            TEMPO_SPEC.name: lambda value: self.set_tempo(value),
+            LOOP_SPEC.name: lambda value: engine.set_loop(0 if value == "off" else int(value)),
+            LAUNCH_SPEC.name: engine.set_launch,
+        }
         self.learning: Learning | None = None
         self.captured: collections.deque = collections.deque(maxlen=CAPTURE_NOTES * 2)
         self.thru_held: set[tuple[int, int]] = set()  # (channel, pitch) passed through, still down
@@ -114,7 +123,13 @@ class InputRouter:
         knob = self.knobs.lookup(message.channel, message.control)
         if knob is None:
             return
-        if knob.control == TEMPO_SPEC.name:
-            self.set_tempo(knob.value(message.value))
+        if knob.control in BUTTONS:
+            # once per press: a pad sends 127 down and 0 up; a toggle pad 127 and 0 in turn
+            key, down = (message.channel, message.control), message.value >= 64
+            if down and key not in self.buttons_down:
+                self.press(knob.control)
+            (self.buttons_down.add if down else self.buttons_down.discard)(key)
+        elif knob.control in self.settings:
+            self.settings[knob.control](knob.value(message.value))
         else:
             self.engine.update_controls(**{knob.control: knob.value(message.value)})

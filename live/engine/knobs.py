@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from live.core.controls import CONTROL_SPECS, CURVES, RENAMED, SPECS_BY_NAME, TEMPO_SPEC, control_name
+from live.core.controls import (
+    BUTTONS, CONTROL_SPECS, CURVES, LAUNCH_SPEC, LOOP_SPEC, RENAMED, SPECS_BY_NAME, TEMPO_SPEC, control_name,
+)
 from live.core.errors import EncoreError
 
 # CC 120-127 are channel mode messages (all sound off, reset, all notes off ...), sent by
@@ -26,8 +28,10 @@ def is_knob_cc(cc: int) -> bool:
     return cc in KNOB_CCS
 
 
-# Every control can take a knob, and so can the tempo; its sweep and curve are the table's.
-KNOB_CONTROLS = {**SPECS_BY_NAME, TEMPO_SPEC.name: TEMPO_SPEC}
+# Every control can take a knob, and so can the tempo and the loop's length and launch;
+# the sweep and curve are the table's. A loop's buttons (BUTTONS) take a CC too.
+KNOB_CONTROLS = {**SPECS_BY_NAME, **{spec.name: spec for spec in (TEMPO_SPEC, LOOP_SPEC, LAUNCH_SPEC)}}
+MAPPABLE = (*KNOB_CONTROLS, *BUTTONS)
 
 
 class KnobMapError(EncoreError):
@@ -191,9 +195,9 @@ def save_learned(knob: Knob) -> Path:
 
 
 def _check_control(control, where: str) -> None:
-    if control not in KNOB_CONTROLS:
+    if control not in MAPPABLE:
         raise KnobMapError(
-            f"{where}: unknown control {control!r}; choose from {', '.join(KNOB_CONTROLS)}"
+            f"{where}: unknown control {control!r}; choose from {', '.join(MAPPABLE)}"
         )
 
 
@@ -201,6 +205,10 @@ def _check_bounds(bounds: list, control: str, where: str) -> None:
     """min and max are numbers the control can take (for a choice: indices into it)."""
     if any(b is not None and (not isinstance(b, (int, float)) or isinstance(b, bool)) for b in bounds):
         raise KnobMapError(f"{where}: min and max must be numbers")
+    if control in BUTTONS:
+        if any(b is not None for b in bounds):
+            raise KnobMapError(f"{where}: {control} is a button (pressed at 64 and up): it takes no min or max")
+        return
     spec = KNOB_CONTROLS[control]
     low, high = (0, len(spec.choices) - 1) if spec.kind == "choice" else (spec.low, spec.high)
     for key, bound in zip(("min", "max"), bounds):

@@ -21,7 +21,8 @@ import time
 from typing import Callable
 
 from live.core.commands import (
-    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, Reseed, Resume, SetQuantizer, SetTempo,
+    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, PhraseAction, Reseed, Resume, SetLaunch, SetLoop,
+    SetQuantizer, SetTempo,
 )
 from live.core.controls import Controls
 from live.core.generator import Generator
@@ -188,6 +189,20 @@ class LiveEngine:
         """All notes off (note-offs, CC 123 and 120 on each channel used), then stopped
         until resume(): generation starts again from a clean, silent state."""
         self._command(Panic())
+
+    def set_loop(self, bars: int = 0, change: str | None = None) -> None:
+        """A loop of `bars` bars (0: off), or change='double' / 'halve'."""
+        self._command(SetLoop(bars, change))
+
+    def phrase_action(self, kind: str) -> None:
+        """'next', 'mutate' or 'hold', landing at the launch point."""
+        self._command(PhraseAction(kind))
+
+    def set_launch(self, when: str) -> None:
+        self._command(SetLaunch(when))
+
+    def loop_state(self):
+        return self.scheduler.loop_state(self.clock())
 
     def set_quantizer(self, quantizer) -> None:
         self._command(SetQuantizer(quantizer))

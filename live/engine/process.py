@@ -42,6 +42,11 @@ def tempo_status(timeline, now: float, peers: int | None) -> protocol.TempoStatu
     )
 
 
+def loop_status(state, timeline) -> protocol.LoopStatus:
+    return protocol.LoopStatus(state.bars, state.bar, state.passes, state.hold, state.capturing, state.launch,
+                               state.anchor, 4 * timeline.perf_per_beat())
+
+
 class EngineServer:
     """Runs in the engine process: a Session driven by commands from the pipe."""
 
@@ -91,6 +96,12 @@ class EngineServer:
             self._reseed(request.which)
         elif isinstance(request, protocol.Learn):
             self._learn(request.control)
+        elif isinstance(request, protocol.SetLoop):
+            engine.set_loop(request.bars)
+        elif isinstance(request, protocol.SetLaunch):
+            engine.set_launch(request.when)
+        elif isinstance(request, protocol.Press):
+            self.session.press(request.button)
         elif isinstance(request, protocol.SaveRecording):
             if self.session.recorder is None:
                 self.logs.append("not recording: start with --record FILE.mid")
@@ -167,7 +178,7 @@ class EngineServer:
         info = self.generator.model.info
         knobs = {}
         if self.session.router is not None:
-            for name in fields_of(engine.controls):
+            for name in [*fields_of(engine.controls), "loop", "launch"]:
                 mapped = self.session.router.knobs.for_control(name)
                 if mapped:
                     knobs[name] = mapped[-1].describe()
@@ -183,6 +194,7 @@ class EngineServer:
             tempo=tempo_status(session.timeline, engine.clock(), session.link_peers),
             quantize=protocol.QuantizeStatus(quantizer.grid, quantizer.strength) if quantizer
             else protocol.QuantizeStatus(),
+            loop=loop_status(engine.loop_state(), session.timeline),
             meters=protocol.Meters(
                 notes_per_s=len(recent) / 2.0,
                 step_median_ms=float(np.median(steps)) * 1e3 if steps else 0.0,

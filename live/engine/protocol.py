@@ -66,12 +66,31 @@ class SaveRecording:
 
 
 @dataclass(frozen=True)
+class SetLoop:
+    """A loop of `bars` bars (0: off)."""
+
+    bars: int
+
+
+@dataclass(frozen=True)
+class SetLaunch:
+    when: str  # "bar", "beat", "now"
+
+
+@dataclass(frozen=True)
+class Press:
+    """A loop's button (live.core.controls.BUTTONS): hold, next, mutate, double, halve, capture."""
+
+    button: str
+
+
+@dataclass(frozen=True)
 class Quit:
     pass
 
 
 Request = Union[Play, Stop, PanicRequest, SetControl, SetTempo, SetQuantize, ReseedRequest, Learn,
-                SaveRecording, Quit]
+                SaveRecording, SetLoop, SetLaunch, Press, Quit]
 
 # ---------------------------------------------------------------- engine -> screen
 
@@ -91,6 +110,18 @@ class TempoStatus:
 class QuantizeStatus:
     grid: str = "off"
     strength: float = 1.0
+
+
+@dataclass(frozen=True)
+class LoopStatus:
+    bars: int = 0  # the length asked last (0: no loop)
+    bar: int | None = None  # the loop's bar heard now, from 1
+    passes: int = 0
+    hold: bool = False
+    capturing: bool = False  # playing its phrase for the first time
+    launch: str = "bar"
+    anchor: float | None = None  # performance time of a bar 1 (the roll marks the loop's start)
+    bar_seconds: float = 1.92  # performance seconds in a bar
 
 
 @dataclass(frozen=True)
@@ -144,6 +175,7 @@ class Status:
     knobs: dict[str, str] = field(default_factory=dict)  # control -> "CC 74 (any channel)"
     tempo: TempoStatus = field(default_factory=TempoStatus)
     quantize: QuantizeStatus = field(default_factory=QuantizeStatus)
+    loop: LoopStatus = field(default_factory=LoopStatus)
     meters: Meters = field(default_factory=Meters)
     played: tuple = ()  # (time, pitch, on, velocity) of what was sent, oldest first
     upcoming: tuple = ()  # the same, of what is queued

@@ -127,6 +127,7 @@ class Session:
         self.recorder = (
             Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
         )
+        self.capture_dir = check_capture_dir(getattr(args, "capture_dir", None) or ".")
         # loaded here, once: a missing or broken map is one clear line before any port
         self.knob_map = load_knob_map(args.controls, warn=log)
         if args.controls:
@@ -151,6 +152,7 @@ class Session:
             timeline=self.timeline,
         )
         self.output.on_lost = self._lost
+        self.engine.set_launch(getattr(args, "launch", "bar"))
         self.watch = PortWatch(self.backend, self.output, args.port, self.engine, self.link)
         if args.quantize != "off":
             self.engine.set_quantizer(Quantizer(self.timeline, args.quantize, args.quantize_strength / 100.0))
@@ -172,7 +174,7 @@ class Session:
             if args.input:
                 self.input_port, self.router = open_controller_input(
                     args, self.backend, self.engine, self.output, self.recorder,
-                    self.knob_map, log, own=self.own_inputs, set_tempo=self.set_tempo,
+                    self.knob_map, log, own=self.own_inputs, set_tempo=self.set_tempo, press=self.press,
                 )
         except Exception:
             self.output.close()
@@ -187,6 +189,31 @@ class Session:
             self.ableton.set_tempo(bpm)
         else:
             self.engine.set_tempo(bpm)
+
+    def press(self, button: str) -> None:
+        """A loop's button (live.core.controls.BUTTONS), from a CC or a key."""
+        if button == "capture":
+            self.capture_clip()
+        elif button in ("double", "halve"):
+            self.engine.set_loop(change=button)
+        else:
+            self.engine.phrase_action(button)
+
+    def capture_clip(self):
+        """Write the loop's phrase as a .mid clip at the tempo; says where (or why not)."""
+        from live.files.clips import ClipError, write_clip
+
+        state = self.engine.loop_state()
+        try:
+            path = write_clip(self.capture_dir, state.phrase, self.engine.controls, self.timeline.bpm,
+                              self.engine.generator.channel, self.args.program or 0,
+                              bar_of=str(state.bar or ""))
+        except (ClipError, OSError) as err:
+            self.log(str(err))
+            return None
+        bars = len(state.phrase)
+        self.log(f"captured the loop ({count(bars, 'bar')} at {self.timeline.bpm:g} BPM) to {path}")
+        return path
 
     @property
     def link_peers(self) -> int | None:
@@ -248,8 +275,19 @@ class Session:
                     self.link.close()
 
 
+def check_capture_dir(folder) -> str:
+    """The folder captured clips go to exists (found before the set, not at the capture)."""
+    from pathlib import Path
+
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise EncoreError(f"--capture-dir {folder}: {what}; create it first (mkdir -p {folder}) or choose another")
+    return str(path)
+
+
 def open_controller_input(args, backend, engine, output, recorder, knob_map, log=say,
-                          own=frozenset(), set_tempo=None):
+                          own=frozenset(), set_tempo=None, press=None):
     """Knobs, played notes and clock from the --input port (the clock followed only with
     --follow-clock: a stray clock on a keyboard's port must not move the set's tempo)."""
     follow = args.follow_clock
@@ -262,7 +300,7 @@ def open_controller_input(args, backend, engine, output, recorder, knob_map, log
     router = InputRouter(
         engine, knob_map, listen=args.listen,
         thru=None if args.no_thru else output.send,
-        clock_follower=follower, recorder=recorder, set_tempo=set_tempo,
+        clock_follower=follower, recorder=recorder, set_tempo=set_tempo, press=press,
     )
     port, name = open_input(backend, args.input, callback=router, own=own, on_error=log)
     log(f"input from {name!r}: knobs, played notes ({args.listen}), clock")

@@ -346,9 +346,11 @@ def write_midi(
     bpm: float = 120.0,
     time_signature: tuple[int, int] = (4, 4),
     title: str = "encore",
+    length: float | None = None,
 ) -> None:
     """Write parts as a format 1 file; reading it back gives the same parts and notes
-    (times to within half a tick: 0.5 ms at 120 BPM)."""
+    (times to within half a tick: 0.5 ms at 120 BPM). length (seconds): every track ends
+    exactly there (a clip's length, as a DAW reads it), not at its last note."""
     path = Path(path)
     midi = mido.MidiFile(type=1, ticks_per_beat=WRITE_TICKS_PER_BEAT)
     seconds_per_tick = 60.0 / bpm / WRITE_TICKS_PER_BEAT
@@ -363,6 +365,7 @@ def write_midi(
         )
     )
     midi.tracks.append(conductor)
+    end_tick = None if length is None else round(length / seconds_per_tick)
 
     for part in parts:
         track = mido.MidiTrack()
@@ -385,6 +388,10 @@ def write_midi(
             )
             now = tick
         midi.tracks.append(track)
+    if end_tick is not None:
+        for track in midi.tracks:
+            at = sum(message.time for message in track)
+            track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - at)))
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

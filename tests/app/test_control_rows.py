@@ -3,7 +3,7 @@
 import pytest
 
 from live.app.tui.control_rows import ROW_BY_NAME, ROWS, adjusted, shown
-from live.core.controls import CONTROL_SPECS, TEMPO_SPEC, Controls
+from live.core.controls import CONTROL_SPECS, LAUNCH_SPEC, LOOP_SPEC, TEMPO_SPEC, Controls
 from live.engine.protocol import QuantizeStatus, SetControl, SetQuantize, SetTempo, Status, TempoStatus
 
 STATUS = Status(
@@ -15,7 +15,8 @@ STATUS = Status(
 
 def test_every_control_of_the_table_has_its_row_in_the_table_s_order():
     learnable = [row for row in ROWS if row.learnable]
-    assert [row.spec for row in learnable] == [*CONTROL_SPECS, TEMPO_SPEC]  # a knob can move the tempo too
+    # a knob can move the loop, its launch and the tempo too
+    assert [row.spec for row in learnable] == [*CONTROL_SPECS, LOOP_SPEC, LAUNCH_SPEC, TEMPO_SPEC]
     assert [row.name for row in ROWS if not row.learnable] == ["quantize", "quantize_strength"]
     for row in ROWS:  # each row reads and shows its value from a status
         assert shown(row, STATUS)

@@ -588,3 +588,38 @@ async def test_ctrl_c_quits_as_q_does(recording_engine):
         while app.return_code is None and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
     assert app.return_code is not None and closed
+
+
+async def test_a_loop_on_screen_a_clip_of_it_hold_and_next(beat_model_path, receiver, tmp_path):
+    args = tui_args("--model", beat_model_path, "--port", receiver.name, "--backend", "jack",
+                    "--random-seed", 3, "--loop", 1, "--variation", 0, "--bpm", 240, "--capture-dir", tmp_path)
+    app = EncoreApp(args)
+
+    def log():
+        return str(app.query_one("#log").render())
+
+    def transport():
+        return str(app.query_one(Transport).render())
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.status is not None and app.status.loop.passes >= 2), \
+            "the loop never came round"
+        assert "loop 1 bar" in transport() and "variation 0 %" in transport()
+        assert await wait_for(pilot, lambda: "║" in str(app.query_one(PianoRoll).render()))  # bar 1 marked
+        # x: the phrase as a clip of exactly one bar at 240 BPM
+        press(app, "x")
+        clip = tmp_path / "encore-loop-1bar-240bpm.mid"
+        assert await wait_for(pilot, lambda: f"to {clip}" in log()), log()
+        import mido
+
+        assert mido.MidiFile(clip).length == pytest.approx(1.0, abs=1e-3)
+        # h holds (the screen says so); n a new phrase: its first time round again
+        press(app, "h")
+        assert await wait_for(pilot, lambda: app.status.loop.hold and "HOLD" in transport())
+        came_round = app.status.loop.passes
+        press(app, "n")
+        assert await wait_for(pilot, lambda: app.status.loop.passes < came_round)
+        final = await quit_and_wait(app)
+    assert final and final.notes > 0
+    time.sleep(0.2)
+    assert sounding_after(receiver.notes()) == set()

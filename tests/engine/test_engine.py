@@ -2,7 +2,6 @@
 pump(), the two threads' work without the threads, so they neither sleep nor depend on
 an idle machine; one runs the real threads on the wall clock (real ports: the JACK tests)."""
 
-import threading
 import time
 
 import pytest
@@ -14,29 +13,7 @@ from live.core.render import Cue, render
 from live.core.commands import ChangeControls
 from live.engine.live_engine import LiveEngine, Output
 from live.model import load_model
-
-
-class VirtualClock:
-    def __init__(self, start: float = 100.0):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class MemoryPort:
-    def __init__(self, clock=time.perf_counter):
-        self.sent = []
-        self.clock = clock
-        self.lock = threading.Lock()
-
-    def send(self, message):
-        with self.lock:
-            self.sent.append((self.clock(), message))
-
-    def notes(self):
-        with self.lock:
-            return [(t, m) for t, m in self.sent if m.type in ("note_on", "note_off")]
+from virtual_engine import MemoryPort, Virtual, VirtualClock  # noqa: F401
 
 
 def check_pairs(sent):
@@ -70,32 +47,6 @@ def model(stream_model_path):
     return load_model(stream_model_path)
 
 
-class Virtual:
-    """An engine on a virtual clock, pumped every millisecond of virtual time."""
-
-    def __init__(self, generator, lookahead=0.1, port=None, tick=0.001):
-        self.clock = VirtualClock()
-        self.port = port or MemoryPort(self.clock)
-        self.port.clock = self.clock
-        self.output = Output(self.port)
-        self.engine = LiveEngine(generator, self.output, clock=self.clock, lookahead=lookahead,
-                                 log=lambda line: None)
-        self.tick = tick
-
-    def start(self):
-        self.engine.start(threads=False)
-        return self
-
-    def run(self, seconds: float, each=None, generate=True):
-        end = self.clock.now + seconds
-        while self.clock.now < end:
-            self.engine.pump(generate)
-            if each is not None:
-                each(self.clock.now)
-            self.clock.now += self.tick
-
-    def stop(self):
-        self.engine.stop()
 
 
 def test_render_and_a_live_session_play_the_same_notes_with_a_knob_turned_midway(model):

@@ -21,7 +21,7 @@ from live.core.wording import count
 from live.app.tui.pending import PendingChanges
 from live.app.tui.control_rows import ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
 from live.app.tui.screens import HelpScreen, SeedFileScreen, SetupScreen
-from live.app.tui.transport import grid_lines, model_label, position_label, source_label
+from live.app.tui.transport import grid_lines, loop_label, loop_starts, model_label, position_label, source_label
 from live.core.errors import EncoreError
 from live.engine import protocol
 from live.engine.process import RemoteEngine
@@ -79,6 +79,9 @@ class Transport(Static):
         text.append(position_label(tempo), style="bold reverse")
         text.append(f"  {tempo.bpm:.1f} BPM", style="bold")
         text.append(f"  {source_label(tempo)}\n", style="bold cyan")
+        loop = loop_label(self.status.loop, self.status.controls.variation)
+        if loop:
+            text.append(loop + "\n", style="bold magenta")
         text.append(model_label(tempo), style="dim")
         return text
 
@@ -89,7 +92,7 @@ class PianoRoll(Static):
 
     PAST_SECONDS = 4.0
     FUTURE_SECONDS = 0.2
-    NOW, BAR, BEAT = ("┃", "bold yellow"), ("│", "blue"), ("┆", "dim")
+    NOW, BAR, BEAT, LOOP = ("┃", "bold yellow"), ("│", "blue"), ("┆", "dim"), ("║", "bold magenta")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -130,6 +133,10 @@ class PianoRoll(Static):
                 column = self.column(time_)
                 if 0 <= column < width:
                     under[column] = self.BAR if bar else self.BEAT
+        for time_ in loop_starts(self.status.loop, now - self.PAST_SECONDS, now + self.FUTURE_SECONDS):
+            column = self.column(time_)
+            if 0 <= column < width:
+                under[column] = self.LOOP  # the loop's bar 1
         under[self.column(now)] = self.NOW
         grid = [list(under) for _ in range(rows)]
         for pitch, start, end, upcoming in notes:
@@ -190,6 +197,12 @@ class EncoreApp(App):
         Binding("shift+right", "adjust(1, True)", show=False),
         Binding("left_square_bracket", "temperature(-1)", show=False),
         Binding("right_square_bracket", "temperature(1)", show=False),
+        Binding("n", "press('next')", "next", show=False),
+        Binding("h", "press('hold')", "hold", show=False),
+        Binding("m", "press('mutate')", "mutate", show=False),
+        Binding("plus", "press('double')", "double", show=False),
+        Binding("minus", "press('halve')", "halve", show=False),
+        Binding("x", "press('capture')", "clip", show=False),
         Binding("l", "learn", "learn"),
         Binding("s", "save", "save"),
         Binding("o", "setup", "ports"),
@@ -341,6 +354,10 @@ class EncoreApp(App):
             self.status = status.with_(tempo=replace(status.tempo, bpm=request.bpm))
         elif isinstance(request, protocol.SetQuantize):
             self.status = status.with_(quantize=protocol.QuantizeStatus(request.grid, request.strength))
+        elif isinstance(request, protocol.SetLoop):
+            self.status = status.with_(loop=replace(status.loop, bars=request.bars))
+        elif isinstance(request, protocol.SetLaunch):
+            self.status = status.with_(loop=replace(status.loop, launch=request.when))
         else:
             return
         self.query_one("#controls", ControlsPanel).status = self.status
@@ -389,6 +406,13 @@ class EncoreApp(App):
             self.log_line(f"{row.label} has no knob mapping yet")
             return
         self.command(protocol.Learn(row.name))
+
+    def action_press(self, button: str) -> None:
+        """A loop's button: hold, next, mutate, double, halve, capture (a clip)."""
+        if self.status is not None and not self.status.loop.bars and button != "capture":
+            self.log_line(f"no loop to {button}: choose a loop length in the loop row (or --loop BARS)")
+            return
+        self.command(protocol.Press(button))
 
     def action_save(self) -> None:
         self.command(protocol.SaveRecording())

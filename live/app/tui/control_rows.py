@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from live.core.controls import CONTROL_SPECS, TEMPO_SPEC, ControlSpec
+from live.core.controls import CONTROL_SPECS, LAUNCH_SPEC, LOOP_SPEC, TEMPO_SPEC, ControlSpec
 from live.engine import protocol
 
 GRIDS = ("off", "1/8", "1/16", "1/32")
 
 # What a row moves: a sampling control ("set"), the tempo ("tempo") or the grid ("quantize").
 SAMPLING, TEMPO, GRID, GRID_STRENGTH = "controls", "tempo", "quantize", "quantize_strength"
+LOOP, LAUNCH = "loop", "launch"  # the loop's length and when its actions land
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,13 @@ class ControlRow:
     @property
     def learnable(self) -> bool:
         """Can a knob be MIDI-learned for it (sampling controls and the tempo)?"""
-        return self.target in (SAMPLING, TEMPO)
+        return self.target in (SAMPLING, TEMPO, LOOP, LAUNCH)
 
 
 # Tempo and quantise have their options in play's parser (--bpm, --quantize, --quantize-strength).
 ROWS: list[ControlRow] = [ControlRow(spec) for spec in CONTROL_SPECS] + [
+    ControlRow(LOOP_SPEC, LOOP),
+    ControlRow(LAUNCH_SPEC, LAUNCH),
     ControlRow(TEMPO_SPEC, TEMPO),
     ControlRow(ControlSpec("quantize", "choice", default="off", choices=GRIDS,
                            cyclic=True, cli=False), GRID),
@@ -57,6 +60,10 @@ def row_value(row: ControlRow, status: protocol.Status):
         return status.quantize.grid
     if row.target == GRID_STRENGTH:
         return round(status.quantize.strength * 100)
+    if row.target == LOOP:
+        return str(status.loop.bars) if status.loop.bars else "off"
+    if row.target == LAUNCH:
+        return status.loop.launch
     return getattr(status.controls, row.name)
 
 
@@ -81,6 +88,10 @@ def adjusted(row: ControlRow, status: protocol.Status, steps: int, coarse: bool)
         return protocol.SetQuantize(new, status.quantize.strength)
     if row.target == GRID_STRENGTH:
         return protocol.SetQuantize(status.quantize.grid, new / 100)
+    if row.target == LOOP:
+        return protocol.SetLoop(0 if new == "off" else int(new))
+    if row.target == LAUNCH:
+        return protocol.SetLaunch(new)
     controls = status.controls
     if row.name == "low":  # the range never turns inside out
         new = min(new, controls.high)

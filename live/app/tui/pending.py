@@ -24,6 +24,10 @@ def shows(status: protocol.Status, request: protocol.Request) -> bool:
         return status.tempo.bpm == request.bpm
     if isinstance(request, protocol.SetQuantize):
         return status.quantize == protocol.QuantizeStatus(request.grid, request.strength)
+    if isinstance(request, protocol.SetLoop):
+        return status.loop.bars == request.bars
+    if isinstance(request, protocol.SetLaunch):
+        return status.loop.launch == request.when
     return True
 
 

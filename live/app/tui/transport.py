@@ -45,3 +45,30 @@ def grid_lines(tempo: protocol.TempoStatus, start: float, end: float) -> list[tu
     first = math.ceil((start - tempo.beat_origin) / step)
     last = math.floor((end - tempo.beat_origin) / step)
     return [(tempo.beat_origin + k * step, k % BEATS_PER_BAR == 0) for k in range(first, last + 1)]
+
+
+def loop_label(loop: protocol.LoopStatus, variation: int) -> str:
+    """'loop 4 bars  bar 2/4  pass 7  variation 25 %' (or held, or capturing); '' without one."""
+    if not loop.bars:
+        return ""
+    parts = [f"loop {count(loop.bars, 'bar')}"]
+    if loop.bar is not None:
+        parts.append(f"bar {loop.bar}/{loop.bars}")
+    if loop.capturing:
+        parts.append("first pass")
+    elif loop.passes:
+        parts.append(f"pass {loop.passes}")
+    parts.append("HOLD" if loop.hold else f"variation {variation} %")
+    if loop.launch != "bar":
+        parts.append(f"launch {loop.launch}")
+    return "  ".join(parts)
+
+
+def loop_starts(loop: protocol.LoopStatus, start: float, end: float) -> list[float]:
+    """Performance times of the loop's bar 1 from `start` to `end`."""
+    if not loop.bars or loop.anchor is None or not loop.bar_seconds > 0 or end < start:
+        return []
+    length = loop.bars * loop.bar_seconds
+    first = math.ceil((start - loop.anchor) / length - 1e-9)
+    last = math.floor((end - loop.anchor) / length + 1e-9)
+    return [loop.anchor + k * length for k in range(first, last + 1)]
