@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--grid", action="store_true",
                       help="on JACK, a beat model's notes against a MIDI clock's and a Link peer's 16ths "
                            "(128 then 136 BPM), and send-time error and knob latency with the TUI open")
+    what.add_argument("--loop", action="store_true",
+                      help="on JACK with the TUI open, a 2-bar loop at 128 BPM with next pressed off the beat: "
+                           "send-time error and how long next waits for the new phrase's downbeat")
     bench.add_argument("--seconds", type=positive_float,
                        help="how long --live plays (default 60); with --grid, each of its three parts "
                             "(default 20)")
@@ -400,6 +403,14 @@ def cmd_bench(args) -> int:
         model = args.model[0] if args.model else default_model_path()
         figures = grid_bench.bench_grid(model, args.seconds or 20.0)
         print(json.dumps(figures, indent=2) if args.json else grid_bench.format_grid(figures))
+        return 0
+    if args.loop:
+        from live.app import loop_bench
+        from live.model import default_model_path
+
+        model = args.model[0] if args.model else default_model_path()
+        figures = loop_bench.bench_loop(str(model), args.seconds or 30.0)
+        print(json.dumps(figures, indent=2) if args.json else loop_bench.format_loop(figures))
         return 0
     if args.live:
         from live.model import default_model_path

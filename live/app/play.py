@@ -51,7 +51,10 @@ def play(args, make_generator) -> int:
             timeline = session.timeline
             tempo = (f" at {timeline.bpm:g} BPM (a beat model: on its grid)" if timeline.beats
                      else " (a seconds model: the tempo moves only the quantise grid)")
-            say(f"playing{tempo}, seeded with {seeded_with}; Ctrl-C stops")
+            bars = getattr(args, "loop", 0)
+            loop = (f", looping {count(bars, 'bar')} (variation {generator.controls.variation} %)"
+                    if bars else "")
+            say(f"playing{tempo}{loop}, seeded with {seeded_with}; Ctrl-C stops")
         started = time.monotonic()
         ends = started + args.seconds if args.seconds else float("inf")
         while not stop.event.is_set():

@@ -146,6 +146,8 @@ class Scheduler:
         self.loop_bars = generator.looper.bars if generator.looper is not None else 0  # asked last
         self._loop_actions: list[LoopAction] = []  # given, not yet behind the music
         self._loop_serial = itertools.count(1)
+        # (action, clock time given, clock time it lands): how long a press waits for its line
+        self.loop_landings: collections.deque = collections.deque(maxlen=LATENCY_HISTORY)
 
     # ------------------------------------------------------------ time
 
@@ -610,6 +612,8 @@ class Scheduler:
         unsent future is made again (it lands there, not a lookahead late)."""
         self._prune_loop_actions()
         self._loop_actions.append(action)
+        lands = self.timeline.to_clock(action.at_step * vocab.STEP_SECONDS)
+        self.loop_landings.append((action.kind, now, max(lands, now)))
         generator = self.generator
         if self.started and self.playing and action.at_step < generator.performer.step and self._history:
             self._rollback(now)  # restores, reinstalls the actions, then plays on

@@ -235,6 +235,7 @@ class EngineServer:
             knob_turns=len(knobs),
             knob_median_ms=float(np.median(knobs)) if knobs else None,
             knob_max_ms=max(knobs) if knobs else None,
+            loop_landings=tuple(engine.scheduler.loop_landings),
         )
 
 

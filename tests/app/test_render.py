@@ -360,3 +360,32 @@ def test_a_seconds_model_is_told_that_bars_need_a_beat_model(stream_model_path, 
 
     result = run_main("render", "--model", stream_model_path, "--bars", 4, "-o", tmp_path / "x.mid")
     assert_one_line_error(result, "--bars needs a beat model", "speaks seconds", "--seconds")
+
+
+def test_a_looped_render_repeats_its_phrase_and_is_the_same_every_time(beat_model_path, tmp_path):
+    args = ["render", "--model", beat_model_path, "--bpm", 128, "--bars", 12, "--random-seed", 5,
+            "--loop", 2, "--variation", 0]
+    assert run_main(*args, "-o", tmp_path / "a.mid").returncode == 0
+    assert run_main(*args, "-o", tmp_path / "b.mid").returncode == 0
+    assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
+    song = read_midi(tmp_path / "a.mid", beats=True)
+    notes = [n for part in song.parts for n in part.notes]
+    bar = 4 * vocab.REFERENCE_BEAT_SECONDS
+
+    def phrase(k):  # the notes struck in pass k of the 2-bar loop, from its downbeat
+        return sorted((round(n.start - 2 * bar * k, 3), n.pitch) for n in notes
+                      if 2 * bar * k - 1e-6 <= n.start < 2 * bar * (k + 1) - 1e-6)
+
+    assert phrase(0) and all(phrase(k) == phrase(0) for k in range(1, 6))
+    varied = run_main(*args[:-1], 60, "-o", tmp_path / "c.mid")
+    assert varied.returncode == 0
+    assert (tmp_path / "c.mid").read_bytes() != (tmp_path / "a.mid").read_bytes()
+
+
+def test_a_seconds_model_is_told_that_a_loop_needs_a_beat_model(stream_model_path, tmp_path):
+    from cli_helpers import assert_one_line_error
+
+    result = run_main("render", "--model", stream_model_path, "--loop", 4, "-o", tmp_path / "x.mid")
+    assert_one_line_error(result, "--loop needs a beat model", "plays in seconds")
+    result = run_main("render", "--model", stream_model_path, "--loop", 3, "-o", tmp_path / "x.mid")
+    assert_one_line_error(result, "a loop is 1, 2, 4, 8, 16 bars")
