@@ -439,9 +439,10 @@ class EncoreApp(App):
             if self.status is not None:  # what plays now, not what the command line said
                 args = with_controls(args, self.status.controls)
                 seed = (self.status.seed.description, list(self.status.seed.events))
-            if self.status is not None:  # at the tempo on screen
+            if self.status is not None:  # at the tempo on screen, with its loop
                 args = copy.copy(args)
                 args.bpm = self.status.tempo.bpm
+                args.loop = self.status.loop.bars if self.status.tempo.beats else 0
             generator, seeded_with = generator_from_args(args, channel=args.channel - 1, seed=seed)
             timeline = timeline_from_args(args, generator.model)
             # a beat model: 32 bars at the tempo, on its grid; a seconds model: a minute
