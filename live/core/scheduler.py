@@ -142,6 +142,9 @@ class Scheduler:
         self.channels_used: set[int] = {generator.channel}
         self.events_generated = 0
         self.control_latencies: collections.deque = collections.deque(maxlen=LATENCY_HISTORY)
+        # of each, the wait for the grid's next line (a beat model starts new music only on
+        # its grid, as a step sequencer takes a change at its next step); 0 for seconds models
+        self.grid_waits: collections.deque = collections.deque(maxlen=LATENCY_HISTORY)
         self.launch = "bar"  # when phrase actions land (SetLaunch)
         self.loop_bars = generator.looper.bars if generator.looper is not None else 0  # asked last
         self._loop_actions: list[LoopAction] = []  # given, not yet behind the music
@@ -191,7 +194,10 @@ class Scheduler:
         if self._changed_at is not None:
             # Knob turn to the moment the first event decided under the new controls
             # takes effect in the music (its start, on the clock).
-            self.control_latencies.append(self.timeline.to_clock(begins_at * vocab.STEP_SECONDS) - self._changed_at)
+            turned = self._changed_at
+            self.control_latencies.append(self.timeline.to_clock(begins_at * vocab.STEP_SECONDS) - turned)
+            line = self._on_grid(self.timeline.to_perf(turned) + RESTART_MARGIN) if self.timeline.beats else None
+            self.grid_waits.append(0.0 if line is None else max(0.0, self.timeline.to_clock(line) - turned))
             self._changed_at = None
         if self.history_from != _NEVER and generator.performer.time >= self.history_from:
             self._history.append((index, generator.performer.time, generator.snapshot()))

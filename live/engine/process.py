@@ -226,6 +226,7 @@ class EngineServer:
         engine = self.session.engine
         errors = [e * 1e3 for e in engine.send_errors]
         knobs = [x * 1e3 for x in engine.control_latencies]
+        beyond = [(x - w) * 1e3 for x, w in zip(engine.control_latencies, engine.scheduler.grid_waits)]
         return protocol.Closed(
             notes=engine.sent_notes,
             send_median_ms=float(np.median(errors)) if errors else 0.0,
@@ -235,6 +236,8 @@ class EngineServer:
             knob_turns=len(knobs),
             knob_median_ms=float(np.median(knobs)) if knobs else None,
             knob_max_ms=max(knobs) if knobs else None,
+            knob_beyond_grid_median_ms=float(np.median(beyond)) if beyond else None,
+            knob_beyond_grid_max_ms=max(beyond) if beyond else None,
             loop_landings=tuple(engine.scheduler.loop_landings),
         )
 

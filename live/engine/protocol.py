@@ -208,6 +208,9 @@ class Closed:
     knob_turns: int = 0  # control changes whose new music was measured
     knob_median_ms: float | None = None  # turn -> first event under the new controls
     knob_max_ms: float | None = None
+    # the same less each turn's wait for a beat model's next grid line (what the engine adds)
+    knob_beyond_grid_median_ms: float | None = None
+    knob_beyond_grid_max_ms: float | None = None
     # each loop action given: (kind, clock time given, clock time it landed in the music)
     loop_landings: tuple[tuple[str, float, float], ...] = ()
 
