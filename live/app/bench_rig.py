@@ -157,24 +157,30 @@ class ClockMaster:
         self.port.close()
 
 
+def start_peer(aalink, bpm: float, name: str, timeout: float = 5.0):
+    """A bare aalink Link (quantum 4, start/stop sync on), made inside an asyncio loop run
+    by a thread of its own (aalink needs a running loop): (loop, thread, link)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
+    thread.start()
+
+    async def make():
+        link = aalink.Link(bpm)
+        link.quantum = 4
+        link.start_stop_sync_enabled = True
+        link.enabled = True
+        return link
+
+    return loop, thread, asyncio.run_coroutine_threadsafe(make(), loop).result(timeout=timeout)
+
+
 class LinkPeer:
     """Another Link app in the bench process: a plain aalink.Link in an asyncio loop of
     its own thread, and a thread reading its beat every LINK_SAMPLE_EVERY seconds between
     two perf_counter readings, so any moment can be turned into the peer's beat."""
 
     def __init__(self, aalink, bpm: float):
-        self.loop = asyncio.new_event_loop()
-        self._loop_thread = threading.Thread(target=self.loop.run_forever, name="bench-link", daemon=True)
-        self._loop_thread.start()
-
-        async def make():
-            link = aalink.Link(bpm)
-            link.quantum = 4
-            link.start_stop_sync_enabled = True
-            link.enabled = True
-            return link
-
-        self.link = asyncio.run_coroutine_threadsafe(make(), self.loop).result(timeout=5)
+        self.loop, self._loop_thread, self.link = start_peer(aalink, bpm, "bench-link")
         self._samples: list[tuple[float, float, float]] = []  # (at, beat, tempo)
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -7,7 +7,6 @@ joined session took."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import threading
@@ -15,6 +14,7 @@ import time
 
 import pytest
 
+from live.app.bench_rig import start_peer
 from live.engine import link as link_module
 from live.engine.link import INSTALL_HINT, LinkError, LinkSession
 
@@ -45,18 +45,7 @@ class PlainPeer:
     """Another Link app: a bare aalink Link made inside an asyncio loop of its own."""
 
     def __init__(self, aalink, bpm: float):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="test-link-peer", daemon=True)
-        self.thread.start()
-
-        async def make():
-            link = aalink.Link(bpm)
-            link.quantum = 4
-            link.start_stop_sync_enabled = True
-            link.enabled = True
-            return link
-
-        self.link = asyncio.run_coroutine_threadsafe(make(), self.loop).result(timeout=2)
+        self.loop, self.thread, self.link = start_peer(aalink, bpm, "test-link-peer", timeout=2.0)
 
     def beat_now(self) -> tuple[float, float]:
         """The beat and the perf_counter moment it was read at."""

@@ -13,10 +13,8 @@ dist = pytest.importorskip("torch.distributed")
 if not dist.is_available() or not dist.is_gloo_available():
     pytest.skip("torch without gloo", allow_module_level=True)
 
-from export.corpus.building import save_corpus  # noqa: E402 (after the importorskips)
 from export.training.train import LAST, default_config, load_checkpoint, train  # noqa: E402 (after the importorskips)
 
-from toy_corpus import toy_corpus  # noqa: E402
 
 # Dropout off: each process draws its own masks, so with it the runs differ by design.
 TINY = dict(layers=1, hidden=16, embed=8, window=32, batch=4, dropout=0.0)
@@ -27,17 +25,7 @@ TINY_ARGS = ["--layers", "1", "--hidden", "16", "--embed", "8", "--window", "32"
 TOLERANCE = 1e-5
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def toy_path(tmp_path):
-    return save_corpus(toy_corpus(), tmp_path / "toy.npz")
+pytestmark = pytest.mark.usefixtures("one_thread")  # fixtures: tests/export/conftest.py
 
 
 def encore_process(*args, **kwargs):

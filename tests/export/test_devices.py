@@ -4,12 +4,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from export.corpus.building import save_corpus  # noqa: E402 (after the importorskip)
 from export.training.devices import place  # noqa: E402 (after the importorskip)
 from export.training.train import LAST, default_config, load_checkpoint, train  # noqa: E402 (after the importorskip)
 
 from cli_helpers import assert_one_line_error, run_main  # noqa: E402
-from toy_corpus import toy_corpus  # noqa: E402
 
 TINY = dict(layers=1, hidden=16, embed=8, window=32, batch=4)
 TINY_ARGS = ["--layers", "1", "--hidden", "16", "--embed", "8", "--window", "32", "--batch", "4",
@@ -17,17 +15,7 @@ TINY_ARGS = ["--layers", "1", "--hidden", "16", "--embed", "8", "--window", "32"
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="a machine with a CUDA device")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def toy_path(tmp_path):
-    return save_corpus(toy_corpus(), tmp_path / "toy.npz")
+pytestmark = pytest.mark.usefixtures("one_thread")  # fixtures: tests/export/conftest.py
 
 
 def losses(run_dir):
