@@ -48,6 +48,11 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
         if "_" in spec.name:  # --top_p too, as the one name is written in a knob map
             sampling.add_argument(f"--{spec.name}", dest=spec.name, type=_arg_parser(spec),
                                   default=spec.default, help=argparse.SUPPRESS)
+    harmony = parser.add_argument_group("chords (a beat model's)")
+    harmony.add_argument("--chords", metavar="CHORDS",
+                         help="follow a progression, a chord a bar and cycling: 'Am F C G', or 'Am:2 F:2' for "
+                              "bars each (maj, m, 7, m7, maj7, sus2, sus4, dim, aug, 5); 'input': the chord held "
+                              "on --input. The key follows from the chords unless --scale says; --harmony leans")
     loop = parser.add_argument_group("loop (a beat model's)")
     loop.add_argument("--loop", type=loop_bars, default=0, metavar="BARS",
                       help="play a phrase of BARS bars again and again (1, 2, 4, 8, 16; default 0: off); "
@@ -130,12 +135,36 @@ def generator_from_args(args, channel: int, seed: tuple[str, list[int]] | None =
     if model.info.time == "beats":
         primer = to_bar_line(primer)  # play starts on a downbeat, where the model thinks it is
     generator.prime(primer)
+    _follow_chords(args, generator)
     if getattr(args, "loop", 0):
         if model.info.time != "beats":
             raise EncoreError(f"--loop needs a beat model: {model.info.path} plays in seconds, without bars "
                               "(the shipped default is a beat model; `encore info MODEL` says which)")
         generator.loop().begin(args.loop, generator.performer, generator)
     return generator, description
+
+
+def _follow_chords(args, generator: Generator) -> None:
+    """--chords: the harmony from the first bar (a progression), or from the first chord
+    played (input); a --scale other than chromatic is the key the chords keep."""
+    from live.core.chords import parse_progression
+    from live.core.harmony import Harmony
+
+    chords = getattr(args, "chords", None)
+    if not chords:
+        return
+    model = generator.model
+    if model.info.time != "beats":
+        raise EncoreError(f"--chords needs a beat model: {model.info.path} plays in seconds, without bars "
+                          "(the shipped default is a beat model; `encore info MODEL` says which)")
+    root, scale = args.scale or (0, "chromatic")
+    generator.harmony_key = None if scale == "chromatic" else (root, scale)
+    if chords.strip().lower() == "input":
+        if getattr(args, "command", None) not in ("play", "tui") or not getattr(args, "input", None):
+            raise EncoreError("--chords input follows the chord held on the --input keyboard: give --input PORT "
+                              "(encore play or tui), or name the chords, e.g. --chords 'Am F C G'")
+        return
+    generator.harmony = Harmony.of(parse_progression(chords), generator.performer.step, generator.harmony_key)
 
 
 __all__ = ["add_generation_options", "controls_from_args", "with_controls", "generator_from_args", "ControlError"]

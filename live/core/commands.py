@@ -105,5 +105,19 @@ class SetLaunch:
     when: str
 
 
+@dataclass(frozen=True)
+class SetChords:
+    """A progression (live.core.chords.Progression) from the next bar line, its bar 1 there."""
+
+    progression: Any
+
+
+@dataclass(frozen=True)
+class PlayChord:
+    """A chord held on the input (live.core.chords.Chord): it sounds from the next beat."""
+
+    chord: Any
+
+
 Command = Union[ChangeControls, Hear, Reseed, Panic, Pause, Resume, SetQuantizer, SetTempo, FollowBeat,
-                SetLoop, PhraseAction, SetLaunch]
+                SetLoop, PhraseAction, SetLaunch, SetChords, PlayChord]

@@ -156,6 +156,9 @@ CONTROL_SPECS: tuple[ControlSpec, ...] = (
                 choices=("off", "1/32", "1/16", "1/8", "1/4", "1/16t", "1/8t"),
                 help="a beat model starts notes only on this grid of the beat (off: where it likes; "
                      "t: triplets); a seconds model has no beat grid and ignores it"),
+    ControlSpec("harmony", "int", 0, 100, 60, 5, 25, unit="%",
+                help="with chords (--chords): how strongly notes on beats 1 and 3 lean to the chord's "
+                     "tones and the rest to the key (a lean: never a lock)"),
     ControlSpec("variation", "int", 0, 100, 25, 5, 25, unit="%",
                 help="how much of a loop is sampled anew each time round (0: the same phrase, "
                      "100: a new one); the end of the phrase changes most", resamples=False),
@@ -218,6 +221,7 @@ class Controls:
     velocity_offset: int = _default("velocity_offset")
     transpose: int = _default("transpose")
     grid: str = _default("grid")  # beat models only
+    harmony: int = _default("harmony")  # percent; with chords (live.core.harmony)
     variation: int = _default("variation")  # percent; a loop's (live.core.looper)
 
     def __post_init__(self):

@@ -59,6 +59,8 @@ class Generator:
         self.events: list[int] = []
         self.primer: list[int] = []
         self.looper: Looper | None = None  # made once a loop is asked for
+        self.harmony = None  # a live.core.harmony.Harmony: the chords it leans to, or None
+        self.harmony_key: tuple[int, str] | None = None  # a key given (--scale): chords keep it
 
     def loop(self):
         """The looper, made on first use (a beat model's bars)."""
@@ -107,7 +109,10 @@ class Generator:
         """What the model would play next, under the controls (not played)."""
         controls = self.controls
         grid = GRID_STEPS[controls.grid] if self.beats else None
-        return sample(self.state.logits, self.performer, controls, self.noise, grid)
+        harmony = self.harmony
+        lean = None if harmony is None else harmony.bias(self.performer.step, controls.harmony / 100.0,
+                                                        controls.transpose)
+        return sample(self.state.logits, self.performer, controls, self.noise, grid, lean)
 
     def hear(self, on: bool, pitch: int, velocity: int = 0) -> None:
         """The model hears a note someone else played; the performer plays nothing.

@@ -157,14 +157,17 @@ def allowed_events(performer: Performer, controls: Controls, grid: int | None = 
 
 
 def sample(logits: np.ndarray, performer: Performer, controls: Controls, noise: GumbelNoise,
-           grid: int | None = None) -> int:
-    """Draw the next event index (grid: see event_bias)."""
+           grid: int | None = None, lean: np.ndarray | None = None) -> int:
+    """Draw the next event index (grid: see event_bias; lean: a finite bias added on top,
+    the harmony's: live.core.harmony)."""
     steps_left = performer.steps_left(controls)
     if steps_left is not None and steps_left <= 0:
         # A note is overdue exactly when the earliest held one is: end the lowest overdue.
         return vocab.note_off(performer.overdue(controls)[0])
 
     bias = _event_bias(performer, controls, steps_left, grid)
+    if lean is not None:
+        bias = bias + lean
     gumbel = noise.next_row()
     # Gumbel-max: the argmax of scores plus Gumbel noise is a draw from softmax(scores).
     noisy = _scores(logits, bias, controls)

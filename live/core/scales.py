@@ -34,6 +34,11 @@ class ScaleError(EncoreError):
     """A scale or note name that is not one: says what was given and what would do."""
 
 
+def pitch_class(name: str) -> int | None:
+    """'C' -> 0, 'F#' -> 6, 'Bb' -> 10; None if it is not a note letter."""
+    return _ROOTS.get(name.strip().upper())
+
+
 def note_name(pitch: int) -> str:
     """60 -> 'C4' (MIDI's middle C is C4, so pitch 0 is C-1)."""
     return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"

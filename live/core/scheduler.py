@@ -30,8 +30,8 @@ from typing import Callable, Iterable, NamedTuple
 from live.core import vocab
 from live.core.bars import to_bar_line
 from live.core.commands import (
-    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, PhraseAction, Reseed, Resume, SetLaunch, SetLoop,
-    SetQuantizer, SetTempo,
+    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, PhraseAction, PlayChord, Reseed, Resume, SetChords,
+    SetLaunch, SetLoop, SetQuantizer, SetTempo,
 )
 from live.core.controls import CONTROL_SPECS, GRID_STEPS
 from live.core.errors import EncoreError
@@ -279,6 +279,9 @@ class Scheduler:
                         self.timeline.place(performer_time, now + START_MARGIN)
                         if command.from_bar_line:
                             self.timeline.beat_origin = performer_time
+                    if command.from_bar_line and self.generator.harmony is not None:
+                        self.generator.harmony = self.generator.harmony.moved(
+                            vocab.seconds_to_steps(performer_time))
                     self._mark_base()
                     self.playing = True
             elif isinstance(command, SetLoop):
@@ -291,6 +294,8 @@ class Scheduler:
                 else:
                     self._refusals.say("launch", f"launch not changed: {command.when!r} is not one of "
                                        f"{', '.join(LAUNCH_MODES)}", now)
+            elif isinstance(command, (SetChords, PlayChord)):
+                self._harmony_change(command, now)
             elif isinstance(command, SetQuantizer):
                 self.quantizer = command.quantizer
             elif isinstance(command, SetTempo):
@@ -561,6 +566,31 @@ class Scheduler:
         self._history.clear()
         self._event_count += 1
         self._history.append((self._event_count, self.generator.performer.time, self.generator.snapshot()))
+
+    # ------------------------------------------------------------ harmony
+
+    def _harmony_change(self, command, now: float) -> None:
+        """A progression from the next bar line, a played chord from the next beat; the
+        unsent future is made again if it is made past there."""
+        from live.core.harmony import Harmony
+
+        if not self.timeline.beats:
+            self._refusals.say("chords", "no chords: they change on beats and bars, and this model plays in "
+                               "seconds (play a beat model)", now)
+            return
+        chord = isinstance(command, PlayChord)
+        what = command.chord if chord else command.progression
+        perf = self.timeline.to_perf(now) + RESTART_MARGIN if self.started else self.generator.performer.time
+        beat = self.timeline.perf_per_beat()
+        at = vocab.seconds_to_steps(self._on_grid(perf, beat if chord else 4 * beat))
+        generator = self.generator
+        if generator.harmony is None:
+            origin = vocab.seconds_to_steps(self.timeline.beat_origin)
+            generator.harmony = Harmony.of(what, at, generator.harmony_key, origin)
+        else:
+            generator.harmony = generator.harmony.then(what, at)
+        if self.started and self.playing and at < generator.performer.step:
+            self._rollback(now)
 
     # ------------------------------------------------------------ loops
 

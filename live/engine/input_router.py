@@ -39,6 +39,7 @@ class InputRouter:
         recorder=None,
         now: Callable[[], float] = time.perf_counter,
         press: Callable[[str], None] | None = None,
+        follow_chords: bool = False,
     ):
         if listen not in LISTEN_MODES:
             raise ValueError(f"listen mode {listen!r}: choose {', '.join(LISTEN_MODES)}")
@@ -52,6 +53,9 @@ class InputRouter:
         self.now = now
         self.press = press or (lambda button: None)  # a loop's button (BUTTONS), pressed
         self.buttons_down: set[tuple[int, int]] = set()  # (channel, cc) of buttons held down
+        self.follow_chords = follow_chords  # --chords input: the chord held leads the harmony
+        self.keys_down: set[int] = set()  # pitches held on the input
+        self.chord = None  # the chord last handed on
         # what a knob moves that is not a sampling control
         self.settings: dict[str, Callable] = {
             TEMPO_SPEC.name: lambda value: self.set_tempo(value),
@@ -111,8 +115,21 @@ class InputRouter:
                     self.thru(message)
             if self.recorder is not None:
                 self.recorder.played(self.engine.performance_time(), message)
+            if self.follow_chords:
+                self._chord(on, message.note)
             if self.listen != "off":
                 self.engine.hear(on, message.note, message.velocity)
+
+    def _chord(self, on: bool, pitch: int) -> None:
+        """Two or more keys held together are a chord; a new one leads from the next beat
+        (letting go keeps the last: a left hand lifts between chords)."""
+        from live.core.chords import chord_of_pitches
+
+        (self.keys_down.add if on else self.keys_down.discard)(pitch)
+        chord = chord_of_pitches(self.keys_down) if on else None
+        if chord is not None and chord != self.chord:
+            self.chord = chord
+            self.engine.play_chord(chord)
 
     def _knob(self, message) -> None:
         if self.learning is not None and is_knob_cc(message.control):

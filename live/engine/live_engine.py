@@ -21,8 +21,8 @@ import time
 from typing import Callable
 
 from live.core.commands import (
-    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, PhraseAction, Reseed, Resume, SetLaunch, SetLoop,
-    SetQuantizer, SetTempo,
+    ChangeControls, Command, FollowBeat, Hear, Panic, Pause, PhraseAction, PlayChord, Reseed, Resume, SetChords,
+    SetLaunch, SetLoop, SetQuantizer, SetTempo,
 )
 from live.core.controls import Controls
 from live.core.generator import Generator
@@ -197,6 +197,14 @@ class LiveEngine:
     def phrase_action(self, kind: str) -> None:
         """'next', 'mutate' or 'hold', landing at the launch point."""
         self._command(PhraseAction(kind))
+
+    def set_chords(self, progression) -> None:
+        """A progression (live.core.chords.Progression) from the next bar line."""
+        self._command(SetChords(progression))
+
+    def play_chord(self, chord) -> None:
+        """A chord held on the input (live.core.chords.Chord), from the next beat."""
+        self._command(PlayChord(chord))
 
     def set_launch(self, when: str) -> None:
         self._command(SetLaunch(when))

@@ -47,6 +47,19 @@ def loop_status(state, timeline) -> protocol.LoopStatus:
                                state.anchor, 4 * timeline.perf_per_beat())
 
 
+def harmony_status(harmony, timeline, now: float, asked: str | None) -> protocol.HarmonyStatus:
+    """The chord sounding now and the next, from the harmony the generator leans to."""
+    if harmony is None:
+        return protocol.HarmonyStatus(progression="input" if (asked or "").strip().lower() == "input" else "")
+    step = vocab.seconds_to_steps(timeline.sounding_at(now))
+    change = harmony.next_change(step)
+    what = harmony.parts[-1][1]
+    return protocol.HarmonyStatus(
+        str(harmony.chord_at(step)), None if change is None else str(change[1]),
+        None if change is None else (change[0] - step) / vocab.STEPS_PER_BEAT,
+        harmony.key_label, str(what) if hasattr(what, "chords") else "input")
+
+
 class EngineServer:
     """Runs in the engine process: a Session driven by commands from the pipe."""
 
@@ -100,6 +113,8 @@ class EngineServer:
             engine.set_loop(request.bars)
         elif isinstance(request, protocol.SetLaunch):
             engine.set_launch(request.when)
+        elif isinstance(request, protocol.SetChords):
+            self._chords(request.text)
         elif isinstance(request, protocol.Press):
             self.session.press(request.button)
         elif isinstance(request, protocol.SaveRecording):
@@ -152,6 +167,17 @@ class EngineServer:
         self.session.engine.reseed(events)
         self.logs.append(f"reseeded with {self.seeded_with}")
 
+    def _chords(self, text: str) -> None:
+        from live.core.chords import parse_progression
+
+        try:
+            progression = parse_progression(text)
+        except EncoreError as err:
+            self.logs.append(str(err))
+            return
+        self.session.engine.set_chords(progression)
+        self.logs.append(f"chords {progression} from the next bar line")
+
     def _learn(self, control: str) -> None:
         router = self.session.router
         if router is None:
@@ -195,6 +221,8 @@ class EngineServer:
             quantize=protocol.QuantizeStatus(quantizer.grid, quantizer.strength) if quantizer
             else protocol.QuantizeStatus(),
             loop=loop_status(engine.loop_state(), session.timeline),
+            harmony=harmony_status(self.generator.harmony, session.timeline, engine.clock(),
+                                   getattr(self.args, "chords", None)),
             meters=protocol.Meters(
                 notes_per_s=len(recent) / 2.0,
                 step_median_ms=float(np.median(steps)) * 1e3 if steps else 0.0,

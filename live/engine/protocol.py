@@ -85,12 +85,19 @@ class Press:
 
 
 @dataclass(frozen=True)
+class SetChords:
+    """A progression as typed ('Am F C G', 'Am:2 F:2'): from the next bar line."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Quit:
     pass
 
 
 Request = Union[Play, Stop, PanicRequest, SetControl, SetTempo, SetQuantize, ReseedRequest, Learn,
-                SaveRecording, SetLoop, SetLaunch, Press, Quit]
+                SaveRecording, SetLoop, SetLaunch, Press, SetChords, Quit]
 
 # ---------------------------------------------------------------- engine -> screen
 
@@ -122,6 +129,15 @@ class LoopStatus:
     launch: str = "bar"
     anchor: float | None = None  # performance time of a bar 1 (the roll marks the loop's start)
     bar_seconds: float = 1.92  # performance seconds in a bar
+
+
+@dataclass(frozen=True)
+class HarmonyStatus:
+    chord: str | None = None  # sounding now (None: no chords)
+    next_chord: str | None = None
+    beats_to_next: float | None = None  # beats until it
+    key: str = ""
+    progression: str = ""  # as typed, or "input"
 
 
 @dataclass(frozen=True)
@@ -176,6 +192,7 @@ class Status:
     tempo: TempoStatus = field(default_factory=TempoStatus)
     quantize: QuantizeStatus = field(default_factory=QuantizeStatus)
     loop: LoopStatus = field(default_factory=LoopStatus)
+    harmony: HarmonyStatus = field(default_factory=HarmonyStatus)
     meters: Meters = field(default_factory=Meters)
     played: tuple = ()  # (time, pitch, on, velocity) of what was sent, oldest first
     upcoming: tuple = ()  # the same, of what is queued

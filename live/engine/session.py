@@ -301,6 +301,7 @@ def open_controller_input(args, backend, engine, output, recorder, knob_map, log
         engine, knob_map, listen=args.listen,
         thru=None if args.no_thru else output.send,
         clock_follower=follower, recorder=recorder, set_tempo=set_tempo, press=press,
+        follow_chords=(getattr(args, "chords", None) or "").strip().lower() == "input",
     )
     port, name = open_input(backend, args.input, callback=router, own=own, on_error=log)
     log(f"input from {name!r}: knobs, played notes ({args.listen}), clock")

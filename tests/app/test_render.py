@@ -389,3 +389,17 @@ def test_a_seconds_model_is_told_that_a_loop_needs_a_beat_model(stream_model_pat
     assert_one_line_error(result, "--loop needs a beat model", "plays in seconds")
     result = run_main("render", "--model", stream_model_path, "--loop", 3, "-o", tmp_path / "x.mid")
     assert_one_line_error(result, "a loop is 1, 2, 4, 8, 16 bars")
+
+
+def test_chords_need_a_beat_model_and_a_keyboard_for_input(stream_model_path, beat_model_path, tmp_path):
+    from cli_helpers import assert_one_line_error
+
+    out = ["-o", tmp_path / "x.mid"]
+    assert_one_line_error(run_main("render", "--model", stream_model_path, "--chords", "Am F", *out),
+                          "--chords needs a beat model")
+    assert_one_line_error(run_main("render", "--model", beat_model_path, "--chords", "input", *out),
+                          "--chords input follows the chord held on the --input keyboard")
+    assert_one_line_error(run_main("render", "--model", beat_model_path, "--chords", "Am Xb", *out),
+                          "chord 'Xb'")
+    assert run_main("render", "--model", beat_model_path, "--chords", "Am:2 F C G", "--harmony", 80,
+                    "--bars", 4, *out).returncode == 0

@@ -10,7 +10,7 @@ from jackports import Receiver, jack_backend, sounding_after
 from live.app.cli import build_parser
 from live.engine.process import RemoteEngine
 from live.app.tui.app import ROWS, EncoreApp, PianoRoll, Transport
-from live.app.tui.screens import HelpScreen, SetupScreen
+from live.app.tui.screens import ChordsScreen, HelpScreen, SetupScreen
 from live.core.controls import Controls
 from live.engine import protocol
 
@@ -626,5 +626,28 @@ async def test_a_loop_on_screen_a_clip_of_it_hold_and_next(beat_model_path, rece
         assert await wait_for(pilot, lambda: app.status.loop.passes < came_round)
         final = await quit_and_wait(app)
     assert final and final.notes > 0
+    time.sleep(0.2)
+    assert sounding_after(receiver.notes()) == set()
+
+
+async def test_the_chords_on_screen_and_a_progression_typed_in(beat_model_path, receiver):
+    args = tui_args("--model", beat_model_path, "--port", receiver.name, "--backend", "jack",
+                    "--random-seed", 3, "--chords", "Am F", "--bpm", 240)
+    app = EncoreApp(args)
+
+    def transport():
+        return str(app.query_one(Transport).render())
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.status is not None and app.status.harmony.chord is not None)
+        assert await wait_for(pilot, lambda: "key A:minor" in transport() and
+                              ("chord Am -> F" in transport() or "chord F -> Am" in transport())), transport()
+        press(app, "k")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ChordsScreen))
+        app.screen.query_one("#chords").value = "Dm G C"
+        press(app, "enter")
+        assert await wait_for(pilot, lambda: app.status.harmony.progression == "Dm G C"), app.status.harmony
+        assert await wait_for(pilot, lambda: "key C:major" in transport()), transport()
+        await quit_and_wait(app)
     time.sleep(0.2)
     assert sounding_after(receiver.notes()) == set()

@@ -270,3 +270,43 @@ def test_an_unfinished_sysex_does_not_deafen_the_input(rig):
     controller._rt.send_message([0xF0, 0x7E, 0x01])  # a sysex cut off: no F7 ever comes
     controller.send(mido.Message("control_change", control=74, value=0))
     assert wait_until(lambda: abs(engine.controls.temperature - 0.2) < 1e-6), "deafened by the sysex"
+
+
+def test_a_chord_played_on_the_input_leads_the_harmony_from_the_next_beat(beat_model_path):
+    """--chords input: two or more keys held together on a (stand-in) keyboard's JACK port
+    are a chord; it sounds from the next beat, and letting go keeps it."""
+    from live.core import vocab
+    from live.core.timeline import Timeline
+
+    backend = jack_backend()
+    receiver = Receiver(backend)
+    keyboard = backend.mido_backend.open_output(f"keys-{uuid.uuid4().hex[:8]}", virtual=True)
+    out_port, _ = open_output(backend, receiver.name)
+    engine = LiveEngine(Generator(load_model(beat_model_path), Controls(), seed=3), Output(out_port),
+                        timeline=Timeline(beats=True, bpm=120.0))
+    router = InputRouter(engine, KnobMap(), thru=None, listen="off", follow_chords=True)
+    in_port, _ = open_input(backend, keyboard.name, callback=router)
+    time.sleep(0.2)
+    try:
+        engine.start()
+        time.sleep(0.3)
+        for note in (57, 60, 64):  # A minor, the left hand
+            keyboard.send(mido.Message("note_on", note=note, velocity=80))
+        played = time.perf_counter()
+        assert wait_until(lambda: engine.generator.harmony is not None and
+                          str(engine.generator.harmony.parts[-1][1]) == "Am")
+        start = engine.generator.harmony.parts[-1][0]
+        beat = vocab.STEPS_PER_BEAT
+        heard = vocab.seconds_to_steps(engine.timeline.sounding_at(played))
+        # the next beat (the one after, if it came while the keys were on their way)
+        assert start % beat == 0 and heard <= start <= heard + 2 * beat
+        for note in (57, 60, 64):
+            keyboard.send(mido.Message("note_off", note=note))
+        time.sleep(0.2)
+        assert str(engine.generator.harmony.chord_at(start + 4 * beat)) == "Am"  # kept after letting go
+    finally:
+        engine.stop()
+        for port in (in_port, out_port, keyboard):
+            port.close()
+        receiver.close()
+    assert sounding_after(receiver.notes()) == set()

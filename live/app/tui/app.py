@@ -20,8 +20,10 @@ from textual.widgets import Footer, Static
 from live.core.wording import count
 from live.app.tui.pending import PendingChanges
 from live.app.tui.control_rows import ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
-from live.app.tui.screens import HelpScreen, SeedFileScreen, SetupScreen
-from live.app.tui.transport import grid_lines, loop_label, loop_starts, model_label, position_label, source_label
+from live.app.tui.screens import ChordsScreen, HelpScreen, SeedFileScreen, SetupScreen
+from live.app.tui.transport import (
+    grid_lines, harmony_label, loop_label, loop_starts, model_label, position_label, source_label,
+)
 from live.core.errors import EncoreError
 from live.engine import protocol
 from live.engine.process import RemoteEngine
@@ -82,6 +84,9 @@ class Transport(Static):
         loop = loop_label(self.status.loop, self.status.controls.variation)
         if loop:
             text.append(loop + "\n", style="bold magenta")
+        chords = harmony_label(self.status.harmony)
+        if chords:
+            text.append(chords + "\n", style="bold green")
         text.append(model_label(tempo), style="dim")
         return text
 
@@ -203,6 +208,7 @@ class EncoreApp(App):
         Binding("plus", "press('double')", "double", show=False),
         Binding("minus", "press('halve')", "halve", show=False),
         Binding("x", "press('capture')", "clip", show=False),
+        Binding("k", "chords", "chords", show=False),
         Binding("l", "learn", "learn"),
         Binding("s", "save", "save"),
         Binding("o", "setup", "ports"),
@@ -413,6 +419,14 @@ class EncoreApp(App):
             self.log_line(f"no loop to {button}: choose a loop length in the loop row (or --loop BARS)")
             return
         self.command(protocol.Press(button))
+
+    def action_chords(self) -> None:
+        def chosen(text) -> None:
+            if text:
+                self.command(protocol.SetChords(text))
+
+        current = self.status.harmony.progression if self.status is not None else ""
+        self.push_screen(ChordsScreen("" if current == "input" else current), chosen)
 
     def action_save(self) -> None:
         self.command(protocol.SaveRecording())

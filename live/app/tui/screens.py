@@ -35,6 +35,25 @@ class SeedFileScreen(ModalScreen):
         self.dismiss(event.value.strip() or None)
 
 
+class ChordsScreen(ModalScreen):
+    """Ask for a progression to follow from the next bar line."""
+
+    BINDINGS = [Binding("escape", "dismiss", "close")]
+
+    def __init__(self, current: str = ""):
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="setup"):
+            yield Static("chords, a bar each: Am F C G (Am:2 for two bars; maj m 7 m7 maj7 sus2 sus4 dim aug 5); "
+                         "from the next bar line (enter, escape closes)")
+            yield Input(value=self.current, placeholder="Am F C G", id="chords")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+
 class SetupScreen(ModalScreen):
     """Ports and model: picking one restarts the engine with it."""
 

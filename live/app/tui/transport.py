@@ -72,3 +72,13 @@ def loop_starts(loop: protocol.LoopStatus, start: float, end: float) -> list[flo
     first = math.ceil((start - loop.anchor) / length - 1e-9)
     last = math.floor((end - loop.anchor) / length + 1e-9)
     return [loop.anchor + k * length for k in range(first, last + 1)]
+
+
+def harmony_label(harmony: protocol.HarmonyStatus) -> str:
+    """'chord Am -> F in 2 beats  key A:minor' (or waiting for one played); '' without chords."""
+    if harmony.chord is None:
+        return "chords: play one on the input" if harmony.progression == "input" else ""
+    text = f"chord {harmony.chord}"
+    if harmony.next_chord is not None and harmony.beats_to_next is not None:
+        text += f" -> {harmony.next_chord} in {count(max(1, math.ceil(harmony.beats_to_next - 1e-9)), 'beat')}"
+    return f"{text}  key {harmony.key}"
