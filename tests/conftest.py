@@ -9,6 +9,8 @@ from live.core import codec  # noqa: E402
 from live.core.notes import Note  # noqa: E402
 from live.model.randmodels import build_stream_model, build_window_model  # noqa: E402
 
+pytest_plugins = ["training_fixtures"]  # one_thread, toy_path
+
 
 def scale_primer(start: int) -> list[int]:
     notes = [Note(start + i, i * 0.25, i * 0.25 + 0.2, 90) for i in range(8)]

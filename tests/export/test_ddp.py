@@ -25,7 +25,7 @@ TINY_ARGS = ["--layers", "1", "--hidden", "16", "--embed", "8", "--window", "32"
 TOLERANCE = 1e-5
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # fixtures: tests/export/conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/training_fixtures.py
 
 
 def encore_process(*args, **kwargs):

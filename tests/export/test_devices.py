@@ -15,7 +15,7 @@ TINY_ARGS = ["--layers", "1", "--hidden", "16", "--embed", "8", "--window", "32"
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="a machine with a CUDA device")
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # fixtures: tests/export/conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/training_fixtures.py
 
 
 def losses(run_dir):

@@ -1,5 +1,7 @@
-"""Fixtures of the training tests: torch on one thread (figures that compare runs must not
-depend on how a sum was split across threads) and a toy corpus on disk."""
+"""Fixtures of the training tests, imported where they are used (a conftest.py in
+tests/export would shadow the top one for modules that import `conftest`): torch on one
+thread (figures that compare runs must not depend on how a sum was split across threads)
+and a toy corpus on disk."""
 
 import pytest
 
