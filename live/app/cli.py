@@ -21,6 +21,7 @@ from live.app.arguments import (
 )
 from live.app.training_commands import add_training_commands
 from live.app.options import add_generation_options, generator_from_args, timeline_from_args
+from live.core.ensemble import other_voices
 from live.engine.knobs import MAPPABLE
 from live.engine.ports import RTMIDI_APIS
 
@@ -337,7 +338,8 @@ def cmd_render(args) -> int:
         result = render(generator, seconds=length, events=args.events,
                         progress=start_bar("rendering").fraction, timeline=timeline)
     title = f"encore ({Path(generator.model.info.path).stem})"
-    write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title, stretch=timeline.rate)
+    write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title, stretch=timeline.rate,
+                   others=other_voices(args))
     heard = result.seconds * timeline.rate
     bars = heard / 60 * args.bpm / 4
     grid = f", {bars:.{0 if abs(bars - round(bars)) < 1e-6 else 1}f} bars at {args.bpm:g} BPM" if timeline.beats else ""

@@ -8,15 +8,23 @@ import copy
 
 import numpy as np
 
-from live.core.controls import CONTROL_SPECS, ControlError, Controls, ControlSpec
+from live.core.controls import CONTROL_SPECS, SPECS_BY_NAME, ControlError, Controls, ControlSpec
 from live.core.scales import ScaleError, note_name, parse_scale
-from live.app.arguments import loop_bars
+from live.app.arguments import int_in, loop_bars
 from live.core.bars import to_bar_line
 from live.core.errors import EncoreError
 from live.core.generator import Generator
 from live.core.timeline import Timeline
 from live.model import Model, load_model
 from live.files.primers import embedded_primer, primer_from_midi, primer_from_notes
+
+
+# The bass voice's own controls (the rest are the lead's): low, one note at a time, sparse,
+# on the chord's tones, a little steadier than the lead. Chosen by measurement: see README.
+BASS_DEFAULTS = {"low": 36, "high": 60, "density": -0.3, "temperature": 0.9, "polyphony": 1, "max_note": 1.5,
+                 "harmony": 90, "grid": "1/4"}
+BASS_PROGRAM = 33
+BASS_PRIMER_SHIFT = -24  # the bass hears the lead's primer two octaves down
 
 
 def add_generation_options(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +61,19 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
                          help="follow a progression, a chord a bar and cycling: 'Am F C G', or 'Am:2 F:2' for "
                               "bars each (maj, m, 7, m7, maj7, sus2, sus4, dim, aug, 5); 'input': the chord held "
                               "on --input. The key follows from the chords unless --scale says; --harmony leans")
+    bass = parser.add_argument_group("bass voice")
+    bass.add_argument("--bass", action="store_true",
+                      help="a second voice under the lead on its own channel: the model steered low, one note at a "
+                           "time and sparse, on the chord's tones with --chords")
+    bass.add_argument("--bass-channel", type=int_in(1, 16, "bass channel"), default=2, metavar="N",
+                      help="its MIDI channel (default 2)")
+    bass.add_argument("--bass-program", type=int_in(0, 127, "bass program"), default=BASS_PROGRAM, metavar="P",
+                      help=f"its General MIDI program (default {BASS_PROGRAM}: electric bass, finger)")
+    for name, default in BASS_DEFAULTS.items():
+        spec = SPECS_BY_NAME[name]
+        bass.add_argument(f"--bass-{spec.label}", dest=f"bass_{name}", type=_arg_parser(spec), default=default,
+                          metavar="NOTE" if spec.kind == "pitch" else None,
+                          help=f"the bass's {spec.label} (default {spec.show(default)})")
     loop = parser.add_argument_group("loop (a beat model's)")
     loop.add_argument("--loop", type=loop_bars, default=0, metavar="BARS",
                       help="play a phrase of BARS bars again and again (1, 2, 4, 8, 16; default 0: off); "
@@ -135,13 +156,34 @@ def generator_from_args(args, channel: int, seed: tuple[str, list[int]] | None =
     if model.info.time == "beats":
         primer = to_bar_line(primer)  # play starts on a downbeat, where the model thinks it is
     generator.prime(primer)
+    if getattr(args, "bass", False):
+        generator = _with_bass(args, generator, primer, controls)
     _follow_chords(args, generator)
     if getattr(args, "loop", 0):
         if model.info.time != "beats":
             raise EncoreError(f"--loop needs a beat model: {model.info.path} plays in seconds, without bars "
                               "(the shipped default is a beat model; `encore info MODEL` says which)")
-        generator.loop().begin(args.loop, generator.performer, generator)
+        generator.begin_loop(args.loop)
     return generator, description
+
+
+def _with_bass(args, lead: Generator, primer: list[int], controls: Controls):
+    """The lead and a bass voice under it, as one ensemble (live.core.ensemble)."""
+    from live.core.ensemble import Ensemble, transposed_primer
+
+    if args.bass_channel - 1 == lead.channel:
+        raise EncoreError(f"--bass-channel {args.bass_channel} is the lead's --channel too; give the bass its own")
+    values = {name: getattr(args, f"bass_{name}", default) for name, default in BASS_DEFAULTS.items()}
+    if values["low"] > values["high"]:
+        raise ControlError(f"--bass-low {note_name(values['low'])} is above --bass-high {note_name(values['high'])}")
+    bass_controls = controls.with_(**values)
+    bass = Generator(lead.model, bass_controls, channel=args.bass_channel - 1,
+                     seed=None if args.random_seed is None else args.random_seed + 101)
+    bass.chord_only = True
+    bass.prime(transposed_primer(primer, BASS_PRIMER_SHIFT))
+    if lead.controls.low <= values["high"] and args.low == SPECS_BY_NAME["low"].default:
+        lead.controls = lead.controls.with_(low=min(values["high"] + 1, lead.controls.high))  # the lead above it
+    return Ensemble({"lead": lead, "bass": bass}, {"bass": BASS_PRIMER_SHIFT})
 
 
 def _follow_chords(args, generator: Generator) -> None:

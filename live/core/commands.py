@@ -17,6 +17,7 @@ class ChangeControls:
 
     changes: Mapping[str, Any]
     at: float  # clock time of the turn: the knob-latency meter counts from here
+    voice: str | None = None  # whose controls ("bass"); None: the lead's
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ class Generator:
         self.looper: Looper | None = None  # made once a loop is asked for
         self.harmony = None  # a live.core.harmony.Harmony: the chords it leans to, or None
         self.harmony_key: tuple[int, str] | None = None  # a key given (--scale): chords keep it
+        self.chord_only = False  # lean to the chord's tones on every step (a bass), not only beats 1 and 3
 
     def loop(self):
         """The looper, made on first use (a beat model's bars)."""
@@ -72,6 +73,55 @@ class Generator:
     def replaying(self) -> bool:
         """A bar of a loop is being played again: its time is not the engine's to give."""
         return self.looper is not None and self.looper.mode == "play"
+
+    # ------------------------------------------------------------ what the scheduler asks of a
+    # performance, alike for one voice and for an ensemble of them (live.core.ensemble)
+
+    @property
+    def channels(self) -> tuple[int, ...]:
+        return (self.channel,)
+
+    def held_keys(self) -> set[tuple[int, int]]:
+        """(channel, played pitch) of what the performer holds."""
+        return {(self.channel, pitch) for pitch in self.performer.playing}
+
+    def max_note(self, channel: int) -> float:
+        """The max note length (seconds) of the voice on `channel`."""
+        return self.controls.max_note
+
+    def voice(self, name: str | None) -> "Generator":
+        """The voice a control change is for: this one (the lead)."""
+        if name not in (None, "lead"):
+            raise KeyError(f"no voice {name!r}")
+        return self
+
+    def begin_loop(self, bars: int) -> None:
+        """A loop of `bars` bars from here (before play: its downbeat)."""
+        self.loop().begin(bars, self.performer, self)
+
+    def loop_comes_in(self, restart: bool = False, renew: bool = False) -> None:
+        """After the performer was placed anew: where the loop goes on (Looper.come_in)."""
+        if self.looper is not None:
+            self.looper.come_in(self.performer, self, restart=restart, renew=renew)
+
+    def rest_to(self, target: int) -> list[NoteMessage]:
+        """Let time pass up to step `target` as forced events the model hears (a rest; a
+        note past its max length ended on the way); the messages they make. A bar of a
+        loop played again keeps its own time: it is never given a rest."""
+        performer, controls = self.performer, self.controls
+        messages: list[NoteMessage] = []
+        while performer.step < target and not self.replaying:
+            overdue = performer.overdue(controls)
+            if overdue:
+                event = vocab.note_off(overdue[0])
+            else:
+                left = performer.steps_left(controls)
+                steps = min(target - performer.step, vocab.MAX_SHIFT_STEPS, left or vocab.MAX_SHIFT_STEPS,
+                            self.shift_limit() - performer.step)
+                event = vocab.time_shift(max(1, steps))
+            messages += self.force(event)
+            performer = self.performer
+        return messages
 
     def shift_limit(self) -> int:
         """The furthest step one forced time shift may reach (a loop's bar line)."""
@@ -111,7 +161,7 @@ class Generator:
         grid = GRID_STEPS[controls.grid] if self.beats else None
         harmony = self.harmony
         lean = None if harmony is None else harmony.bias(self.performer.step, controls.harmony / 100.0,
-                                                        controls.transpose)
+                                                        controls.transpose, self.chord_only)
         return sample(self.state.logits, self.performer, controls, self.noise, grid, lean)
 
     def hear(self, on: bool, pitch: int, velocity: int = 0) -> None:

@@ -65,11 +65,12 @@ class Harmony:
     def strong(self, step: int) -> bool:
         return (step - self.origin) % STRONG_STEPS == 0
 
-    def bias(self, step: int, amount: float, transpose: int) -> np.ndarray | None:
-        """The lean over the 388 events at `step` (read-only), or None at 0 %."""
+    def bias(self, step: int, amount: float, transpose: int, chord_only: bool = False) -> np.ndarray | None:
+        """The lean over the 388 events at `step` (read-only), or None at 0 %. chord_only (a
+        bass): toward the chord's tones on every step, not only on the strong beats."""
         if amount <= 0:
             return None
-        strong = self.strong(step)
+        strong = chord_only or self.strong(step)
         tones = self.chord_at(step).tones if strong else _key_tones(self.key) | self.chord_at(step).tones
         return _lean(tones, round(amount, 3), transpose % 12)
 

@@ -34,6 +34,10 @@ class Rendered:
     notes: list[Note] = field(default_factory=list)
     seconds: float = 0.0
 
+    def notes_on(self, channel: int) -> list[Note]:
+        """The notes of one voice (its channel)."""
+        return notes_of(sent for sent in self.sent if sent[4] == channel)
+
     @property
     def messages(self) -> list[NoteMessage]:
         """What was sent, as messages stamped with their performance time."""

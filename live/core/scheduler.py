@@ -139,7 +139,7 @@ class Scheduler:
         self._refusals = ThrottledLog(lambda line: self.log(line), REJECTED_LOG_SECONDS)  # a flooding knob
 
         self.sounding: dict[tuple[int, int], _Sounding] = {}  # (channel, pitch) -> note
-        self.channels_used: set[int] = {generator.channel}
+        self.channels_used: set[int] = set(generator.channels)
         self.events_generated = 0
         self.control_latencies: collections.deque = collections.deque(maxlen=LATENCY_HISTORY)
         # of each, the wait for the grid's next line (a beat model starts new music only on
@@ -228,8 +228,9 @@ class Scheduler:
         for command in commands:
             if isinstance(command, ChangeControls):
                 try:
-                    self.generator.controls = self.generator.controls.with_(**command.changes)
-                except (EncoreError, TypeError) as err:
+                    voice = self.generator.voice(command.voice)
+                    voice.controls = voice.controls.with_(**command.changes)
+                except (EncoreError, TypeError, KeyError) as err:
                     self._refusals.say(",".join(sorted(command.changes)), f"control not changed: {err}", now)
                     continue
                 turned_at = command.at if turned_at is None else min(turned_at, command.at)
@@ -388,7 +389,7 @@ class Scheduler:
                 self._note_off(*key)  # a re-strike ends the old note first
             self.channels_used.add(message.channel)
             if self.send(MidiOut("note_on", message.channel, message.pitch, message.velocity, item.due)):
-                self.sounding[key] = _Sounding(played, self.generator.controls.max_note)
+                self.sounding[key] = _Sounding(played, self.generator.max_note(message.channel))
         elif key in self.sounding:
             del self.sounding[key]
             self.channels_used.add(message.channel)
@@ -469,7 +470,7 @@ class Scheduler:
         sounding (or about to, from a kept note-on) that the performer no longer holds
         gets its note-off now, or it would never get one. Called inside the guard."""
         generator = self.generator
-        held = {(generator.channel, pitch) for pitch in generator.performer.playing}
+        held = generator.held_keys()
         pending_on: dict[tuple[int, int], float] = {}
         for item in self._queue:
             key = (item.message.channel, item.message.pitch)
@@ -499,31 +500,18 @@ class Scheduler:
         model hears (a rest)."""
         target = vocab.seconds_to_steps(self._on_grid(seconds))
         generator = self.generator
-        performer, controls = generator.performer, generator.controls
-        # a bar of a loop played again keeps its own time: it is never given a rest
-        while performer.step < target and not generator.replaying:
-            overdue = performer.overdue(controls)
-            if overdue:
-                event = vocab.note_off(overdue[0])
-            else:
-                left = performer.steps_left(controls)
-                steps = min(target - performer.step, vocab.MAX_SHIFT_STEPS, left or vocab.MAX_SHIFT_STEPS,
-                            generator.shift_limit() - performer.step)
-                event = vocab.time_shift(max(1, steps))
-            messages = generator.force(event)
-            self._event_count += 1
-            self._history.append((self._event_count, performer.time, generator.snapshot()))
-            if messages:
-                self._queue_messages(self._event_count, messages, now)
+        if generator.performer.step >= target:
+            return
+        messages = generator.rest_to(target)
+        self._event_count += 1
+        self._history.append((self._event_count, generator.performer.time, generator.snapshot()))
+        if messages:
+            self._queue_messages(self._event_count, messages, now)
 
     def _rest_until(self, perf: float) -> float:
         """The model hears a rest up to performance time `perf`; returns where it is."""
-        generator = self.generator
-        target = vocab.seconds_to_steps(perf)
-        while generator.performer.step < target:
-            step = generator.performer.step
-            generator.force(vocab.time_shift(min(target, generator.shift_limit()) - step))
-        return generator.performer.time
+        self.generator.rest_to(vocab.seconds_to_steps(perf))
+        return self.generator.performer.time
 
     def _silence(self) -> None:
         """Drop the unsent future and end what sounds."""
@@ -682,6 +670,4 @@ class Scheduler:
     def _loop_comes_in(self, restart: bool = False, renew: bool = False) -> None:
         """After the performer was placed anew (resume, reseed, an answer): where the
         loop goes on (its next bar line; from bar 1 on a clock Start; anew on a reseed)."""
-        generator = self.generator
-        if generator.looper is not None:
-            generator.looper.come_in(generator.performer, generator, restart=restart, renew=renew)
+        self.generator.loop_comes_in(restart=restart, renew=renew)

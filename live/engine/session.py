@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from live.core.ensemble import other_voices
 from live.core.wording import count
 from live.engine.live_engine import LiveEngine, Output
 from live.engine.input_router import InputRouter
@@ -124,8 +125,9 @@ class Session:
                               "--input PORT (encore ports lists them)")
         # What can be wrong with the files is found before a port opens or a note plays:
         # a set must not end by losing its recording to a bad path.
+        voices = {channel: (name, program) for name, channel, program in other_voices(args)}
         self.recorder = (
-            Recorder(args.record, bpm=args.bpm, program=args.program or 0) if args.record else None
+            Recorder(args.record, bpm=args.bpm, program=args.program or 0, voices=voices) if args.record else None
         )
         self.capture_dir = check_capture_dir(getattr(args, "capture_dir", None) or ".")
         # loaded here, once: a missing or broken map is one clear line before any port
@@ -204,10 +206,14 @@ class Session:
         from live.files.clips import ClipError, write_clip
 
         state = self.engine.loop_state()
+        generator = self.engine.generator
+        others = tuple((name, generator.voice("bass").looper.phrase if generator.voice("bass").looper else (),
+                        generator.voice("bass").controls, channel, program)
+                       for name, channel, program in other_voices(self.args))
         try:
             path = write_clip(self.capture_dir, state.phrase, self.engine.controls, self.timeline.bpm,
-                              self.engine.generator.channel, self.args.program or 0,
-                              bar_of=str(state.bar or ""))
+                              generator.channel, self.args.program or 0,
+                              bar_of=str(state.bar or ""), others=others)
         except (ClipError, OSError) as err:
             self.log(str(err))
             return None
@@ -224,12 +230,14 @@ class Session:
         self.log(line)
 
     def start(self) -> None:
-        if self.args.program is not None:
-            import mido
+        import mido
 
+        if self.args.program is not None:
             self.output.send(
                 mido.Message("program_change", channel=self.engine.generator.channel, program=self.args.program)
             )
+        for _, channel, program in other_voices(self.args):  # a bass always has its sound named
+            self.output.send(mido.Message("program_change", channel=channel, program=program))
         self.engine.start()
         if self.args.follow_clock:
             self.engine.pause()

@@ -19,8 +19,10 @@ class ClipError(EncoreError):
 
 
 def write_clip(folder, phrase: tuple, controls: Controls, bpm: float, channel: int = 0, program: int = 0,
-               bar_of: str = "") -> Path:
-    """Write one pass of `phrase` (a beat model's bars) to a new file in `folder`; returns it."""
+               bar_of: str = "", others: tuple = ()) -> Path:
+    """Write one pass of `phrase` (a beat model's bars) to a new file in `folder`; returns it.
+    others: the phrases of more voices as (name, phrase, controls, channel, program), a
+    track each beside the lead's."""
     if not phrase:
         raise ClipError("no loop to capture: set a loop length first (--loop BARS, the loop row)")
     missing = [number + 1 for number, bar in enumerate(phrase) if bar is None]
@@ -28,7 +30,6 @@ def write_clip(folder, phrase: tuple, controls: Controls, bpm: float, channel: i
         raise ClipError(f"the loop is still playing its phrase for the first time (bar "
                         f"{bar_of or missing[0]} of {len(phrase)}); capture once it has come round")
     rate = vocab.REFERENCE_BPM / bpm  # performance seconds (at 125 BPM) -> seconds at bpm
-    notes = stretched(phrase_notes(phrase, controls), rate)
     bars = len(phrase)
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir():
@@ -36,7 +37,10 @@ def write_clip(folder, phrase: tuple, controls: Controls, bpm: float, channel: i
     path = unused_path(folder, f"encore-loop-{bars}bar{'s' if bars > 1 else ''}-{bpm:g}bpm.mid")
     check_writable(path, "clips/")
     seconds = bars * 4 * 60.0 / bpm
-    part = Part(name=f"encore loop ({bars} bars)", channel=channel, program=program, is_drum=channel == 9,
-                notes=notes)
-    write_midi(path, [part], bpm=bpm, title="encore loop", length=seconds)
+    voices = [(f"encore loop ({bars} bars)", phrase, controls, channel, program), *others]
+    parts = [Part(name=name, channel=ch, program=prog, is_drum=ch == 9,
+                  notes=stretched(phrase_notes(bars_of, voice_controls), rate))
+             for name, bars_of, voice_controls, ch, prog in voices
+             if bars_of and all(bar is not None for bar in bars_of)]
+    write_midi(path, parts, bpm=bpm, title="encore loop", length=seconds)
     return path

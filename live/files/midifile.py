@@ -401,9 +401,12 @@ def write_midi(
 
 
 def write_rendered(rendered, path, bpm: float, channel: int, program: int, title: str,
-                   stretch: float = 1.0) -> None:
-    """A render (live.core.render.Rendered) as a one-part .mid file; stretch turns its
-    performance times into seconds at bpm (a beat model's: 125 / bpm)."""
-    part = Part(name=title, channel=channel, program=program, is_drum=channel == 9,
-                notes=stretched(rendered.notes, stretch))
-    write_midi(path, [part], bpm=bpm, title=title)
+                   stretch: float = 1.0, others: tuple = ()) -> None:
+    """A render (live.core.render.Rendered) as a .mid file, a track a voice; stretch turns
+    its performance times into seconds at bpm (a beat model's: 125 / bpm). others: more
+    voices as (name, channel, program); the first track is the lead's on `channel`."""
+    voices = [(title, channel, program), *others]
+    parts = [Part(name=name, channel=ch, program=prog, is_drum=ch == 9,
+                  notes=stretched(rendered.notes_on(ch) if others else rendered.notes, stretch))
+             for name, ch, prog in voices]
+    write_midi(path, parts, bpm=bpm, title=title)

@@ -13,13 +13,15 @@ from live.core.notes import Note, sort_notes, stretched
 
 
 class Recorder:
-    def __init__(self, path: str | Path, bpm: float = 120.0, program: int = 0):
+    def __init__(self, path: str | Path, bpm: float = 120.0, program: int = 0,
+                 voices: dict[int, tuple[str, int]] | None = None):
         self.path = check_midi_output(path)  # before the set, not after it
         self.bpm = bpm
         # recorded times are performance times; for a beat model they are beats x 0.48 s,
         # and this makes them seconds at `bpm` (so the file's notes sit on its grid)
         self.stretch = 1.0
         self.program = program
+        self.voices = dict(voices or {})  # channel -> (track name, program) of voices beside the lead
         self._lock = threading.Lock()
         self._open: dict[tuple[str, int, int], tuple[float, int]] = {}
         self._notes: dict[tuple[str, int], list[Note]] = {}
@@ -56,11 +58,16 @@ class Recorder:
             for (track, channel, pitch), (start, velocity) in self._open.items():
                 end = max(start, end_seconds if end_seconds is not None else start)
                 notes.setdefault((track, channel), []).append(Note(pitch, start, end, velocity))
+        def named(track: str, channel: int) -> tuple[str, int]:
+            if track != "encore":
+                return "player input", 0
+            return self.voices.get(channel, ("encore", self.program))
+
         parts = [
             Part(
-                name="encore" if track == "encore" else "player input",
+                name=named(track, channel)[0],
                 channel=channel,
-                program=self.program if track == "encore" else 0,
+                program=named(track, channel)[1],
                 is_drum=channel == 9,
                 notes=sort_notes(stretched(found, self.stretch)),
             )

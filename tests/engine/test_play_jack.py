@@ -365,3 +365,28 @@ def test_a_beat_model_s_recording_is_written_at_the_tempo_with_its_notes_on_the_
     step = midi.ticks_per_beat // 48  # the model's 1/48 beat
     assert len(onsets) >= 5
     assert all(tick % step == 0 for tick in onsets), onsets  # recorded at their due times: on the grid
+
+
+def test_sigterm_with_a_bass_leaves_nothing_sounding_on_either_channel(backend, beat_model_path, tmp_path):
+    receiver = Receiver(backend)
+    try:
+        record = tmp_path / "rec.mid"
+        play = start_play("--model", beat_model_path, "--port", receiver.name, "--random-seed", 5, "--bpm", 180,
+                          "--density", 1.0, "--bass", "--bass-density", 1.0, "--chords", "Am F", "--record", record)
+        assert receiver.wait_for(lambda ms: {m.channel for _, m in ms if m.type == "note_on"} >= {0, 1},
+                                 timeout=20), "both voices never played"
+        play.send_signal(signal.SIGTERM)
+        out, err = play.communicate(timeout=30)
+        assert play.returncode == 0, err
+        time.sleep(0.1)
+        assert sounding_after(receiver.notes()) == set()
+        ended = {m.channel for _, m in receiver.snapshot() if m.type == "control_change" and m.control == 123}
+        assert ended >= {0, 1}  # CC 123 on both voices' channels
+        programs = {m.channel: m.program for _, m in receiver.snapshot() if m.type == "program_change"}
+        assert programs == {1: 33}  # the bass's sound named on its channel
+        from live.files.midifile import read_midi
+
+        parts = {part.name: part for part in read_midi(record).parts}
+        assert set(parts) == {"encore", "encore bass"} and parts["encore bass"].program == 33
+    finally:
+        receiver.close()

@@ -440,6 +440,7 @@ class EncoreApp(App):
         import copy
 
         from live.app.options import generator_from_args, timeline_from_args, with_controls
+        from live.core.ensemble import other_voices
         from live.core.errors import EncoreError
         from live.core.render import render
         from live.files.midifile import write_rendered
@@ -463,6 +464,7 @@ class EncoreApp(App):
             length = 32 * 4 * timeline.perf_per_beat() if timeline.beats else 60.0
             result = render(generator, seconds=length, timeline=timeline)
             write_rendered(result, path, args.bpm, args.channel - 1, args.program or 0, "encore render",
+                           others=other_voices(args),
                            stretch=timeline.rate)
         except EncoreError as err:
             self.call_from_thread(self.log_line, str(err), True)
