@@ -230,7 +230,7 @@ def model_grid(model) -> BeatGrid | None:
 
 def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
             temperature: float = 1.0, seed: int = 0, renders: int = 1, grid_control: str = "1/16",
-            loop: int = 0, variation: int = 25) -> dict:
+            loop: int = 0, variation: int = 25, chords: str | None = None, harmony: int = 60) -> dict:
     """The figures of corpus_path (a corpus split, a .mid file or a folder of them) and,
     with a model, of `minutes` of its music (a minute per embedded primer, in turn)
     rendered `renders` times with fresh random seeds, set beside them.
@@ -238,7 +238,9 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
     One render is one sample: two files of the same model fork at the first draw that
     falls either side of a boundary. With several, each figure also comes as its range
     over the renders, which says how far a difference between two models is only luck.
-    loop (bars, a beat model's) renders with a loop of that length at `variation` %."""
+    loop (bars, a beat model's) renders with a loop of that length at `variation` %;
+    chords (a progression) with the harmony control at `harmony` %, and adds how many of
+    the notes on beats 1 and 3 are the chord's tones and how many notes are in its key."""
     source = read_source(corpus_path, split)
     held_out = stats(source.pieces, source.grids)
     figures: dict = {"source": str(corpus_path), "reference": source.name}
@@ -257,8 +259,17 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
         from live.core.errors import EncoreError
 
         raise EncoreError(f"--loop needs a beat model: {model_path} plays in seconds, without bars")
+    progression = None
+    if chords:
+        from live.core.chords import parse_progression
+
+        if grid is None:
+            from live.core.errors import EncoreError
+
+            raise EncoreError(f"--chords needs a beat model: {model_path} plays in seconds, without bars")
+        progression = parse_progression(chords)
     each = [_render_pieces(model, minutes, segments, temperature, seed + r * segments, grid_control,
-                           loop, variation)
+                           loop, variation, progression, harmony)
             for r in range(renders)]
     pooled = [piece for pieces in each for piece in pieces]
     ours = stats(pooled, [grid] * len(pooled))
@@ -274,6 +285,8 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
         **_distances(ours, held_out),
         "degenerate": ours.degenerate,
     })
+    if progression is not None:
+        figures.update({"chords": str(progression), "harmony": harmony, **chord_shares(pooled, progression)})
     if renders > 1:
         per_render = [stats(pieces, [grid] * len(pieces)) for pieces in each]
         rows = [{"notes_per_second": s.notes_per_second, **_distances(s, held_out), **_shares(s)}
@@ -284,7 +297,8 @@ def compare(model_path, corpus_path, split: str = "test", minutes: float = 3.0,
 
 
 def _render_pieces(model, minutes: float, segments: int, temperature: float, first_seed: int,
-                   grid_control: str = "1/16", loop: int = 0, variation: int = 25):
+                   grid_control: str = "1/16", loop: int = 0, variation: int = 25, progression=None,
+                   harmony: int = 60):
     """`segments` renders of minutes/segments each, primer by primer, seeds counting up."""
     from live.core.controls import Controls
     from live.core.generator import Generator
@@ -294,15 +308,41 @@ def _render_pieces(model, minutes: float, segments: int, temperature: float, fir
     primers = model.info.primers or [[]]
     pieces = []
     for index in range(segments):
-        controls = Controls(temperature=temperature, grid=grid_control, variation=variation)
+        controls = Controls(temperature=temperature, grid=grid_control, variation=variation, harmony=harmony)
         generator = Generator(model, controls, seed=first_seed + index)
         generator.prime(closed(list(primers[index % len(primers)])))
         if loop:
-            generator.loop().begin(loop, generator.performer, generator)
+            generator.begin_loop(loop)
+        if progression is not None:
+            from live.core.harmony import Harmony
+
+            generator.harmony = Harmony.of(progression, generator.performer.step)
         result = render(generator, seconds=60.0 * minutes / segments)
         pieces.append(np.array([[n.pitch, n.start, n.end, n.velocity] for n in result.notes], float)
                       .reshape(-1, 4))
     return pieces
+
+
+def chord_shares(pieces: list[np.ndarray], progression) -> dict:
+    """Of renders that began on bar 1 of `progression` (times in performance seconds from 0):
+    the share of note-ons on beats 1 and 3 that are the chord's tones, and of all notes in the
+    progression's key."""
+    from live.core.chords import key_of
+    from live.core.harmony import STRONG_STEPS, Harmony, _key_tones
+
+    harmony = Harmony.of(progression, 0)
+    key = _key_tones(key_of(progression))
+    strong = tones = inkey = total = 0
+    for piece in pieces:
+        for pitch, start, _, _ in piece:
+            step = int(round(start / vocab.STEP_SECONDS))
+            total += 1
+            inkey += int(pitch) % 12 in key
+            if step % STRONG_STEPS == 0:
+                strong += 1
+                tones += int(pitch) % 12 in harmony.chord_at(step).tones
+    return {"chord_tones_on_beats_1_and_3": tones / strong if strong else None,
+            "notes_on_beats_1_and_3": strong, "in_chords_key": inkey / total if total else None}
 
 
 def _distances(ours: MusicStats, theirs: MusicStats) -> dict:
@@ -359,6 +399,12 @@ def format_figures(figures: dict) -> str:
         lines.append(f"{label}: " + ", ".join(shown))
     if "rendered" not in figures:
         return "\n".join(lines)
+    if "chords" in figures:
+        lines.append(f"chords {figures['chords']} at harmony {figures['harmony']} %: "
+                     f"{_percent(figures['chord_tones_on_beats_1_and_3'])} of the "
+                     f"{figures['notes_on_beats_1_and_3']} notes on beats 1 and 3 are the chord's tones "
+                     f"(a triad is 25 % of the pitch classes), {_percent(figures['in_chords_key'])} of all notes "
+                     "in the chords' key")
     lines.append(f"distance to {reference} (0 = same, 1 = disjoint): pitch classes "
                  f"{figures['pitch_class_distance']:.3f} (key-aligned {figures['aligned_pitch_class_distance']:.3f}), "
                  f"inter-onset intervals {figures['ioi_distance']:.3f}")

@@ -168,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="render with a loop of BARS bars (a beat model's; default 0: off)")
     music.add_argument("--variation", type=int_in(0, 100, "variation"), default=25, metavar="PERCENT",
                        help="with --loop: how much of the phrase changes each time round (default 25)")
+    music.add_argument("--chords", metavar="CHORDS",
+                       help="render following this progression (a beat model's), e.g. 'Am F C G': adds the share "
+                            "of notes on beats 1 and 3 that are the chord's tones, and of notes in its key")
+    music.add_argument("--harmony", type=int_in(0, 100, "harmony"), default=60, metavar="PERCENT",
+                       help="with --chords: the harmony control (default 60)")
     music.add_argument("--random-seed", type=int, default=0)
     music.add_argument("--renders", type=int_in(1, 100, "renders"), default=1,
                        help="render it this many times with fresh seeds: figures of them all, "
@@ -382,7 +387,7 @@ def cmd_musicstats(args) -> int:
 
     model, source = (None, args.model) if args.corpus is None else (args.model, args.corpus)
     figures = compare(model, source, args.split, args.minutes, args.temperature, args.random_seed, args.renders,
-                      args.grid, args.loop, args.variation)
+                      args.grid, args.loop, args.variation, args.chords, args.harmony)
     print(json.dumps(figures, indent=2) if args.json else format_figures(figures))
     return 0
 

@@ -1,5 +1,5 @@
-"""`encore bench --loop`: a loop played live on JACK with the TUI open, "next" pressed
-every few seconds off the beat. Figures: send-time error with the screen drawing the loop,
+"""`encore bench --loop`: a loop played live on JACK with the TUI open, lead and bass over
+a progression, "next" pressed every few seconds off the beat. Figures: send-time error with the screen drawing the loop,
 and how long each "next" waits for the new phrase's downbeat (the next bar line: a DAW's
 launch quantisation) and whether the new phrase's first note leaves on it.
 """
@@ -17,6 +17,7 @@ BPM = 128.0
 LOOP_BARS = 2
 PRESS_EVERY = 2.3  # seconds: not a whole number of bars at 128 BPM, so presses fall all over the bar
 MUSIC = ["--primer", "1", "--random-seed", "4", "--temperature", "0.9"]
+CHORDS = "Am F C G"  # the whole instrument: a loop, chords and a bass under the lead
 
 
 def bench_loop(model: str, seconds: float) -> dict:
@@ -30,7 +31,7 @@ def bench_loop(model: str, seconds: float) -> dict:
     try:
         args = build_parser().parse_args([
             "tui", "--backend", "jack", "--port", receiver.name, "--model", model, "--bpm", f"{BPM:g}",
-            "--loop", str(LOOP_BARS), "--variation", "25", *MUSIC,
+            "--loop", str(LOOP_BARS), "--variation", "25", "--bass", "--chords", CHORDS, *MUSIC,
         ])
         app = EncoreApp(args)
         presses = asyncio.run(_drive(app, seconds, _quit))
@@ -84,7 +85,8 @@ async def _drive(app, seconds: float, quit_app) -> list[float]:
 
 
 def format_loop(f: dict) -> str:
-    lines = [f"loop: {f['loop_bars']} bars at {f['bpm']:g} BPM on JACK with the TUI open, {f['seconds']:g} s, "
+    lines = [f"loop: {f['loop_bars']} bars at {f['bpm']:g} BPM, lead and bass over {CHORDS}, on JACK with the "
+             f"TUI open, {f['seconds']:g} s, "
              f"next pressed {f['presses']} times off the beat ({f['notes']} notes, {f['messages']} messages)",
              f"  send-time error (sent - due): median {f['send_error_median_ms']:.3f} ms, "
              f"p99 {f['send_error_p99_ms']:.3f} ms, max {f['send_error_max_ms']:.3f} ms (goal: p99 <= 1 ms)"]

@@ -11,6 +11,7 @@ import numpy as np
 from live.core.controls import CONTROL_SPECS, SPECS_BY_NAME, ControlError, Controls, ControlSpec
 from live.core.scales import ScaleError, note_name, parse_scale
 from live.app.arguments import int_in, loop_bars
+from live.core.ensemble import transposed_primer
 from live.core.bars import to_bar_line
 from live.core.errors import EncoreError
 from live.core.generator import Generator
@@ -52,7 +53,7 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
         else:
             default = f"{spec.default:g}" + (f" {spec.unit}" if spec.unit else "")
         sampling.add_argument(spec.flag, dest=spec.name, type=_arg_parser(spec), default=spec.default,
-                              metavar=metavar, help=f"{spec.help} ({spec.allowed}; default {default})")
+                              metavar=metavar, help=_literal(f"{spec.help} ({spec.allowed}; default {default})"))
         if "_" in spec.name:  # --top_p too, as the one name is written in a knob map
             sampling.add_argument(f"--{spec.name}", dest=spec.name, type=_arg_parser(spec),
                                   default=spec.default, help=argparse.SUPPRESS)
@@ -73,12 +74,17 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
         spec = SPECS_BY_NAME[name]
         bass.add_argument(f"--bass-{spec.label}", dest=f"bass_{name}", type=_arg_parser(spec), default=default,
                           metavar="NOTE" if spec.kind == "pitch" else None,
-                          help=f"the bass's {spec.label} (default {spec.show(default)})")
+                          help=_literal(f"the bass's {spec.label} (default {spec.show(default)})"))
     loop = parser.add_argument_group("loop (a beat model's)")
     loop.add_argument("--loop", type=loop_bars, default=0, metavar="BARS",
                       help="play a phrase of BARS bars again and again (1, 2, 4, 8, 16; default 0: off); "
                            "--variation says how much of it changes each time round")
 
+
+
+def _literal(text: str) -> str:
+    """Help text shown as written: argparse reads % as a format (a unit of %, like 25 %)."""
+    return text.replace("%", "%%")
 
 
 def _arg_parser(spec: ControlSpec):
@@ -168,21 +174,30 @@ def generator_from_args(args, channel: int, seed: tuple[str, list[int]] | None =
 
 
 def _with_bass(args, lead: Generator, primer: list[int], controls: Controls):
-    """The lead and a bass voice under it, as one ensemble (live.core.ensemble)."""
-    from live.core.ensemble import Ensemble, transposed_primer
+    """--bass: the lead and a bass voice under it (with_bass)."""
 
     if args.bass_channel - 1 == lead.channel:
         raise EncoreError(f"--bass-channel {args.bass_channel} is the lead's --channel too; give the bass its own")
     values = {name: getattr(args, f"bass_{name}", default) for name, default in BASS_DEFAULTS.items()}
     if values["low"] > values["high"]:
         raise ControlError(f"--bass-low {note_name(values['low'])} is above --bass-high {note_name(values['high'])}")
-    bass_controls = controls.with_(**values)
-    bass = Generator(lead.model, bass_controls, channel=args.bass_channel - 1,
-                     seed=None if args.random_seed is None else args.random_seed + 101)
+    return with_bass(lead, primer, controls.with_(**values), args.bass_channel - 1,
+                     None if args.random_seed is None else args.random_seed + 101,
+                     keep_lead_above=args.low == SPECS_BY_NAME["low"].default)
+
+
+def with_bass(lead: Generator, primer: list[int], bass_controls: Controls | None = None, channel: int = 1,
+              seed: int | None = None, keep_lead_above: bool = True):
+    """The lead and a bass voice of the same model under it, as one ensemble; the bass hears
+    the lead's primer two octaves down and leans to the chord's tones on every step."""
+    from live.core.ensemble import Ensemble
+
+    bass_controls = bass_controls or lead.controls.with_(**BASS_DEFAULTS)
+    bass = Generator(lead.model, bass_controls, channel=channel, seed=seed)
     bass.chord_only = True
     bass.prime(transposed_primer(primer, BASS_PRIMER_SHIFT))
-    if lead.controls.low <= values["high"] and args.low == SPECS_BY_NAME["low"].default:
-        lead.controls = lead.controls.with_(low=min(values["high"] + 1, lead.controls.high))  # the lead above it
+    if keep_lead_above and lead.controls.low <= bass_controls.high:
+        lead.controls = lead.controls.with_(low=min(bass_controls.high + 1, lead.controls.high))
     return Ensemble({"lead": lead, "bass": bass}, {"bass": BASS_PRIMER_SHIFT})
 
 

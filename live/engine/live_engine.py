@@ -154,8 +154,9 @@ class LiveEngine:
 
     # ------------------------------------------------------------ commands, any thread
 
-    def update_controls(self, **changes) -> None:
-        self._command(ChangeControls(changes, self.clock()))
+    def update_controls(self, voice: str | None = None, **changes) -> None:
+        """Change controls of the lead, or of another voice ("bass")."""
+        self._command(ChangeControls(changes, self.clock(), voice))
 
     def hear(self, on: bool, pitch: int, velocity: int = 0) -> None:
         """A note the player played: the model hears it, so encore continues the phrase."""

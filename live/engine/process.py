@@ -100,7 +100,10 @@ class EngineServer:
                 self.session.router.release_thru()
             self.logs.append("panic: all notes off, stopped; space plays again")
         elif isinstance(request, protocol.SetControl):
-            engine.update_controls(**{request.name: request.value})
+            if request.voice is not None and "bass" not in getattr(self.generator, "voices", {}):
+                self.logs.append("no bass voice: start with --bass")
+            else:
+                engine.update_controls(voice=request.voice, **{request.name: request.value})
         elif isinstance(request, protocol.SetTempo):
             self.session.set_tempo(float(request.bpm))
         elif isinstance(request, protocol.SetQuantize):
@@ -216,6 +219,7 @@ class EngineServer:
             playing=engine.playing,
             failed=engine.failed,
             controls=engine.controls,
+            bass=self.generator.voice("bass").controls if "bass" in getattr(self.generator, "voices", {}) else None,
             knobs=knobs,
             tempo=tempo_status(session.timeline, engine.clock(), session.link_peers),
             quantize=protocol.QuantizeStatus(quantizer.grid, quantizer.strength) if quantizer

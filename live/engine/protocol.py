@@ -34,6 +34,7 @@ class PanicRequest:
 class SetControl:
     name: str  # a row of the control table
     value: object
+    voice: str | None = None  # "bass": the bass voice's control; None: the lead's
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ class Status:
     playing: bool = False
     failed: str | None = None
     controls: Controls = field(default_factory=Controls)
+    bass: Controls | None = None  # the bass voice's controls (None: no bass)
     knobs: dict[str, str] = field(default_factory=dict)  # control -> "CC 74 (any channel)"
     tempo: TempoStatus = field(default_factory=TempoStatus)
     quantize: QuantizeStatus = field(default_factory=QuantizeStatus)

@@ -369,3 +369,23 @@ def test_a_render_of_seconds_counts_its_bars_to_the_half(tmp_path):
     result = run_main("render", "--seconds", 5, "--bpm", 120, "-o", tmp_path / "x.mid", "--quiet", "--top_p", 0.9)
     assert result.returncode == 0, result.stderr
     assert "2.5 bars at 120 BPM" in result.stdout  # --top_p is --top-p, as a map spells it
+
+
+def _commands():
+    from live.app.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    names = []
+    for name, command in sub.choices.items():
+        inner = [a for a in command._actions if a.__class__.__name__ == "_SubParsersAction"]
+        names += [[name, *([child] if child else [])] for child in (inner[0].choices if inner else [None])]
+    return names
+
+
+@pytest.mark.parametrize("command", _commands(), ids=" ".join)
+def test_every_command_s_help_is_shown(command):
+    # a % in a help text (a unit, "25 %") is a format character to argparse: --help once died of it
+    result = run_main(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and "Traceback" not in result.stderr

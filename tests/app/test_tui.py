@@ -651,3 +651,37 @@ async def test_the_chords_on_screen_and_a_progression_typed_in(beat_model_path, 
         await quit_and_wait(app)
     time.sleep(0.2)
     assert sounding_after(receiver.notes()) == set()
+
+
+async def test_every_row_comes_into_sight_when_selected_and_bass_rows_move_the_bass(recording_engine):
+    sent = recording_engine.sent
+    status = FIXED_STATUS.with_(bass=Controls(low=36, high=60, density=-0.3, polyphony=1))
+    app = EncoreApp(tui_args(), engine_factory=recording_engine, status=status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one("#controls")
+
+        def panel_text():
+            return str(panel.render())
+
+        for index, row in enumerate(ROWS):  # down through every row, at 80x24
+            if index:
+                press(app, "down")
+            assert await wait_for(pilot, lambda: panel.selected == index)  # noqa: B023 (awaited here)
+            await pilot.pause(0.05)
+            assert row.label in panel_text(), (row.label, panel_text())
+            assert len(panel_text().splitlines()) <= panel.content_size.height
+        press(app, "up")  # back to a bass row: bass temperature is just before the loop rows
+        while ROWS[panel.selected].label != "bass density":
+            press(app, "up")
+            await pilot.pause(0.02)
+        press(app, "right")
+        assert await wait_for(pilot, lambda: protocol.SetControl("density", -0.2, "bass") in sent), sent
+    # without a bass, its rows say so and send nothing
+    recording_engine.sent.clear()
+    app = EncoreApp(tui_args(), engine_factory=recording_engine, status=FIXED_STATUS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one("#controls")
+        panel.selected = [row.label for row in ROWS].index("bass low")
+        press(app, "right")
+        assert await wait_for(pilot, lambda: "no bass voice" in str(app.query_one("#log").render()))
+    assert not [r for r in recording_engine.sent if isinstance(r, protocol.SetControl)]

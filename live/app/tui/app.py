@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 
 from live.core.wording import count
 from live.app.tui.pending import PendingChanges
-from live.app.tui.control_rows import ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
+from live.app.tui.control_rows import BASS, ROW_BY_NAME, ROWS, TEMPO, adjusted, shown
 from live.app.tui.screens import ChordsScreen, HelpScreen, SeedFileScreen, SetupScreen
 from live.app.tui.transport import (
     grid_lines, harmony_label, loop_label, loop_starts, model_label, position_label, source_label,
@@ -38,6 +38,7 @@ class ControlsPanel(Static):
         super().__init__(**kwargs)
         self.status: protocol.Status | None = None
         self.problem: str | None = None  # why the engine could not start, in full
+        self.top = 0  # the first row shown
 
     def render(self) -> Text:
         text = Text()
@@ -51,9 +52,12 @@ class ControlsPanel(Static):
         if self.status is None:
             return Text("waiting for the engine ...", style="dim")
         knobs = self.status.knobs
-        for index, row in enumerate(ROWS):
+        # more rows than lines: a window that keeps the selected row in sight
+        fit = max(1, self.content_size.height or len(ROWS))
+        self.top = min(max(self.top, self.selected - fit + 1), self.selected)
+        for index, row in list(enumerate(ROWS))[self.top:self.top + fit]:
             value = shown(row, self.status)
-            cc = knobs.get(row.name, "")
+            cc = knobs.get(row.name, "") if row.target != BASS else ""
             cc = cc.split(" (")[0] if cc else ""
             if row.target == TEMPO:
                 cc = source_label(self.status.tempo, short=True)
@@ -62,6 +66,7 @@ class ControlsPanel(Static):
             line = f"{row.label[:room - len(value) - 1]:<{room - len(value)}}{value} {cc:>6}"
             style = "reverse bold" if index == self.selected else ""
             text.append(line + "\n", style=style)
+        text.rstrip()
         return text
 
 
@@ -352,7 +357,12 @@ class EncoreApp(App):
             return
         if isinstance(request, protocol.SetControl):
             try:
-                self.status = status.with_(controls=status.controls.with_(**{request.name: request.value}))
+                if request.voice == "bass":
+                    if status.bass is None:
+                        return
+                    self.status = status.with_(bass=status.bass.with_(**{request.name: request.value}))
+                else:
+                    self.status = status.with_(controls=status.controls.with_(**{request.name: request.value}))
             except (EncoreError, TypeError):
                 return  # the engine will say what is wrong
         elif isinstance(request, protocol.SetTempo):
@@ -400,7 +410,11 @@ class EncoreApp(App):
         if self.status is None:
             return
         row = ROWS[self.query_one("#controls", ControlsPanel).selected]
-        self.command(adjusted(row, self.status, steps, coarse))
+        request = adjusted(row, self.status, steps, coarse)
+        if request is None:
+            self.log_line(f"{row.label}: no bass voice (start with --bass)")
+            return
+        self.command(request)
 
     def action_temperature(self, steps: int) -> None:
         if self.status is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from live.core.controls import CONTROL_SPECS, LAUNCH_SPEC, LOOP_SPEC, TEMPO_SPEC, ControlSpec
+from live.core.controls import CONTROL_SPECS, LAUNCH_SPEC, LOOP_SPEC, SPECS_BY_NAME, TEMPO_SPEC, ControlSpec
 from live.engine import protocol
 
 GRIDS = ("off", "1/8", "1/16", "1/32")
@@ -18,6 +18,8 @@ GRIDS = ("off", "1/8", "1/16", "1/32")
 # What a row moves: a sampling control ("set"), the tempo ("tempo") or the grid ("quantize").
 SAMPLING, TEMPO, GRID, GRID_STRENGTH = "controls", "tempo", "quantize", "quantize_strength"
 LOOP, LAUNCH = "loop", "launch"  # the loop's length and when its actions land
+BASS = "bass"  # a control of the bass voice (--bass)
+BASS_ROWS = ("low", "high", "density", "temperature")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class ControlRow:
 
     @property
     def label(self) -> str:
-        return self.spec.label
+        return f"bass {self.spec.label}" if self.target == BASS else self.spec.label
 
     @property
     def learnable(self) -> bool:
@@ -41,6 +43,7 @@ class ControlRow:
 
 # Tempo and quantise have their options in play's parser (--bpm, --quantize, --quantize-strength).
 ROWS: list[ControlRow] = [ControlRow(spec) for spec in CONTROL_SPECS] + [
+    *(ControlRow(SPECS_BY_NAME[name], BASS) for name in BASS_ROWS),
     ControlRow(LOOP_SPEC, LOOP),
     ControlRow(LAUNCH_SPEC, LAUNCH),
     ControlRow(TEMPO_SPEC, TEMPO),
@@ -49,7 +52,7 @@ ROWS: list[ControlRow] = [ControlRow(spec) for spec in CONTROL_SPECS] + [
     ControlRow(ControlSpec("quantize_strength", "int", 0, 100, 100, 5, 25,
                            unit="%", cli=False), GRID_STRENGTH),
 ]
-ROW_BY_NAME = {row.name: row for row in ROWS}
+ROW_BY_NAME = {row.name: row for row in ROWS if row.target != BASS}
 
 
 def row_value(row: ControlRow, status: protocol.Status):
@@ -64,16 +67,25 @@ def row_value(row: ControlRow, status: protocol.Status):
         return str(status.loop.bars) if status.loop.bars else "off"
     if row.target == LAUNCH:
         return status.loop.launch
+    if row.target == BASS:
+        return None if status.bass is None else getattr(status.bass, row.name)
     return getattr(status.controls, row.name)
 
 
+def shown_value(row: ControlRow, status: protocol.Status) -> str:
+    value = row_value(row, status)
+    return "-" if value is None else row.spec.show(value)
+
+
 def shown(row: ControlRow, status: protocol.Status) -> str:
-    return row.spec.show(row_value(row, status))
+    return shown_value(row, status)
 
 
 def adjusted(row: ControlRow, status: protocol.Status, steps: int, coarse: bool) -> protocol.Request:
-    """The command that moves this row by `steps` (fine or coarse)."""
+    """The command that moves this row by `steps` (fine or coarse); None: nothing to move."""
     spec, value = row.spec, row_value(row, status)
+    if value is None:
+        return None
     if spec.kind == "choice":
         new = spec.choices[(spec.choices.index(value) + steps) % len(spec.choices)]
     else:
@@ -92,9 +104,9 @@ def adjusted(row: ControlRow, status: protocol.Status, steps: int, coarse: bool)
         return protocol.SetLoop(0 if new == "off" else int(new))
     if row.target == LAUNCH:
         return protocol.SetLaunch(new)
-    controls = status.controls
+    controls = status.bass if row.target == BASS else status.controls
     if row.name == "low":  # the range never turns inside out
         new = min(new, controls.high)
     elif row.name == "high":
         new = max(new, controls.low)
-    return protocol.SetControl(row.name, new)
+    return protocol.SetControl(row.name, new, "bass" if row.target == BASS else None)

@@ -19,7 +19,8 @@ LATE_SNAPSHOTS = 20
 def shows(status: protocol.Status, request: protocol.Request) -> bool:
     """Whether this snapshot already has what the request asks for."""
     if isinstance(request, protocol.SetControl):
-        return getattr(status.controls, request.name, None) == request.value
+        controls = status.bass if request.voice == "bass" else status.controls
+        return controls is None or getattr(controls, request.name, None) == request.value
     if isinstance(request, protocol.SetTempo):
         return status.tempo.bpm == request.bpm
     if isinstance(request, protocol.SetQuantize):
@@ -34,7 +35,7 @@ def shows(status: protocol.Status, request: protocol.Request) -> bool:
 def _target(request: protocol.Request) -> tuple:
     """What a request changes: a later change of it replaces an earlier one still waiting."""
     if isinstance(request, protocol.SetControl):
-        return (protocol.SetControl, request.name)
+        return (protocol.SetControl, request.voice, request.name)
     return (type(request),)
 
 
