@@ -241,8 +241,10 @@ async def test_the_transport_shows_bar_beat_the_tempo_its_source_and_the_kind_of
         assert lines_of(transport) == [f"{position}  {bpm:.1f} BPM  {source}", lines_of(transport)[1]]
         assert lines_of(transport)[1].startswith(model)
         assert max(map(len, lines_of(transport))) <= transport.content_size.width
-        # the tempo row says who sets the tempo too, in its narrow column
-        tempo_row = lines_of(app.query_one("#controls"))[[r.name for r in ROWS].index("bpm")]
+        # the tempo row says who sets the tempo too, in its narrow column (selected: in sight)
+        app.query_one("#controls").selected = [r.name for r in ROWS].index("bpm")
+        await pilot.pause()
+        tempo_row = next(line for line in lines_of(app.query_one("#controls")) if line.startswith("bpm"))
         assert tempo_row.split()[-1] == source.split(" (")[0]
         # and every key of the footer is still there, none cut off
         footer = app.query_one("Footer")

@@ -56,6 +56,8 @@ class ControlsPanel(Static):
         fit = max(1, self.content_size.height or len(ROWS))
         self.top = min(max(self.top, self.selected - fit + 1), self.selected)
         for index, row in list(enumerate(ROWS))[self.top:self.top + fit]:
+            if index > self.top:
+                text.append("\n")  # between rows: no blank line under the last one
             value = shown(row, self.status)
             cc = knobs.get(row.name, "") if row.target != BASS else ""
             cc = cc.split(" (")[0] if cc else ""
@@ -65,8 +67,7 @@ class ControlsPanel(Static):
             room = max(len(value) + 1, 27)
             line = f"{row.label[:room - len(value) - 1]:<{room - len(value)}}{value} {cc:>6}"
             style = "reverse bold" if index == self.selected else ""
-            text.append(line + "\n", style=style)
-        text.rstrip()
+            text.append(line, style=style)
         return text
 
 
