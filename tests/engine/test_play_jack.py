@@ -105,12 +105,13 @@ def test_a_killed_encore_has_its_notes_ended_by_its_guardian(backend, stream_mod
         receiver.close()
 
 
-def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_path):
+@pytest.mark.parametrize("voices", [(), ("--bass", "--bass-density", "1.0")], ids=["lead", "lead and bass"])
+def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_path, voices):
     receiver = Receiver(backend)
     play = None
     try:
         play = start_play("--model", stream_model_path, "--port", receiver.name, "--seconds", 60,
-                          "--random-seed", 6, "--density", 1.0)
+                          "--random-seed", 6, "--density", 1.0, *voices)
         assert receiver.wait_for(lambda ms: len(ms) >= 3), "nothing arrived"
         held = sounding_after([x for x in receiver.snapshot() if x[1].type.startswith("note")])
         receiver.close()
@@ -126,7 +127,10 @@ def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_
         assert "vanished" in err and "is back" in err
         # what sounded at the loss was ended on the returned port; after the reconnection,
         # every note that started there also ended there
-        assert_ended_on_return([m for _, m in receiver.snapshot()[before:]], held)
+        after = [m for _, m in receiver.snapshot()[before:]]
+        assert_ended_on_return(after, held)
+        if voices:  # both voices came back, and ended there
+            assert {m.channel for m in after if m.type == "note_on"} == {0, 1}
     finally:
         if play is not None and play.poll() is None:
             play.kill()
