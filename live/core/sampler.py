@@ -66,7 +66,23 @@ def _static_bias(controls: Controls) -> np.ndarray:
     return bias
 
 
-_last_static: tuple[Controls | None, np.ndarray] = (None, np.empty(0))
+# The biases of the Controls objects seen last, by identity: the same object comes back
+# event after event (one per voice: a lead and a bass alternate), and an identity test is
+# cheaper than hashing its fields for the lru_cache (that cost a render a tenth of its
+# speed). A dict replaced whole, never changed in place, so a reader never sees a mix.
+_RECENT_CONTROLS = 4
+_recent: dict[int, tuple[Controls, np.ndarray, dict]] = {}  # id -> (controls, static bias, grid biases)
+
+
+def _biases_of(controls: Controls) -> tuple[Controls, np.ndarray, dict]:
+    global _recent
+    entry = _recent.get(id(controls))
+    if entry is None or entry[0] is not controls:
+        entry = (controls, _static_bias(controls), {})
+        recent = dict(list(_recent.items())[-(_RECENT_CONTROLS - 1):])
+        recent[id(controls)] = entry
+        _recent = recent
+    return entry
 
 
 @lru_cache(maxsize=256)
@@ -85,17 +101,9 @@ def _grid_bias(controls: Controls, grid: int, phase: int, held: bool) -> np.ndar
     return bias
 
 
-_last_grid: tuple[Controls | None, dict] = (None, {})
-
-
 def _grid_bias_for(controls: Controls, grid: int, phase: int, held: bool) -> np.ndarray:
-    """_grid_bias, remembered per Controls object as _static_bias_for does: hashing the
-    controls for the cache at every event cost a render about a tenth of its speed."""
-    global _last_grid
-    last_controls, biases = _last_grid
-    if last_controls is not controls:
-        biases = {}
-        _last_grid = (controls, biases)
+    """_grid_bias, remembered per Controls object (see _biases_of)."""
+    biases = _biases_of(controls)[2]
     key = (grid, phase, held)
     bias = biases.get(key)
     if bias is None:
@@ -104,15 +112,8 @@ def _grid_bias_for(controls: Controls, grid: int, phase: int, held: bool) -> np.
 
 
 def _static_bias_for(controls: Controls) -> np.ndarray:
-    """_static_bias, remembered for the Controls object last seen: the same object
-    comes back event after event, and an identity test is cheaper than hashing its
-    fields for the cache. One tuple, swapped whole, so a reader never sees a mix."""
-    global _last_static
-    last_controls, bias = _last_static
-    if last_controls is not controls:
-        bias = _static_bias(controls)
-        _last_static = (controls, bias)
-    return bias
+    """_static_bias, remembered per Controls object (see _biases_of)."""
+    return _biases_of(controls)[1]
 
 
 def event_bias(performer: Performer, controls: Controls, grid: int | None = None) -> np.ndarray:
