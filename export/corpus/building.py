@@ -26,6 +26,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -362,6 +363,14 @@ def load_corpus(path: str | Path) -> Corpus:
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"{path}: no such corpus file; build one with: encore corpus build SOURCE -o {path}")
+    with open(path, "rb") as file:
+        head = file.read(4)
+    if head != b"PK\x03\x04":  # a corpus is an .npz: a zip file
+        if head == b"MThd":
+            raise CorpusError(f"{path}: a MIDI file, not a corpus; build one from it (or its folder) first: "
+                              f"encore corpus build {path} -o corpus.npz, then train on corpus.npz")
+        raise CorpusError(f"{path}: not a corpus (an .npz made by encore corpus build); build one from MIDI "
+                          "files: encore corpus build FOLDER -o corpus.npz")
     try:
         with np.load(path, allow_pickle=False) as data:
             if "format" not in data or str(data["format"]) != FORMAT:
@@ -372,7 +381,7 @@ def load_corpus(path: str | Path) -> Corpus:
             provenance = json.loads(str(data["provenance"]))
     except CorpusError:
         raise
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:  # a cut-short download, a full disk
         raise CorpusError(f"{path}: cannot be read as a corpus ({err}); rebuild it with: encore corpus build") from None
     time = provenance.get("time", "seconds")
     pieces = [

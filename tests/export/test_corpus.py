@@ -132,8 +132,15 @@ def test_load_rejects_files_that_are_not_corpora(tmp_path):
     with pytest.raises(CorpusError, match="not an encore corpus"):
         load_corpus(tmp_path / "other.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(CorpusError, match="cannot be read"):
+    with pytest.raises(CorpusError, match=r"junk.npz: not a corpus \(an .npz made by encore corpus build\)"):
         load_corpus(tmp_path / "junk.npz")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 and then nothing a zip needs")
+    with pytest.raises(CorpusError, match="cannot be read"):
+        load_corpus(tmp_path / "broken.npz")
+    # a MIDI file given where a corpus goes (encore train song.mid) says how to make one of it
+    save(tmp_path / "song.mid", [[on(60), off(60, time=480)]])
+    with pytest.raises(CorpusError, match="song.mid: a MIDI file, not a corpus; .*encore corpus build .*song.mid"):
+        load_corpus(tmp_path / "song.mid")
     with pytest.raises(CorpusError, match="the corpus is empty"):
         load_corpus(save_corpus(Corpus([], {}), tmp_path / "empty.npz"))
 
