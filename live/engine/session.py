@@ -138,6 +138,8 @@ class Session:
                     "this map moves nothing")
         self.backend = open_backend(args.backend)
         inputs_before = set(self.backend.input_names())
+        if args.input:
+            check_input_named(args.input, sorted(inputs_before), args.virtual)  # before any port opens
         port, described, self.link = _open_watched(self.backend, args.port, args.virtual)
         log(self.backend.note)  # after the port: a port that will not open is one line
         log(described)
@@ -281,6 +283,18 @@ class Session:
                 self.output.close()
                 if self.link is not None:
                     self.link.close()
+
+
+def check_input_named(wanted: str, names: list[str], virtual: str | None) -> None:
+    """A typo in --input is said before the output opens (a synth would hear it open and
+    close). A name that can only be encore's own virtual port (not there yet) is left to
+    open_input, which says why it is refused."""
+    from live.engine.ports import DEFAULT_VIRTUAL_NAME, match_port
+
+    if any(wanted.lower() in name.lower() for name in names):
+        match_port(names, wanted, "input")  # several: say which
+    elif wanted.lower() not in (virtual or DEFAULT_VIRTUAL_NAME).lower():
+        match_port(names, wanted, "input")  # none: says so, with the list
 
 
 def check_capture_dir(folder) -> str:

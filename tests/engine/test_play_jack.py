@@ -399,3 +399,17 @@ def test_sigterm_with_a_bass_leaves_nothing_sounding_on_either_channel(backend, 
         assert set(parts) == {"encore", "encore bass"} and parts["encore bass"].program == 33
     finally:
         receiver.close()
+
+
+def test_an_input_that_does_not_exist_is_one_line_before_any_output_opens(backend, stream_model_path,
+                                                                         monkeypatch):
+    from cli_helpers import run_main
+    from live.engine import session
+
+    opened = []
+    monkeypatch.setattr(session, "_open_watched", lambda *args: opened.append(args))
+    name = f"nosuch-keys-{time.monotonic_ns()}"
+    result = run_main("play", "--model", stream_model_path, "--backend", "jack", "--input", name, "--seconds", 1)
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1 and f"no MIDI input port matches {name!r}" in result.stderr
+    assert not opened  # the output was never opened
