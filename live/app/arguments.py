@@ -4,6 +4,7 @@ what it may be."""
 from __future__ import annotations
 
 import argparse
+import math
 
 from live.core.controls import RENAMED, control_name
 from live.core.phrase import LOOP_BARS
@@ -61,9 +62,22 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not math.isfinite(value):  # nan and inf: a render or a set that never ends
+        raise argparse.ArgumentTypeError(f"expected a finite number, not {text!r}")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} must be above 0")
     return value
+
+
+def up_to(limit: float):
+    """A positive, finite number of at most `limit` (a day of music: more is a typo, 1e308)."""
+    def parse(text: str) -> float:
+        value = positive_float(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"{value:g} is over the most it takes, {limit:g}")
+        return value
+
+    return parse
 
 
 def non_negative_ms(text: str) -> float:

@@ -17,7 +17,7 @@ from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.files.midifile import Part, Song, read_midi, write_midi
 from live.files.midiscan import ScanReport, find_midi_files, process_each
 from live.app.arguments import (
-    OneLineParser, bpm, control_argument, int_in, loop_bars, non_negative_ms, positive_float,
+    OneLineParser, bpm, control_argument, int_in, loop_bars, non_negative_ms, positive_float, up_to,
 )
 from live.app.training_commands import add_training_commands
 from live.app.options import add_generation_options, generator_from_args, timeline_from_args
@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render_cmd.add_argument("-o", "--output", required=True, metavar="OUT.mid")
     length = render_cmd.add_mutually_exclusive_group()
-    length.add_argument("--seconds", type=positive_float, help="music to render (default 60)")
+    length.add_argument("--seconds", type=up_to(DAY), help="music to render (default 60)")
     length.add_argument("--bars", type=int_in(1, 100_000, "bars"),
                         help="bars of 4/4 to render (a beat model; default for one: 32)")
     length.add_argument("--events", type=int_in(1, 10_000_000, "events"), help="events to render")
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     music.add_argument("corpus", metavar="MUSIC", nargs="?",
                        help="what to measure beside it: a corpus .npz (its --split), a .mid file or a folder of them")
     music.add_argument("--split", choices=["val", "test"], default="test", help="the corpus split (default test)")
-    music.add_argument("--minutes", type=positive_float, default=3.0)
+    music.add_argument("--minutes", type=up_to(DAY / 60), default=3.0)
     music.add_argument("--temperature", type=positive_float, default=1.0)
     music.add_argument("--grid", choices=SPECS_BY_NAME["grid"].choices, default=SPECS_BY_NAME["grid"].default,
                        help="a beat model's grid control for the renders (off: the model's own rhythm)")
@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DAY = 24 * 3600.0  # the longest render: more is a typo (1e308), not a set
 CHANNEL_HELP = "MIDI channel 1-16 (10 is drums on General MIDI synths)"
 DEFAULT_RENDER_SECONDS = 60.0
 DEFAULT_RENDER_BARS = 32  # a beat model: 32 bars of 4/4 (1 minute at 128 BPM)
@@ -199,7 +200,7 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bpm", type=bpm, default=120.0,
                           help="tempo: a beat model plays at it; the quantise grid, the sent clock "
                                "and the recording follow it (default 120)")
-    parser.add_argument("--lookahead", type=positive_float, default=100.0, metavar="MS",
+    parser.add_argument("--lookahead", type=up_to(2000.0), default=100.0, metavar="MS",
                           help="how far generation runs ahead of playback (default 100 ms)")
     live_input = parser.add_argument_group("controller input")
     live_input.add_argument("--input", metavar="NAME", help="controller/keyboard input port")

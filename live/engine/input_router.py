@@ -19,6 +19,7 @@ from live.core.notes import Note
 
 LISTEN_MODES = ("continue", "call", "off")
 CAPTURE_NOTES = 64  # how much of the player's phrase a capture keeps
+FAILURE_SAID_EVERY = 5.0  # seconds: a message that fails again and again is said this seldom
 
 
 @dataclass
@@ -63,6 +64,7 @@ class InputRouter:
             LAUNCH_SPEC.name: engine.set_launch,
         }
         self.learning: Learning | None = None
+        self._last_failure_said = float("-inf")
         self.captured: collections.deque = collections.deque(maxlen=CAPTURE_NOTES * 2)
         self.thru_held: set[tuple[int, int]] = set()  # (channel, pitch) passed through, still down
 
@@ -93,6 +95,20 @@ class InputRouter:
         self.learning = Learning(control, done)
 
     def __call__(self, message) -> None:
+        """One message from the input. Whatever goes wrong with one is said (once a few
+        seconds) and the input goes on: a dead input thread would leave the knobs, the
+        played notes and the clock dead for the rest of the set while the music plays on."""
+        try:
+            self._handle(message)
+        except Exception as err:  # noqa: BLE001 (the input must outlive any one message)
+            now = self.now()
+            if now - self._last_failure_said > FAILURE_SAID_EVERY:
+                self._last_failure_said = now
+                log = getattr(self.engine, "log", None)
+                if callable(log):
+                    log(f"input: {message!r} could not be handled ({type(err).__name__}: {err}); the input goes on")
+
+    def _handle(self, message) -> None:
         at = self.now()
         if self.clock_follower is not None and self.clock_follower.handle(message, at):
             return

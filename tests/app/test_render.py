@@ -403,3 +403,18 @@ def test_chords_need_a_beat_model_and_a_keyboard_for_input(stream_model_path, be
                           "chord 'Xb'")
     assert run_main("render", "--model", beat_model_path, "--chords", "Am:2 F C G", "--harmony", 80,
                     "--bars", 4, *out).returncode == 0
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["render", "--seconds", "nan"], "expected a finite number, not 'nan'"),
+    (["render", "--seconds", "inf"], "expected a finite number, not 'inf'"),
+    (["render", "--seconds", "1e308"], "1e+308 is over the most it takes, 86400"),
+    (["play", "--seconds", "nan"], "expected a finite number"),
+    (["play", "--lookahead", "1e9"], "is over the most it takes, 2000"),
+    (["musicstats", "x.npz", "--minutes", "nan"], "expected a finite number"),
+])
+def test_a_length_that_would_never_end_is_one_line(args, fragment, tmp_path):
+    from cli_helpers import assert_one_line_error
+
+    output = ["-o", tmp_path / "x.mid"] if args[0] == "render" else []
+    assert_one_line_error(run_main(*args, *output), fragment)

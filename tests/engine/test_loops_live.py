@@ -125,3 +125,25 @@ def test_a_knob_map_names_a_button_and_refuses_a_range_for_it(tmp_path):
     path.write_text('[[knob]]\ncc = 20\ncontrol = "next"\nmin = 0\n')
     with pytest.raises(KnobMapError, match="next is a button"):
         read_knob_file(path)
+
+
+def test_a_message_that_fails_is_said_once_and_the_input_goes_on():
+    """A knob whose change raises (a stand-in engine that refuses it) must not kill the
+    input: the next CCs and notes still arrive, and the failure is said once, not per CC."""
+    said, calls = [], []
+
+    class Refusing(Engine):
+        def update_controls(self, **changes):
+            if changes.get("temperature", 0) > 1.5:
+                raise IndexError("a stand-in failure")
+            calls.append(changes)
+
+        def log(self, line):
+            said.append(line)
+
+    router = InputRouter(Refusing(), KnobMap([Knob(74, "temperature")]), thru=None)
+    for value in (127, 127, 127, 0, 10):
+        router(cc(74, value))
+    assert [round(c["temperature"], 2) for c in calls] == [0.2, 0.24]
+    assert len(said) == 1 and "could not be handled (IndexError: a stand-in failure)" in said[0]
+    router(mido.Message("note_on", note=60, velocity=90))  # played notes still reach the engine
