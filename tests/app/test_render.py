@@ -167,7 +167,7 @@ def test_an_output_that_cannot_be_written_is_found_before_the_render(stream_mode
     (tmp_path / "folder").mkdir()
     target = output if output.startswith("/") else str(tmp_path / output) + ("/" if output.endswith("/") else "")
     # a render long enough that finding the problem only at its end would be felt
-    result = run_main("render", "--model", stream_model_path, "-o", target, "--seconds", 100000)
+    result = run_main("render", "--model", stream_model_path, "-o", target, "--seconds", 86400)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert fragment in result.stderr
@@ -220,7 +220,7 @@ def test_wav_through_fluidsynth_or_one_clear_line(stream_model_path, tmp_path):
 
 def test_without_fluidsynth_wav_is_one_line_before_any_render(stream_model_path, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable))  # no fluidsynth on it
-    result = run_main("render", "--model", stream_model_path, "--seconds", 100000,
+    result = run_main("render", "--model", stream_model_path, "--seconds", 86400,
                       "-o", tmp_path / "w.mid", "--wav", tmp_path / "w.wav")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == ("encore: --wav needs FluidSynth: install it (Debian/Ubuntu: apt "
