@@ -52,6 +52,7 @@ class Performer:
         self.release_pending: set[int] = set()  # model pitches released in their first step
         self.events = 0
         self.note_ons = 0
+        self.shifted_at = 0  # the event count at the last time shift (see sampler.MAX_EVENTS_IN_A_STEP)
 
     # ------------------------------------------------------------ what the sampler reads
 
@@ -87,6 +88,7 @@ class Performer:
         elif event < vocab.TIME_SHIFT_OFFSET:
             self._note_off(event - vocab.NOTE_OFF_OFFSET, out)
         elif event < vocab.VELOCITY_OFFSET:
+            self.shifted_at = self.events
             self._time_shift(event - vocab.TIME_SHIFT_OFFSET + 1, controls, out)
         else:
             self.bin = event - vocab.VELOCITY_OFFSET + 1

@@ -32,6 +32,10 @@ DENSITY_SCALE = 3.0  # nats of bias at density +-1
 # Beyond this a float32 score's spacing (2**-15 here) starts to round the noise: centre first.
 PRECISE_SCORES = 256.0
 FALLBACK = vocab.time_shift(1)
+# A model that never lets time pass (velocity events for ever, note-ons and offs in one
+# instant) would hold a render in one step for good: after this many events in a step,
+# only a time shift or a note-off may come.
+MAX_EVENTS_IN_A_STEP = 64
 
 _ON = slice(vocab.NOTE_ON_OFFSET, vocab.NOTE_OFF_OFFSET)
 _OFF = slice(vocab.NOTE_OFF_OFFSET, vocab.TIME_SHIFT_OFFSET)
@@ -128,6 +132,20 @@ def event_bias(performer: Performer, controls: Controls, grid: int | None = None
 def _event_bias(performer: Performer, controls: Controls, steps_left: int | None,
                 grid: int | None = None) -> np.ndarray:
     """event_bias, given performer.steps_left (sample has it already)."""
+    if performer.events - performer.shifted_at >= MAX_EVENTS_IN_A_STEP:
+        return _time_must_pass(_event_bias_in_time(performer, controls, steps_left, grid))
+    return _event_bias_in_time(performer, controls, steps_left, grid)
+
+
+def _time_must_pass(bias: np.ndarray) -> np.ndarray:
+    bias = bias.copy()
+    bias[_ON] = -np.inf
+    bias[_VELOCITY] = -np.inf
+    return bias
+
+
+def _event_bias_in_time(performer: Performer, controls: Controls, steps_left: int | None,
+                        grid: int | None = None) -> np.ndarray:
     held = performer.held
     off_grid = grid is not None and performer.step % grid != 0
     static = _static_bias_for(controls) if grid is None else _grid_bias_for(controls, grid, performer.step % grid,

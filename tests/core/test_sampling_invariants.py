@@ -266,3 +266,37 @@ def test_a_beat_model_s_notes_begin_only_on_the_grid_whatever_the_logits_want(gr
     # a held note may end between the lines: rests of any length (up to its max)
     assert allowed_events(holding, controls, grid)[vocab.TIME_SHIFT_OFFSET:vocab.TIME_SHIFT_OFFSET + 5].all()
     assert allowed_events(off_grid, controls)[vocab.NOTE_ON_OFFSET:vocab.NOTE_OFF_OFFSET].any()  # no grid: anywhere
+
+
+def test_a_model_that_never_lets_time_pass_still_renders_to_its_end():
+    """A broken model that wants only velocity events (or only notes in one instant) would
+    hold a render in one step for good: after MAX_EVENTS_IN_A_STEP events, time must pass."""
+    from types import SimpleNamespace
+
+    from live.core.generator import Generator
+    from live.core.render import render
+    from live.core.sampler import MAX_EVENTS_IN_A_STEP
+
+    class Timeless:
+        info = SimpleNamespace(time="seconds")
+
+        def __init__(self, wanted):
+            logits = np.full(vocab.VOCAB_SIZE, -50.0, np.float32)
+            logits[wanted] = 50.0
+            self.state = SimpleNamespace(logits=logits)
+
+        def initial_state(self):
+            return self.state
+
+        def step(self, state, event):
+            return self.state
+
+        def feed(self, state, events):
+            return self.state
+
+    for wanted in (slice(vocab.VELOCITY_OFFSET, None), slice(vocab.NOTE_ON_OFFSET, vocab.TIME_SHIFT_OFFSET)):
+        generator = Generator(Timeless(wanted), Controls(), seed=1)
+        generator.prime([])
+        result = render(generator, seconds=2.0)
+        assert result.seconds == 2.0
+        assert len(result.events) < 2.0 / vocab.STEP_SECONDS * (MAX_EVENTS_IN_A_STEP + 1)
