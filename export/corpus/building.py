@@ -33,6 +33,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from live.files.output_paths import replace_atomically
+
 from live.core.wording import count
 from live.core import codec, vocab
 from live.core.bars import bar_aligned, meter_bar_beats
@@ -344,17 +346,22 @@ def save_corpus(corpus: Corpus, path: str | Path) -> Path:
         raise CorpusError(f"{path}: a corpus file ends in .npz; name it like corpus.npz")
     lengths = [len(p.notes) for p in corpus.pieces]
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        path,
-        format=np.array(FORMAT),
-        notes=np.concatenate([p.notes for p in corpus.pieces]) if corpus.pieces else np.zeros((0, 4)),
-        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        names=np.array([p.name for p in corpus.pieces], dtype=str),
-        sources=np.array([p.source for p in corpus.pieces], dtype=str),
-        split=np.array([p.split for p in corpus.pieces], dtype=str),
-        meters=np.array([p.meter for p in corpus.pieces], dtype=str),
-        provenance=np.array(json.dumps(corpus.provenance)),
-    )
+
+    def write(temporary):
+        with open(temporary, "wb") as file:  # a file object: savez adds no .npz of its own
+            np.savez_compressed(
+                file,
+                format=np.array(FORMAT),
+                notes=np.concatenate([p.notes for p in corpus.pieces]) if corpus.pieces else np.zeros((0, 4)),
+                offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                names=np.array([p.name for p in corpus.pieces], dtype=str),
+                sources=np.array([p.source for p in corpus.pieces], dtype=str),
+                split=np.array([p.split for p in corpus.pieces], dtype=str),
+                meters=np.array([p.meter for p in corpus.pieces], dtype=str),
+                provenance=np.array(json.dumps(corpus.provenance)),
+            )
+
+    replace_atomically(path, write)  # a failed write leaves the old corpus whole
     return path
 
 

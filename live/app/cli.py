@@ -292,9 +292,11 @@ def cmd_encode(args) -> int:
 
 
 def cmd_decode(args) -> int:
-    from live.files.output_paths import check_midi_output
+    from live.files.output_paths import check_midi_output, same_file
 
     args.output = check_midi_output(args.output)
+    if args.events_file != "-" and same_file(args.events_file, args.output):
+        raise EncoreError(f"{args.output}: is the events file too; give -o another name (it would be overwritten)")
     events = read_event_file(Path(args.events_file))
     notes = codec.decode(events, args.max_note_seconds)
     part = Part(name="encore", channel=args.channel - 1, program=args.program, notes=notes)
@@ -315,13 +317,16 @@ def cmd_roll(args) -> int:
 
 def cmd_render(args) -> int:
     from live.files.audio import check_audio_tools, render_wav
-    from live.files.output_paths import check_midi_output, check_svg_output, check_wav_output
+    from live.files.output_paths import check_midi_output, check_svg_output, check_wav_output, same_file
     from live.app.progress import progress_bars
     from live.core.render import render
     from live.files.midifile import write_rendered
 
     # every path, file and tool checked before the render, not after it
     args.output = check_midi_output(args.output, audio_hint=" and add --wav FILE.wav for audio")
+    if args.seed_file and same_file(args.seed_file, args.output):
+        raise EncoreError(f"{args.output}: is the --seed-file too; give -o another name (the seed would be "
+                          "overwritten)")
     if args.wav:
         args.wav = check_wav_output(args.wav)
         check_audio_tools(args.soundfont)

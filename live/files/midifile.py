@@ -28,6 +28,7 @@ import mido
 from live.core.errors import MidiFileError
 from live.core.notes import Note, sort_notes, stretched
 from live.core.vocab import REFERENCE_BEAT_SECONDS
+from live.files.output_paths import replace_atomically
 
 DRUM_CHANNEL = 9  # channel 10 as musicians count
 WRITE_TICKS_PER_BEAT = 480
@@ -395,7 +396,7 @@ def write_midi(
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        midi.save(path)
+        replace_atomically(path, lambda temporary: midi.save(temporary))
     except OSError as err:
         raise MidiFileError(path, f"cannot write ({err.strerror or err})") from None
 

@@ -27,6 +27,9 @@ def check_writable(path, example: str) -> Path:
     path = Path(path).expanduser()
     if path.is_dir() or text.endswith(("/", os.sep)):
         raise OutputPathError(f"{path}: is a folder; give a file name in it, like {path / example}")
+    if path.exists() and not path.is_file():
+        # a file is written beside and renamed over: a FIFO or a device there would be replaced
+        raise OutputPathError(f"{path}: is not a plain file (a FIFO, a device, a socket); name a file to write")
     folder = path.parent
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
@@ -82,6 +85,26 @@ def check_svg_output(path) -> Path:
             f"{path}: encore draws the roll as SVG (any browser opens it); name it {path.with_suffix('.svg').name}"
         )
     return check_writable(path, "roll.svg")
+
+
+def same_file(a, b) -> bool:
+    """Do two paths name one file (an input given as the output too)?"""
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except OSError:
+        return False
+
+
+def replace_atomically(path: Path, write) -> None:
+    """write(temporary path), then rename it over `path`: a write that fails (a full disk,
+    a size limit, Ctrl-C) leaves the old file whole, never half-written."""
+    temporary = path.with_name(f".{path.name}.encore-{os.getpid()}.part")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
 
 
 def unused_path(folder, name: str) -> Path:

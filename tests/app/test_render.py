@@ -418,3 +418,54 @@ def test_a_length_that_would_never_end_is_one_line(args, fragment, tmp_path):
 
     output = ["-o", tmp_path / "x.mid"] if args[0] == "render" else []
     assert_one_line_error(run_main(*args, *output), fragment)
+
+
+def test_a_fifo_or_device_as_output_is_refused_not_replaced(stream_model_path, tmp_path):
+    from cli_helpers import assert_one_line_error
+
+    fifo = tmp_path / "q.mid"
+    os.mkfifo(fifo)
+    assert_one_line_error(run_main("render", "--model", stream_model_path, "-o", fifo, "--seconds", 1),
+                          "is not a plain file (a FIFO, a device, a socket)")
+    assert fifo.is_fifo()  # still the FIFO it was
+
+
+def test_an_input_given_as_the_output_is_refused(stream_model_path, tmp_path):
+    from cli_helpers import assert_one_line_error
+
+    song = tmp_path / "song.mid"
+    write_midi(song, [Part("melody", 0, 0, notes=[Note(60 + i, i * 0.5, i * 0.5 + 0.4, 90) for i in range(8)])])
+    before = song.read_bytes()
+    assert_one_line_error(run_main("render", "--model", stream_model_path, "--seed-file", song, "-o", song,
+                                   "--seconds", 1), "is the --seed-file too")
+    events = tmp_path / "ev.json"
+    events.write_text("[60, 300, 188]")
+    assert_one_line_error(run_main("decode", events, "-o", events), "not events; name it ev.mid")
+    named_as_midi = tmp_path / "ev.mid"  # events under a MIDI file's name: still not overwritten
+    named_as_midi.write_text("[60, 300, 188]")
+    assert_one_line_error(run_main("decode", named_as_midi, "-o", named_as_midi), "is the events file too")
+    assert named_as_midi.read_text() == "[60, 300, 188]"
+    assert song.read_bytes() == before and events.read_text() == "[60, 300, 188]"
+
+
+def test_a_write_that_fails_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    """The file is written beside and renamed over: a full disk or Ctrl-C mid-write leaves
+    the old one as it was (and no temporary behind)."""
+    import mido
+
+    path = tmp_path / "prev.mid"
+    write_midi(path, [Part("melody", 0, 0, notes=[Note(60, 0.0, 0.5, 90)])])
+    before = path.read_bytes()
+
+    def full_disk(self, filename=None, file=None):
+        with open(filename, "wb") as out:
+            out.write(b"MThd")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mido.MidiFile, "save", full_disk)
+    from live.core.errors import MidiFileError
+
+    with pytest.raises(MidiFileError, match="No space left on device"):
+        write_midi(path, [Part("melody", 0, 0, notes=[Note(62, 0.0, 0.5, 90)])])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["prev.mid"]
