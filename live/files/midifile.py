@@ -135,8 +135,11 @@ def _open(path: Path) -> mido.MidiFile:
                 path, "not a MIDI file (no MThd header); give a Standard MIDI File"
             ) from None
         raise MidiFileError(path, f"corrupt MIDI data ({err})") from None
-    except (ValueError, KeyError, IndexError, struct.error, UnicodeError) as err:
-        raise MidiFileError(path, f"corrupt MIDI data ({err})") from None
+    except (ValueError, KeyError, IndexError, struct.error, UnicodeError, OverflowError,
+            mido.midifiles.meta.KeySignatureError) as err:  # a key of 8 sharps, a varint of 1,024 bits
+        raise MidiFileError(path, f"corrupt MIDI data ({type(err).__name__}: {err})") from None
+    except MemoryError:
+        raise MidiFileError(path, "too large to read (it asks for more memory than there is)") from None
 
 
 class _TempoMap:
@@ -193,10 +196,13 @@ class _SmpteClock:
         return [(0.0, 120.0)]
 
 
+MAX_TICKS = 10**12  # at 480 a beat and 120 BPM: 33 years
+
+
 def _song_from(midi: mido.MidiFile, path: Path, beats: bool = False) -> Song:
     division = midi.ticks_per_beat
-    if division == 0:
-        raise MidiFileError(path, "corrupt header: 0 ticks per beat")
+    if division == 0 or (division < 0 and division & 0xFF == 0):
+        raise MidiFileError(path, "corrupt header: 0 ticks per beat (or per SMPTE frame)")
     if beats and division < 0:
         raise MidiFileError(path, "SMPTE time (frames, not beats): it has no beat grid to read; "
                                   "use --time seconds for it")
@@ -209,6 +215,8 @@ def _song_from(midi: mido.MidiFile, path: Path, beats: bool = False) -> Song:
         tick, timed = 0, []
         for msg in track:
             tick += msg.time
+            if tick > MAX_TICKS:  # a delta of hundreds of digits: no song, and no float holds it
+                raise MidiFileError(path, "corrupt delta times: a moment past any song's end")
             timed.append((tick, msg))
             if msg.type == "set_tempo" and msg.tempo > 0:
                 tempo_changes.append((tick, msg.tempo))

@@ -232,3 +232,30 @@ def test_writing_to_an_impossible_place_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(MidiFileError, match="cannot write"):
         write_midi(blocker / "out.mid", [Part("x", 0, notes=[Note(60, 0, 1, 64)])])
+
+
+def _smf(division: int, track: bytes) -> bytes:
+    """A one-track Standard MIDI File from raw track bytes."""
+    import struct
+
+    return (b"MThd" + struct.pack(">IHHH", 6, 0, 1, division & 0xFFFF)
+            + b"MTrk" + struct.pack(">I", len(track)) + track)
+
+
+END = b"\x00\xff\x2f\x00"
+
+
+@pytest.mark.parametrize("name, data, fragment", [
+    ("smpte-zero.mid", _smf(0xE700, b"\x00\x90\x3c\x40\x10\x80\x3c\x00" + END),
+     "0 ticks per beat (or per SMPTE frame)"),
+    ("eight-sharps.mid", _smf(480, b"\x00\xff\x59\x02\x08\x00" + END), "corrupt MIDI data (KeySignatureError"),
+    ("huge-varint.mid", _smf(480, b"\xff" * 200 + b"\x00\x90\x3c\x40" + END), "corrupt delta times"),
+], ids=["smpte-0-ticks", "8-sharps", "1400-bit-delta"])
+def test_a_hostile_file_is_one_clear_error_not_a_crash(tmp_path, name, data, fragment):
+    from live.core.errors import MidiFileError
+
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(MidiFileError) as caught:
+        read_midi(path)
+    assert fragment in str(caught.value) and name in str(caught.value)
