@@ -144,7 +144,8 @@ def _share(count: int, fraction: float) -> int:
 
 
 def _name_hash(name: str, seed: int) -> str:
-    return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
+    # surrogateescape: a file name that is not UTF-8 (bytes from another system) hashes too
+    return hashlib.sha256(f"{seed}:{name}".encode("utf-8", "surrogateescape")).hexdigest()
 
 
 # ---------------------------------------------------------------- building

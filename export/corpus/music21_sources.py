@@ -104,7 +104,7 @@ def seconds_at(marks: list[tuple[float, float]], default_bpm: float) -> Callable
 def piece_bpm(name: str, seed: int, bpm: tuple[float, float]) -> float:
     """A BPM drawn uniformly from the range, fixed by the seed and the piece's name."""
     low, high = bpm
-    fraction = int(hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    fraction = int(hashlib.sha256(f"{seed}:{name}".encode("utf-8", "surrogateescape")).hexdigest()[:8], 16) / 0xFFFFFFFF
     return round(low + (high - low) * fraction, 1)
 
 

@@ -19,12 +19,30 @@ def find_midi_files(paths: Iterable[str | Path]) -> list[Path]:
     found = []
     for path in map(Path, paths):
         if path.is_dir():
-            found += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES
-            )
+            found += sorted(p for p in _files_below(path) if p.suffix.lower() in MIDI_SUFFIXES)
         else:
             found.append(path)
     return found
+
+
+def _files_below(folder: Path) -> list[Path]:
+    """Every file below `folder`, walked with a list, not recursion: Path.rglob and os.walk
+    recurse, and a folder nested 1,200 deep ended a whole batch in RecursionError.
+    Links to folders are not followed (a loop would never end); unreadable folders are passed."""
+    import os
+
+    files, folders = [], [folder]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+                    elif entry.is_file():
+                        files.append(Path(entry.path))
+        except OSError:
+            continue
+    return files
 
 
 @dataclass

@@ -233,3 +233,17 @@ def test_beat_augmentation_redraws_each_piece_s_loudness_and_keeps_its_grid():
     assert abs(flat / 400 - FLAT_VELOCITY_SHARE) < 0.07
     # the books play 50-80 here; redrawn, some pieces far softer, others far louder
     assert min(seen) < 35 and max(seen) > 105
+
+
+def test_a_file_name_that_is_not_utf8_is_built_like_any_other(tmp_path):
+    import os
+
+    folder = tmp_path / "names"
+    folder.mkdir()
+    melody = [[on(60 + i % 7, time=0 if i == 0 else 0), off(60 + i % 7, time=240)] for i in range(48)]
+    save(folder / "good.mid", [sum(melody, [])])
+    odd = os.fsdecode(os.fsencode(str(folder)) + b"/caf\xe9-\xff.mid")  # bytes from another system
+    save(odd, [sum(melody, [])])
+    corpus = build_corpus([str(folder)])
+    assert len(corpus.pieces) == 2
+    load_corpus(save_corpus(corpus, tmp_path / "c.npz"))  # and it saves and loads

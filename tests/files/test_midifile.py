@@ -259,3 +259,17 @@ def test_a_hostile_file_is_one_clear_error_not_a_crash(tmp_path, name, data, fra
     with pytest.raises(MidiFileError) as caught:
         read_midi(path)
     assert fragment in str(caught.value) and name in str(caught.value)
+
+
+def test_a_folder_nested_1200_deep_is_searched_not_a_crash(tmp_path):
+    import os
+
+    from live.files.midiscan import find_midi_files
+
+    deep = tmp_path
+    for _ in range(1200):  # one by one: os.makedirs itself recurses
+        deep = deep / "d"
+        os.mkdir(deep)
+    write_midi(deep / "song.mid", [Part("m", 0, 0, notes=[Note(60, 0.0, 0.5, 90)])])
+    (tmp_path / "top.MID").write_bytes((deep / "song.mid").read_bytes())
+    assert sorted(p.name for p in find_midi_files([tmp_path])) == ["song.mid", "top.MID"]
