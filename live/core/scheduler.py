@@ -157,11 +157,11 @@ class Scheduler:
     def performance_time(self, now: float) -> float:
         return self.timeline.to_perf(now)
 
-    def start(self, now: float) -> None:
-        """Begin playing: the first event is due a moment after `now`, and is beat 0
+    def start(self, now: float, margin: float = START_MARGIN) -> None:
+        """Begin playing: the first event is due `margin` after `now`, and is beat 0
         (a beat model's primer ends on a bar line: it plays from a downbeat)."""
         self.started = self.playing = True
-        self.timeline.place(self.generator.performer.time, now + START_MARGIN)
+        self.timeline.place(self.generator.performer.time, now + margin)
         self.timeline.beat_origin = self.generator.performer.time
         self._mark_base()
 

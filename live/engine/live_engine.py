@@ -27,7 +27,7 @@ from live.core.commands import (
 from live.core.controls import Controls
 from live.core.generator import Generator
 from live.core.performer import NoteMessage
-from live.core.scheduler import DEFAULT_LOOKAHEAD, STALE_NOTE_ON, MidiOut, Scheduler
+from live.core.scheduler import DEFAULT_LOOKAHEAD, STALE_NOTE_ON, START_MARGIN, MidiOut, Scheduler
 from live.core.timeline import Timeline
 
 SPIN_SECONDS = 0.0015  # sleep until this close to a due time, then spin
@@ -237,12 +237,13 @@ class LiveEngine:
 
     # ------------------------------------------------------------ life
 
-    def start(self, threads: bool = True) -> None:
-        """Begin playing; threads=False leaves the work to pump() (a virtual clock)."""
+    def start(self, threads: bool = True, margin: float = START_MARGIN) -> None:
+        """Begin playing, the first note `margin` from now; threads=False leaves the work to
+        pump() (a virtual clock)."""
         if self._running:
             return
         self._running = True
-        self.scheduler.start(self.clock())
+        self.scheduler.start(self.clock(), margin)
         if not threads:
             return
         # Python's default 5 ms switch interval would let the generator thread keep

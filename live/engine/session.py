@@ -24,6 +24,10 @@ from live.engine.ports import Backend, PortError, open_backend, open_input, open
 from live.files.recorder import Recorder
 
 PORT_CHECK_SECONDS = 0.5
+# The first note of a set leaves this long after the ports opened: a JACK connection made a
+# moment ago takes effect at a later period, and on a loaded machine a first note sent
+# sooner was lost on the way (the synth then heard its note-off alone).
+FIRST_NOTE_MARGIN = 0.1
 
 
 def say(line: str) -> None:
@@ -240,7 +244,7 @@ class Session:
             )
         for _, channel, program in other_voices(self.args):  # a bass always has its sound named
             self.output.send(mido.Message("program_change", channel=channel, program=program))
-        self.engine.start()
+        self.engine.start(margin=FIRST_NOTE_MARGIN)
         if self.args.follow_clock:
             self.engine.pause()
             self.log("waiting for MIDI clock Start on the input")

@@ -266,10 +266,16 @@ def test_a_folder_nested_1200_deep_is_searched_not_a_crash(tmp_path):
 
     from live.files.midiscan import find_midi_files
 
-    deep = tmp_path
+    deep, folders = tmp_path, []
     for _ in range(1200):  # one by one: os.makedirs itself recurses
         deep = deep / "d"
         os.mkdir(deep)
-    write_midi(deep / "song.mid", [Part("m", 0, 0, notes=[Note(60, 0.0, 0.5, 90)])])
-    (tmp_path / "top.MID").write_bytes((deep / "song.mid").read_bytes())
-    assert sorted(p.name for p in find_midi_files([tmp_path])) == ["song.mid", "top.MID"]
+        folders.append(deep)
+    try:
+        write_midi(deep / "song.mid", [Part("m", 0, 0, notes=[Note(60, 0.0, 0.5, 90)])])
+        (tmp_path / "top.MID").write_bytes((deep / "song.mid").read_bytes())
+        assert sorted(p.name for p in find_midi_files([tmp_path])) == ["song.mid", "top.MID"]
+    finally:  # taken down from the bottom: pytest's own clean-up (shutil.rmtree) recurses too
+        (deep / "song.mid").unlink(missing_ok=True)
+        for folder in reversed(folders):
+            os.rmdir(folder)
