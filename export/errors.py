@@ -33,3 +33,8 @@ class TrainConfigError(EncoreError):
 
 class TrainingProcessError(EncoreError):
     """One of several training processes (DDP) failed; its own message came first."""
+
+
+class TrainingDiverged(EncoreError):
+    """The loss (or a weight) stopped being a number: training stopped, and nothing of
+    that step on was saved, so the run's last checkpoint is its last good one."""

@@ -36,9 +36,18 @@ def model_info(path: str | Path) -> dict:
     }
 
 
+def _whole(text) -> str:
+    """A metadata number as 1,234,567; text that is not one is shown as it is (it only
+    informs: a model that says "banana" parameters still plays)."""
+    text = str(text)
+    if text.isascii() and text.isdigit() and len(text) < 30:
+        return f"{int(text):,}"
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
 def format_info(info: dict) -> str:
     size = info["bytes"] / 1e6
-    params = f", {int(info['params']):,} parameters" if info.get("params") else ""
+    params = f", {_whole(info['params'])} parameters" if info.get("params") else ""
     lines = [
         f"{info['path']}: {info['kind']} model, {size:.1f} MB{params}",
         f"  layers {info['layers']}, hidden {info['hidden']}, window {info['window']}, "
@@ -57,7 +66,7 @@ def format_info(info: dict) -> str:
         f"  vocabulary: {info['vocab']}",
     ]
     if info.get("train_events"):
-        lines.append(f"  trained on {int(info['train_events']):,} events, created {info.get('created')}")
+        lines.append(f"  trained on {_whole(info['train_events'])} events, created {info.get('created')}")
     return "\n".join(lines)
 
 

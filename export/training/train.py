@@ -34,7 +34,7 @@ from live.signals import stop_requests, terminate_as_interrupt
 from export.corpus import batches
 from export.corpus.augment import BEAT_TRANSPOSE, DEFAULT_STRETCH, DEFAULT_TRANSPOSE, augment, vary_velocity
 from export.corpus.building import Corpus, load_corpus, notes_to_events
-from export.errors import CheckpointError, CorpusError, TrainConfigError
+from export.errors import CheckpointError, CorpusError, TrainConfigError, TrainingDiverged
 from export.training.curve import SessionCurve
 from export.training import distributed
 from export.training.defaults import DEFAULTS
@@ -111,7 +111,33 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: not an encore checkpoint ({CHECKPOINT_FORMAT})")
     if state.get("vocab") != vocab.VOCAB_NAME:
         raise CheckpointError(f"{path}: vocabulary {state.get('vocab')!r} is not {vocab.VOCAB_NAME}")
+    problem = _checkpoint_problem(state)
+    if problem:
+        raise CheckpointError(f"{path}: not a whole encore checkpoint ({problem}); train again or pick another file")
     return state
+
+
+# What every use of a checkpoint reads (export, fine-tuning, resuming); a resume reads
+# more, checked where it resumes.
+_CONFIG_NUMBERS = {"layers": (1, 64), "hidden": (1, 16_384), "embed": (0, 16_384), "window": (1, 100_000)}
+
+
+def _checkpoint_problem(state: dict) -> str | None:
+    config = state.get("config")
+    if not isinstance(config, dict):
+        return "no config"
+    if config.get("arch") not in DEFAULTS:
+        return f"config arch {str(config.get('arch'))[:20]!r} is not stream or seed"
+    for key, (low, high) in _CONFIG_NUMBERS.items():
+        value = config.get(key, DEFAULTS[config["arch"]].get(key))
+        if value is not None and not (type(value) is int and low <= value <= high):
+            return f"config {key} is {str(value)[:20]!r}, not a whole number {low}..{high}"
+    dropout = config.get("dropout", 0.0)
+    if not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
+        return f"config dropout is {str(dropout)[:20]!r}, not a number in [0, 1)"
+    if not isinstance(state.get("model"), dict):
+        return "no model weights"
+    return None
 
 
 def model_from_checkpoint(state: dict, where: str | Path):
@@ -132,12 +158,21 @@ def model_from_checkpoint(state: dict, where: str | Path):
 def _save(path: Path, state: dict) -> None:
     import torch
 
+    # Weights that went inf on a finite loss (a learning rate far too high) are not saved
+    # over the last good checkpoint: the next loss is NaN and the run stops there.
+    if not all(bool(torch.isfinite(weights).all()) for weights in state["model"].values()
+               if torch.is_floating_point(weights)):
+        raise _NotFinite("a weight")
     partial = path.with_suffix(".tmp")
     torch.save(state, partial)
     partial.replace(path)  # a crash mid-write never leaves a broken checkpoint
 
 
 # ---------------------------------------------------------------- the loop
+
+
+class _NotFinite(Exception):
+    """Inside the loop: what stopped being a number (the loss, a weight)."""
 
 
 class _Run:
@@ -189,6 +224,16 @@ class _Run:
     # ---- state
 
     def _restore(self, state: dict) -> None:
+        try:
+            self._restore_from(state)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+            what = f"no {err.args[0]!r}" if isinstance(err, KeyError) else str(err).splitlines()[0][:120]
+            raise CheckpointError(f"{self.run_dir / LAST}: cannot resume from it ({what}); train into a new "
+                                  "folder, or fine-tune from it with --init") from None
+
+    def _restore_from(self, state: dict) -> None:
         from export.training.networks import make_optimizer, make_schedule
 
         self.model = model_from_checkpoint(state, self.run_dir / LAST).to(self.placement.device)
@@ -490,6 +535,8 @@ def _loop(run: _Run, minutes: float | None, epochs: int | None, steps: int | Non
                         loss, (stop, out_of_time, save_now) = distributed.agree(
                             run.placement.device, loss, bool(heard), out_of_time and ranks.main,
                             save_now and ranks.main)
+                    if not math.isfinite(loss):  # after agree: every process stops at the same step
+                        raise _NotFinite(f"the loss ({loss})")
                     run.position["batch"] = index + 1
                     run.position["steps"] += 1
                     run.position["events"] += count
@@ -528,7 +575,12 @@ def _loop(run: _Run, minutes: float | None, epochs: int | None, steps: int | Non
         except KeyboardInterrupt:
             stopped = "interrupted"
             run.clock()
-            _save_last(run, run.checkpoint())
+            try:
+                _save_last(run, run.checkpoint())
+            except _NotFinite as what:
+                raise TrainingDiverged(_diverged(run, str(what))) from None
+        except _NotFinite as what:
+            raise TrainingDiverged(_diverged(run, str(what))) from None
     if run.curve is not None:
         run.curve.finish(run.history, run.config)
     if ranks.spread:
@@ -537,6 +589,20 @@ def _loop(run: _Run, minutes: float | None, epochs: int | None, steps: int | Non
     return TrainResult(run_dir, stopped, run.position["epoch"], run.position["steps"], run.position["events"],
                        run.best, seconds, session_events / max(seconds, 1e-9),
                        session_events / max(step_seconds, 1e-9), ranks.main)
+
+
+def _diverged(run: _Run, what: str) -> str:
+    step = run.position["steps"] + 1
+    kept = run.run_dir / LAST
+    if kept.is_file():
+        import torch
+
+        saved = torch.load(kept, map_location="cpu", weights_only=True)["position"]["steps"]
+        kept_text = f"the last good checkpoint is kept: {kept} (step {saved:,})"
+    else:
+        kept_text = "no checkpoint had been written yet"
+    return (f"training diverged at step {step:,}: {what} is not a finite number; {kept_text}; "
+            f"train again with a lower --lr (it was {run.config['lr']:g})")
 
 
 def _save_last(run: _Run, state: dict) -> None:

@@ -49,6 +49,10 @@ def int_in(low: int, high: int, what: str):
     return parse
 
 
+# A seed is any whole number numpy's generators take, with room for the offsets voices add.
+random_seed = int_in(0, 2**32 - 1, "a random seed")
+
+
 def control_argument(text: str) -> str:
     """A control's name in either spelling (top-p, top_p); an old name says the new one."""
     name = control_name(text)

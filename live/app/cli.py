@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from live.core.errors import EncoreError, EventFileError
 from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.files.midifile import Part, Song, read_midi, write_midi
 from live.files.midiscan import ScanReport, find_midi_files, process_each
+from live.files.input_paths import input_problem
 from live.app.arguments import (
-    OneLineParser, bpm, control_argument, int_in, loop_bars, non_negative_ms, positive_float, up_to,
+    OneLineParser, bpm, control_argument, int_in, loop_bars, non_negative_ms, positive_float, random_seed, up_to,
 )
 from live.app.training_commands import add_training_commands
 from live.app.options import add_generation_options, generator_from_args, timeline_from_args
@@ -173,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "of notes on beats 1 and 3 that are the chord's tones, and of notes in its key")
     music.add_argument("--harmony", type=int_in(0, 100, "harmony"), default=60, metavar="PERCENT",
                        help="with --chords: the harmony control (default 60)")
-    music.add_argument("--random-seed", type=int, default=0)
+    music.add_argument("--random-seed", type=random_seed, default=0)
     music.add_argument("--renders", type=int_in(1, 100, "renders"), default=1,
                        help="render it this many times with fresh seeds: figures of them all, "
                             "and each one's range over the renders")
@@ -235,6 +237,21 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     add_generation_options(parser)
 
 
+def crash_report(err: Exception) -> str:
+    """The traceback written to a file in the temporary folder; its path (or where it
+    could not be written) for the one line the user sees. ENCORE_DEBUG=1 raises instead."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(err))
+    try:
+        with tempfile.NamedTemporaryFile("w", prefix="encore-crash-", suffix=".txt", delete=False) as file:
+            file.write(f"encore {__version__}: {' '.join(sys.argv)}\n{text}")
+        return file.name
+    except OSError:
+        return "ENCORE_DEBUG=1 for the details"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
@@ -252,6 +269,19 @@ def main(argv: list[str] | None = None) -> int:
         # `encore encode ... | head` closed the pipe: not an error worth a traceback.
         sys.stderr.close()
         return 0
+    except MemoryError:
+        print("encore: out of memory: the input asks for more than this machine has; give a smaller one",
+              file=sys.stderr)
+        return 1
+    except RecursionError:
+        print("encore: an input is nested too deeply to read; give a flatter one", file=sys.stderr)
+        return 1
+    except Exception as err:  # a bug: still one line, and the details kept for the report
+        if os.environ.get("ENCORE_DEBUG"):
+            raise
+        print(f"encore: internal error ({type(err).__name__}: {str(err)[:160]}), a bug in encore; please "
+              f"report it with the command and {crash_report(err)}", file=sys.stderr)
+        return 70  # EX_SOFTWARE
 
 
 # ---------------------------------------------------------------- commands
@@ -453,34 +483,57 @@ def cmd_bench(args) -> int:
 # ---------------------------------------------------------------- helpers
 
 
+MAX_EVENT_FILE_BYTES = 64 * 10**6  # 10 million events written out: days of music
+
+
 def read_event_file(path: Path) -> list[int]:
     """Events as a JSON list, a JSON object with "events" (what encode --json prints),
-    or plain whitespace- or comma-separated integers."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise EventFileError(path, "no such file; check the path") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise EventFileError(path, f"cannot be read ({err})") from None
+    or plain whitespace- or comma-separated integers; `-` reads them from standard input
+    (`encore encode song.mid | encore decode - -o out.mid`)."""
+    if str(path) == "-":
+        text = sys.stdin.read(MAX_EVENT_FILE_BYTES + 1)
+    else:
+        problem = input_problem(path)
+        if problem:
+            raise EventFileError(path, problem)
+        if path.stat().st_size > MAX_EVENT_FILE_BYTES:
+            raise EventFileError(path, f"larger than {MAX_EVENT_FILE_BYTES // 10**6} MB; encore reads event "
+                                       "files up to that size")
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as err:
+            raise EventFileError(path, f"cannot be read ({err})") from None
+    if len(text) > MAX_EVENT_FILE_BYTES:
+        raise EventFileError(path, f"more than {MAX_EVENT_FILE_BYTES // 10**6} MB of events; encore reads "
+                                   "event files up to that size")
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
         data = text.replace(",", " ").split()
+    except ValueError:  # an integer of thousands of digits (Python's int limit)
+        raise EventFileError(path, f"holds a number too long to be an event; events are integers "
+                                   f"0..{vocab.VOCAB_SIZE - 1}") from None
+    except RecursionError:
+        raise EventFileError(path, 'JSON nested too deeply; expected a list of event indices '
+                                   'or {"events": [...]}') from None
     if isinstance(data, dict):
         data = data.get("events")
     if not isinstance(data, list):
         raise EventFileError(path, 'expected a JSON list of event indices or {"events": [...]}')
     events = []
     for position, item in enumerate(data):
-        try:
-            index = int(item)
-            if isinstance(item, float) or not 0 <= index < vocab.VOCAB_SIZE:
-                raise ValueError
-        except (TypeError, ValueError):
-            raise EventFileError(
-                path, f"event {position} is {item!r}; events are integers 0..{vocab.VOCAB_SIZE - 1}"
-            ) from None
-        events.append(index)
+        if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < vocab.VOCAB_SIZE:
+            events.append(item)
+            continue
+        if isinstance(item, str) and item.isascii() and item.isdigit() and len(item) < 5 \
+                and int(item) < vocab.VOCAB_SIZE:
+            events.append(int(item))
+            continue
+        shown = repr(item)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise EventFileError(
+            path, f"event {position} is {shown}; events are integers 0..{vocab.VOCAB_SIZE - 1}"
+        )
     return events
 
 

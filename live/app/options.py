@@ -10,7 +10,7 @@ import numpy as np
 
 from live.core.controls import CONTROL_SPECS, SPECS_BY_NAME, ControlError, Controls, ControlSpec
 from live.core.scales import ScaleError, note_name, parse_scale
-from live.app.arguments import int_in, loop_bars
+from live.app.arguments import int_in, loop_bars, random_seed
 from live.core.ensemble import transposed_primer
 from live.core.bars import to_bar_line
 from live.core.errors import EncoreError
@@ -37,7 +37,7 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
     seed.add_argument("--seed-file", metavar="FILE.mid", help="seed with the end of a MIDI file's melody")
     seed.add_argument("--seed-notes", metavar="NOTES", help="seed with notes, e.g. 'C4 E4 G4' or '60 64 67'")
     seed.add_argument("--silence", action="store_true", help="start from silence (no primer)")
-    model.add_argument("--random-seed", type=int, metavar="S", help="makes the performance repeatable")
+    model.add_argument("--random-seed", type=random_seed, metavar="S", help="makes the performance repeatable")
 
     sampling = parser.add_argument_group("sampling controls")
     for spec in CONTROL_SPECS:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from live.app.arguments import int_in, positive_float
+from live.app.arguments import int_in, positive_float, random_seed, up_to
 
 
 def add_training_commands(commands, corpus_commands) -> None:
@@ -26,7 +26,7 @@ def add_training_commands(commands, corpus_commands) -> None:
     build.add_argument("--bpm", type=bpm_range, default=(120.0, 120.0), metavar="BPM|LOW-HIGH",
                        help="with --time seconds, the tempo for scores without one: a value or a range "
                             "drawn per piece (default 120)")
-    build.add_argument("--seed", type=int, default=0, help="split and tempo draws (default 0)")
+    build.add_argument("--seed", type=random_seed, default=0, help="split and tempo draws (default 0)")
     build.add_argument("--limit", type=int_in(1, 10**9, "limit"), help="at most N pieces per source")
     build.add_argument("--skyline", action=argparse.BooleanOptionalAction, default=True,
                        help="reduce each melody to one voice (default on)")
@@ -50,7 +50,7 @@ def add_training_commands(commands, corpus_commands) -> None:
                             "('default': the shipped model); its shape is kept")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in RUN_DIR with its own settings")
-    train.add_argument("--seed", type=int, help="makes the run repeatable (default 0)")
+    train.add_argument("--seed", type=random_seed, help="makes the run repeatable (default 0)")
     train.add_argument("--layers", type=int_in(1, 8, "layers"),
                        help="LSTM layers {default:layers}")
     train.add_argument("--hidden", type=int_in(4, 4096, "hidden"),
@@ -63,7 +63,7 @@ def add_training_commands(commands, corpus_commands) -> None:
                        help="stream: events per truncated-backprop window; seed: context {default:window}")
     train.add_argument("--batch", type=int_in(1, 100000, "batch"),
                        help="sequences per step {default:batch}")
-    train.add_argument("--lr", type=positive_float, help="learning rate {default:lr}")
+    train.add_argument("--lr", type=up_to(10.0), help="learning rate {default:lr}")
     train.add_argument("--lr-decay", type=positive_float, metavar="FACTOR",
                        help="multiply the learning rate by this after an epoch that does not improve, "
                             "down to 1/100 of --lr; 1 is none, as the study {default:lr_decay}")

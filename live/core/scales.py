@@ -27,7 +27,7 @@ SCALE_ALIASES = {
 NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 _ROOTS = {name: i for i, name in enumerate(NOTE_NAMES)}
 _ROOTS.update({"DB": 1, "EB": 3, "GB": 6, "AB": 8, "BB": 10, "CB": 11, "FB": 4, "E#": 5, "B#": 0})
-_NOTE = re.compile(r"^([A-Ga-g][#b]?)(-?\d+)$")
+_NOTE = re.compile(r"^([A-Ga-g][#b]?)(-?[0-9]{1,3})$")
 
 
 class ScaleError(EncoreError):

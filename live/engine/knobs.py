@@ -18,6 +18,7 @@ from live.core.controls import (
     BUTTONS, CONTROL_SPECS, CURVES, LAUNCH_SPEC, LOOP_SPEC, RENAMED, SPECS_BY_NAME, TEMPO_SPEC, control_name,
 )
 from live.core.errors import EncoreError
+from live.files.input_paths import input_problem
 
 # CC 120-127 are channel mode messages (all sound off, reset, all notes off ...), sent by
 # DAWs and synths on stop: never a knob.
@@ -102,6 +103,9 @@ class KnobMap:
         return KnobMap(self.knobs + other.knobs)
 
 
+MAX_KNOB_FILE_BYTES = 1_000_000
+
+
 def user_map_path() -> Path:
     import platformdirs
 
@@ -129,14 +133,20 @@ def read_knob_file(path: Path, saved: bool = False, warn: Callable[[str], None] 
     map neither blocks playing nor learning again (which rewrites it without them).
     An entry naming a control by an old name (max_note_seconds ...) loads under the new
     one, and warn hears of it."""
+    problem = input_problem(path, missing="no such knob map; check the path")
+    if problem:  # before open: a FIFO would hold the set's start for good
+        raise KnobMapError(f"{path}: {problem}")
+    if path.stat().st_size > MAX_KNOB_FILE_BYTES:
+        raise KnobMapError(f"{path}: larger than {MAX_KNOB_FILE_BYTES // 1000} kB; a knob map is a few "
+                           "hundred lines at most")
     try:
         data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise KnobMapError(f"{path}: no such knob map; check the path") from None
     except (OSError, UnicodeDecodeError) as err:
         raise KnobMapError(f"{path}: cannot be read ({err})") from None
     except tomllib.TOMLDecodeError as err:
         raise KnobMapError(f"{path}: not valid TOML ({err})") from None
+    except RecursionError:
+        raise KnobMapError(f"{path}: not a knob map (its TOML is nested too deeply)") from None
     entries = data.get("knob", [])
     if not isinstance(entries, list):
         raise KnobMapError(f"{path}: 'knob' must be a list of [[knob]] tables")

@@ -29,6 +29,7 @@ from live.core.errors import MidiFileError
 from live.core.notes import Note, sort_notes, stretched
 from live.core.vocab import REFERENCE_BEAT_SECONDS
 from live.files.output_paths import replace_atomically
+from live.files.input_paths import input_problem
 
 DRUM_CHANNEL = 9  # channel 10 as musicians count
 WRITE_TICKS_PER_BEAT = 480
@@ -99,10 +100,14 @@ def read_midi(path: str | Path, beats: bool = False) -> Song:
 
 
 def _open(path: Path) -> mido.MidiFile:
-    if not path.exists():
-        raise MidiFileError(path, "no such file; check the path")
-    if path.is_dir():
-        raise MidiFileError(path, "is a folder, not a MIDI file")
+    problem = input_problem(path, folder="is a folder, not a MIDI file")
+    if problem:
+        raise MidiFileError(path, problem)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        # mido holds every message as an object: 50 MB took 8 GB and six minutes
+        raise MidiFileError(path, f"{size / 1e6:,.0f} MB is larger than encore reads "
+                                  f"({MAX_FILE_BYTES // 10**6} MB at most; a melody file is rarely 1 MB)")
     try:
         with path.open("rb") as handle:
             magic = handle.read(4)
@@ -197,6 +202,10 @@ class _SmpteClock:
 
 
 MAX_TICKS = 10**12  # at 480 a beat and 120 BPM: 33 years
+MAX_FILE_BYTES = 16 * 10**6
+# Longer is a corrupt delta time, not a song: a gap of 1e8 s would be 1e8 time shifts
+# (an 877-byte file took 1.9 GB to encode).
+MAX_SONG_SECONDS = 24 * 3600
 
 
 def _song_from(midi: mido.MidiFile, path: Path, beats: bool = False) -> Song:
@@ -255,6 +264,10 @@ def _song_from(midi: mido.MidiFile, path: Path, beats: bool = False) -> Song:
                 )
             )
     time_sigs.sort(key=lambda t: t[0])
+    duration = clock.to_seconds(end_tick)
+    if duration > MAX_SONG_SECONDS:
+        raise MidiFileError(path, f"lasts {duration / 3600:,.0f} hours (a corrupt delta time or a gap far past "
+                                  f"any song); encore reads files up to {MAX_SONG_SECONDS // 3600} hours long")
     return Song(
         parts=parts,
         path=path,
@@ -262,7 +275,7 @@ def _song_from(midi: mido.MidiFile, path: Path, beats: bool = False) -> Song:
         title=title,
         tempos=clock.bpms(),
         time_signature=time_sigs[0][1] if time_sigs else (4, 4),
-        duration=clock.to_seconds(end_tick),
+        duration=duration,
     )
 
 

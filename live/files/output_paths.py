@@ -25,6 +25,40 @@ def check_writable(path, example: str) -> Path:
     Returns the path to write."""
     text = str(path)
     path = Path(path).expanduser()
+    try:
+        return _check_writable(path, text, example)
+    except OSError as err:  # a name too long, a loop of links: stat itself fails
+        raise OutputPathError(
+            f"{_shown(path)}: cannot write here ({err.strerror or err}); choose another name"
+        ) from None
+
+
+# Room for what is made beside the file: the probe and the temporary file of a write.
+_SIDE_NAME_BYTES = 40
+
+
+def _shown(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else text[:60] + "..." + text[-40:]
+
+
+def _check_writable(path: Path, text: str, example: str) -> Path:
+    if path.is_symlink():
+        # the file is written beside and renamed over: over a link that would replace the
+        # link, so the file it names is the one written
+        try:
+            path = Path(os.path.realpath(path, strict=True)) if path.exists() else path.resolve()
+        except (OSError, RuntimeError):
+            raise OutputPathError(f"{_shown(path)}: a symbolic link loop (the link leads back to itself); "
+                                  "choose another name") from None
+    name_bytes = len(os.fsencode(path.name))
+    try:
+        most = os.pathconf(path.parent if path.parent.is_dir() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        most = 255
+    if name_bytes + _SIDE_NAME_BYTES > most:
+        raise OutputPathError(f"{_shown(path)}: the file name is {name_bytes} bytes; this file system takes "
+                              f"{most}, and encore writes beside it first: use {most - _SIDE_NAME_BYTES} at most")
     if path.is_dir() or text.endswith(("/", os.sep)):
         raise OutputPathError(f"{path}: is a folder; give a file name in it, like {path / example}")
     if path.exists() and not path.is_file():

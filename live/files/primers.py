@@ -68,7 +68,9 @@ def primer_from_notes(text: str, bpm: float = 120.0, beats: bool = False) -> lis
 
 
 def parse_pitch(token: str) -> int:
-    pitch = int(token) if token.lstrip("-").isdigit() else note_number(token)
+    # isascii: "²" is a digit to str.isdigit, not to int()
+    number = token.lstrip("-")
+    pitch = int(token) if number.isascii() and number.isdigit() and len(number) < 100 else note_number(token)
     if pitch is None:
         raise SeedError(f"seed note {token!r} is not a note; use names like C4, F#3, Bb5 or numbers 0..127")
     if not 0 <= pitch <= 127:

@@ -121,6 +121,12 @@ def open_checked(path: Path, threads: int | None = 1):
     if path.is_dir():
         raise ModelError(path, folder_not_a_model(path))
     if not path.is_file():
+        # a FIFO or a device is refused, not opened (onnxruntime would wait on a FIFO for
+        # good); a link loop said "no such file", which sent users looking for a typo
+        if path.is_symlink() and not path.exists():
+            raise ModelError(path, "a symbolic link that leads nowhere (or back to itself); give the model file")
+        if path.exists():
+            raise ModelError(path, "not a regular file (a FIFO, a device or a socket); give the model file")
         raise ModelError(path, "no such model file; check the path")
     session = open_session(path, threads)
     return session, read_info(path, session)
@@ -198,14 +204,17 @@ def _read_metadata(path: Path, meta: dict[str, str]) -> ModelInfo:
         text = meta.get(key)
         if text is None and default is not None:
             return default
+        most = MOST.get(key)
         try:
-            value = int(text)
-            if value < least:
+            value = int(text) if str(text).isascii() and len(str(text)) < 30 else None
+            if value is None or value < least or (most is not None and value > most):
                 raise ValueError
             return value
         except (TypeError, ValueError):
-            above = "" if least == 0 else f" of {least} or more"
-            raise ModelError(path, f"metadata {key} is {text!r}, expected a whole number{above}") from None
+            shown = repr(text) if len(str(text)) <= 40 else repr(str(text)[:37] + "...")
+            expected = f" of {least} or more" if least else ""
+            expected += f" up to {most:,}" if most is not None else ""
+            raise ModelError(path, f"metadata {key} is {shown}, expected a whole number{expected}") from None
 
     time = meta.get("encore.time", "seconds")
     if time not in TIMES:
@@ -241,18 +250,34 @@ def _read_metadata(path: Path, meta: dict[str, str]) -> ModelInfo:
     )
 
 
+# What a model's metadata may ask for: beyond these a file asks for gigabytes, not music.
+MAX_PRIMERS = 1000
+MAX_PRIMER_EVENTS = 10_000
+MOST = {"encore.window": 100_000, "encore.layers": 64, "encore.hidden": 16_384,
+        "encore.steps_per_beat": 960}
+
+
 def _read_primers(path: Path, text: str | None) -> list[list[int]]:
     if not text:
         return []
+    wrong = "metadata encore.primers is not a JSON list of event-index lists"
     try:
         primers = json.loads(text)
-        if not isinstance(primers, list):
-            raise ValueError
-        for primer in primers:
-            if not isinstance(primer, list) or not all(
-                isinstance(e, int) and 0 <= e < vocab.VOCAB_SIZE for e in primer
-            ):
-                raise ValueError
+    except RecursionError:
+        raise ModelError(path, f"{wrong} (it is nested too deeply)") from None
     except ValueError:
-        raise ModelError(path, "metadata encore.primers is not a JSON list of event-index lists") from None
+        raise ModelError(path, wrong) from None
+    if not isinstance(primers, list):
+        raise ModelError(path, wrong)
+    if len(primers) > MAX_PRIMERS:
+        raise ModelError(path, f"metadata encore.primers holds {len(primers):,} primers; a model may hold "
+                               f"{MAX_PRIMERS:,} at most")
+    for primer in primers:
+        if not isinstance(primer, list) or not all(
+            type(e) is int and 0 <= e < vocab.VOCAB_SIZE for e in primer
+        ):
+            raise ModelError(path, wrong)
+        if len(primer) > MAX_PRIMER_EVENTS:
+            raise ModelError(path, f"metadata encore.primers has a primer of {len(primer):,} events; "
+                                   f"{MAX_PRIMER_EVENTS:,} at most")
     return primers

@@ -348,3 +348,34 @@ def test_a_budget_that_ends_on_an_epoch_s_last_batch_counts_that_epoch(toy_path,
     assert cut.stopped == "steps" and cut.epoch == 2
     log = [json.loads(line)["epoch"] for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
     assert log == [1, 2]
+
+
+def test_a_loss_that_stops_being_a_number_ends_training_and_keeps_the_last_good_checkpoint(
+        toy_path, tmp_path, monkeypatch):
+    from export.errors import TrainingDiverged
+    from export.training import train as training
+
+    run_dir = tmp_path / "run"
+    config = default_config("stream", **TINY_STREAM)
+    train(toy_path, run_dir, config, epochs=1, quiet=True)
+    good = load_checkpoint(run_dir / LAST)
+    real_step, steps = training._Run.step, []
+
+    def step_then_nan(self, inputs, targets):
+        loss, count = real_step(self, inputs, targets)
+        steps.append(loss)
+        if len(steps) == 3:  # the weights go bad (as a learning rate far too high makes them)
+            with torch.no_grad():
+                next(self.model.parameters()).fill_(float("inf"))
+            return float("nan"), count
+        return loss, count
+
+    monkeypatch.setattr(training._Run, "step", step_then_nan)
+    monkeypatch.setattr(training, "SAVE_EVERY_SECONDS", 0.0)  # a save is due at every step
+    with pytest.raises(TrainingDiverged) as stopped:
+        train(toy_path, run_dir, resume=True, epochs=3, quiet=True)
+    message = str(stopped.value)
+    assert "diverged at step" in message and "the loss (nan)" in message and "lower --lr" in message
+    kept = load_checkpoint(run_dir / LAST)
+    assert kept["position"]["steps"] == good["position"]["steps"] + 2  # saved before the bad step, not after
+    assert all(bool(torch.isfinite(w).all()) for w in kept["model"].values() if torch.is_floating_point(w))
