@@ -83,11 +83,30 @@ def corpus_info(path: str | Path) -> dict:
                         "seconds": float(sum(p.notes[:, 2].max() - p.notes[:, 1].min()
                                              for p in pieces if len(p.notes)))}
     provenance = corpus.provenance
-    return {"path": str(path), "sources": provenance.get("sources", []), "splits": splits,
+    # The provenance only informs: what a hand-made or older corpus lacks is shown as "?"
+    sources = [source for source in _listed(provenance.get("sources")) if isinstance(source, dict)]
+    meters = provenance.get("meters_kept")
+    left = provenance.get("left_out_by_meter")
+    return {"path": str(path), "sources": sources, "splits": splits,
             "bpm": provenance.get("bpm_for_scores_without_tempo"), "seed": provenance.get("seed"),
-            "skyline": provenance.get("skyline"), "skipped": len(provenance.get("skipped", [])),
+            "skyline": provenance.get("skyline"), "skipped": len(_listed(provenance.get("skipped"))),
             "created": provenance.get("created"), "time": corpus.time,
-            "meters_kept": provenance.get("meters_kept"), "left_out_by_meter": provenance.get("left_out_by_meter")}
+            "meters_kept": [str(m) for m in meters] if isinstance(meters, list) else None,
+            "left_out_by_meter": ({str(m): n for m, n in left.items() if isinstance(n, int)}
+                                  if isinstance(left, dict) else None)}
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _source_line(source: dict) -> str:
+    def counted(key: str, noun: str) -> str:
+        value = source.get(key)
+        return count(value, noun) if isinstance(value, int) else f"? {noun}s"
+
+    return (f"  source {source.get('name', '?')}: {counted('pieces', 'piece')}, {counted('notes', 'note')}, "
+            f"{source.get('skipped', '?')} skipped; licence: {source.get('licence', '?')}")
 
 
 def format_corpus_info(info: dict) -> str:
@@ -101,10 +120,7 @@ def format_corpus_info(info: dict) -> str:
         left = info.get("left_out_by_meter") or {}
         dropped = ", ".join(f"{n} in {m}" for m, n in sorted(left.items(), key=lambda kv: -kv[1]))
         lines.append(f"  meters kept: {', '.join(info['meters_kept'])}" + (f"; left out: {dropped}" if dropped else ""))
-    for source in info["sources"]:
-        lines.append(f"  source {source['name']}: {count(source['pieces'], 'piece')}, "
-                     f"{count(source['notes'], 'note')}, "
-                     f"{source['skipped']} skipped; licence: {source['licence']}")
+    lines += [_source_line(source) for source in info["sources"]]
     lines.append(f"  {'split':<6} {'pieces':>7} {'notes':>9} {'events':>10} {'hours':>7}")
     for name, split in info["splits"].items():
         lines.append(f"  {name:<6} {split['pieces']:>7,} {split['notes']:>9,} {split['events']:>10,} "

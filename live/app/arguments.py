@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
 from live.core.controls import RENAMED, control_name
 from live.core.phrase import LOOP_BARS
@@ -29,6 +30,8 @@ class OneLineParser(argparse.ArgumentParser):
         return super().format_help()
 
     def error(self, message: str):
+        # a value is shown as given, but a pasted megabyte is not: 60 characters of it
+        message = re.sub(r"'([^']{60})[^']{4,}'", r"'\1...'", message)
         missing = message.removeprefix("the following arguments are required: ")
         if missing in COMMAND_METAVARS:
             self.print_help()
@@ -44,6 +47,20 @@ def int_in(low: int, high: int, what: str):
             raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{what} {value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def fraction(what: str):
+    """A number in 0 <= x < 1 (a dropout, a stretch either way)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if not 0 <= value < 1:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{what} {text} is outside 0 <= {what} < 1")
         return value
 
     return parse

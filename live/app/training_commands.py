@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from live.app.arguments import int_in, positive_float, random_seed, up_to
+from live.app.arguments import fraction, int_in, positive_float, random_seed, up_to
 
 
 def add_training_commands(commands, corpus_commands) -> None:
@@ -58,7 +58,7 @@ def add_training_commands(commands, corpus_commands) -> None:
     train.add_argument("--embed", type=int_in(4, 4096, "embed"),
                        help="stream: embedding size {default:stream.embed}; "
                             "seed: none (one-hot input)")
-    train.add_argument("--dropout", type=float, help="dropout {default:dropout}")
+    train.add_argument("--dropout", type=fraction("dropout"), help="dropout {default:dropout}")
     train.add_argument("--window", type=int_in(2, 100000, "window"),
                        help="stream: events per truncated-backprop window; seed: context {default:window}")
     train.add_argument("--batch", type=int_in(1, 100000, "batch"),
@@ -73,7 +73,7 @@ def add_training_commands(commands, corpus_commands) -> None:
                        help="the seed arch's is the study's {default:optimizer}")
     train.add_argument("--transpose", type=int_in(0, 24, "transpose"),
                        help="semitones either way {default:transpose}")
-    train.add_argument("--stretch", type=float, help="time stretch either way {default:stretch}")
+    train.add_argument("--stretch", type=fraction("stretch"), help="time stretch either way {default:stretch}")
     train.add_argument("--val-events", type=int_in(1, 10**9, "val events"),
                        help="validate on the first val pieces up to about this many events {default:val_events}")
     train.add_argument("--threads", type=int_in(1, 256, "threads"), help="torch threads")
