@@ -40,10 +40,17 @@ def play(args, make_generator) -> int:
     try:
         generator, seeded_with = make_generator()
         session = Session(args, generator)
+        # a device port outlives this process: if it dies unseen, the guardian ends the
+        # notes there; our virtual JACK port dies with it, and the guardian ends them where
+        # it was connected
+        watched = None
         if not session.output_virtual:
-            # a device port outlives this process: if it dies unseen, the guardian ends the notes
+            watched = (args.port or session.output.port.name, False)
+        elif session.backend.name == "jack" and len(session.own_inputs) == 1:
+            watched = (next(iter(session.own_inputs)), True)
+        if watched is not None:
             try:
-                guardian = Guardian(session.backend.name, args.port or session.output.port.name)
+                guardian = Guardian(session.backend.name, *watched)
             except OSError as err:  # no process to spare: play on, as before there was one
                 say(f"playing without a guardian for the notes ({err})")
         if not stop.event.is_set():

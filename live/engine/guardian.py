@@ -5,8 +5,9 @@ out-of-memory killer or a crash in native code (a MIDI driver, onnxruntime): the
 synth would hold its notes for ever. So `encore play` starts this small process beside
 it, joined by a pipe. On a clean stop encore writes CLEAN and closes the pipe; if the
 pipe closes without it, encore died, and the guardian sends the MIDI panic (CC 123 and
-CC 120 on every channel) to the device port itself. A virtual port dies with encore, so
-nothing can reach what was connected to it: the guardian is for device ports.
+CC 120 on every channel) to the device port itself. A virtual port dies with encore and
+takes its connections along: on JACK the guardian watches who is connected to it
+(live.engine.jack_witness) and sends the panic there instead.
 
 It imports nothing of MIDI until it has to, and ignores the terminal's signals: Ctrl-C
 reaches encore, which stops cleanly and then releases the guardian.
@@ -25,9 +26,12 @@ RELEASE_WAIT_SECONDS = 2.0
 class Guardian:
     """encore's end of the pipe."""
 
-    def __init__(self, backend_name: str, port_name: str):
+    def __init__(self, backend_name: str, port_name: str, virtual: bool = False):
+        """port_name: the device port played to; virtual: our own virtual JACK port (its
+        full name), whose connections are watched instead."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "live.engine.guardian", backend_name, port_name, str(os.getpid())],
+            [sys.executable, "-m", "live.engine.guardian", backend_name, port_name, str(os.getpid()),
+             *(["virtual"] if virtual else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             start_new_session=True,  # no terminal signal for it: it ends when encore has
@@ -46,18 +50,32 @@ class Guardian:
             self.process.kill()
 
 
-def watch(backend_name: str, port_name: str, player: str) -> int:
+def watch(backend_name: str, port_name: str, player: str, virtual: str = "") -> int:
     from live.signals import ignore_stop_signals
 
     ignore_stop_signals()  # it outlives encore's terminal on purpose
+    witness = None
+    if virtual:
+        from live.engine.jack_witness import ConnectionWitness
+
+        witness = ConnectionWitness.start(port_name)
     heard = sys.stdin.buffer.read()  # until encore closes the pipe, or dies
     if heard.endswith(CLEAN):
         return 0
+    # encore's pid from its command line: once it is gone, getppid() names init instead
+    head = f"the encore process {player} ended without its clean-up (killed or crashed)"
+    if witness is not None:
+        reached, missed = witness.panic(backend_name)
+        if reached:
+            print(f"encore: {head}; all notes off sent to {', '.join(reached)}, which its virtual port fed",
+                  file=sys.stderr, flush=True)
+        if missed:
+            print(f"encore: {head}, and all notes off could not reach {', '.join(missed)}",
+                  file=sys.stderr, flush=True)
+        return 1 if missed else 0
     from live.core.errors import EncoreError
     from live.engine.ports import panic_port
 
-    # encore's pid from its command line: once it is gone, getppid() names init instead
-    head = f"the encore process {player} ended without its clean-up (killed or crashed)"
     try:
         panic_port(backend_name, port_name)
     except EncoreError as err:
@@ -69,4 +87,4 @@ def watch(backend_name: str, port_name: str, player: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(watch(*sys.argv[1:4]))
+    sys.exit(watch(*sys.argv[1:5]))

@@ -504,6 +504,43 @@ async def test_an_engine_killed_or_frozen_mid_note_is_followed_by_all_notes_off_
         assert time.monotonic() - started_quit < 3.0  # q does not wait on a hung child
 
 
+async def test_an_engine_killed_on_its_virtual_port_is_followed_by_all_notes_off_where_the_port_fed(
+        stream_model_path, receiver):
+    """SIGKILL takes the engine's virtual port away with its connections: the screen's
+    witness knew them (JACK, asked every 0.25 s) and ends the notes at the synth there."""
+    import os
+    import signal
+    import uuid
+
+    jack = pytest.importorskip("jack")
+    args = tui_args("--model", stream_model_path, "--virtual", f"encore-{uuid.uuid4().hex[:6]}",
+                    "--backend", "jack", "--random-seed", 3, "--density", 0.8, "--max-note", 5)
+    app = EncoreApp(args)
+    client = jack.Client(f"test-{uuid.uuid4().hex[:6]}", no_start_server=True)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert await wait_for(pilot, lambda: app.status is not None and app.status.playing
+                                  and app.status.ports.own_inputs)
+            ours = app.status.ports.own_inputs[0]
+            theirs = client.get_ports(name_pattern=receiver.name, is_input=True, is_midi=True)[0].name
+            client.connect(ours, theirs)  # what a musician does in a patchbay
+            # joined mid-set, it may hear a note-off first: any note-on says notes arrive
+            assert receiver.wait_for(lambda ms: any(m.type == "note_on" and m.velocity for _, m in ms))
+            assert await wait_for(pilot, lambda: app.witness is not None and theirs in app.witness.destinations)
+            struck = time.perf_counter()
+            os.kill(app.engine.process.pid, signal.SIGKILL)
+            assert await wait_for(pilot, lambda: "all notes off sent to" in str(app.query_one("#log").render()))
+            assert receiver.wait_for(lambda ms: any(t > struck and m.type == "control_change" and m.control == 123
+                                                    for t, m in ms))
+            panic = {(m.channel, m.control) for t, m in receiver.snapshot()
+                     if t > struck and m.type == "control_change"}
+            assert {(c, 123) for c in range(16)} | {(c, 120) for c in range(16)} <= panic
+            assert theirs in str(app.query_one("#log").render())
+            await quit_and_wait(app)
+    finally:
+        client.close()
+
+
 async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
 
     class Dying(recording_engine):

@@ -105,6 +105,42 @@ def test_a_killed_encore_has_its_notes_ended_by_its_guardian(backend, stream_mod
         receiver.close()
 
 
+def test_a_killed_encore_on_its_virtual_port_has_its_notes_ended_where_the_port_was_connected(
+        backend, stream_model_path):
+    """The virtual port dies with encore and its connections with it; the guardian, on
+    JACK, watched who was connected and sends the panic there."""
+    import uuid
+
+    jack = pytest.importorskip("jack")
+    receiver = Receiver(backend)
+    virtual = f"encore-{uuid.uuid4().hex[:6]}"
+    client = jack.Client(f"test-{uuid.uuid4().hex[:6]}", no_start_server=True)
+    try:
+        play = start_play("--model", stream_model_path, "--virtual", virtual, "--random-seed", 5,
+                          "--density", 1.0, "--max-note", 4)
+        assert wait_until(lambda: client.get_ports(name_pattern=virtual, is_output=True, is_midi=True), timeout=20)
+        ours = client.get_ports(name_pattern=virtual, is_output=True, is_midi=True)[0].name
+        theirs = client.get_ports(name_pattern=receiver.name, is_input=True, is_midi=True)[0].name
+        client.connect(ours, theirs)  # a musician patches the synth in
+        assert receiver.wait_for(lambda ms: any(m.type == "note_on" and m.velocity for _, m in ms)), "no note came"
+        assert wait_until(lambda: guardians_of(ours), timeout=10), "no guardian beside encore"
+        time.sleep(0.6)  # the witness asks every 0.25 s
+        struck = time.perf_counter()
+        play.kill()
+        _, err = play.communicate(timeout=30)
+
+        def panic_heard(messages):
+            heard = {(m.channel, m.control) for t, m in messages if t > struck and m.type == "control_change"}
+            return {(c, k) for c in range(16) for k in (123, 120)} <= heard
+
+        assert receiver.wait_for(panic_heard, timeout=10), "no all-notes-off on every channel"
+        assert wait_until(lambda: not guardians_of(ours), timeout=10)
+        assert f"all notes off sent to {theirs}" in err and "Traceback" not in err, err
+    finally:
+        client.close()
+        receiver.close()
+
+
 @pytest.mark.parametrize("voices", [(), ("--bass", "--bass-density", "1.0")], ids=["lead", "lead and bass"])
 def test_a_port_closed_and_reopened_mid_play_is_recovered(backend, stream_model_path, voices):
     receiver = Receiver(backend)

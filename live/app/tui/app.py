@@ -7,6 +7,7 @@ on screen can delay a note.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -233,6 +234,9 @@ class EncoreApp(App):
         self.status = status  # the latest snapshot from the engine
         self.final: protocol.Closed | None = None
         self.rescued = False  # the MIDI panic after an engine crash, sent once
+        # On JACK, who listens to the engine's virtual port: its rescue's addresses
+        self.witness = None
+        self._witnessed: str | None = None  # the port a witness was started for
         self.pending = PendingChanges()  # what the screen shows ahead of the engine
         if self.engine_factory is start_engine:
             RemoteEngine.prepare()
@@ -275,6 +279,7 @@ class EncoreApp(App):
                 for line in message.logs:
                     self.log_line(line)
                 self.status = message
+                self._witness(message.ports)
                 for request in self.pending.still_ahead_of(message):
                     self._assume(request)
         if messages:
@@ -318,6 +323,29 @@ class EncoreApp(App):
         seed = status.seed
         self.query_one("#seed", Static).update(f"seed: {seed.description}  ▸ {seed.preview}")
 
+    def _witness(self, ports: protocol.PortsStatus) -> None:
+        """A virtual JACK output is watched from this process, which outlives the engine's:
+        if the engine dies unseen, its notes are ended at the ports it was connected to."""
+        if not (ports.output_virtual and ports.backend == "jack" and len(ports.own_inputs) == 1):
+            return
+        name = ports.own_inputs[0]  # our virtual output, as JACK names it (encore:encore)
+        if name == self._witnessed:
+            return
+        self._witnessed = name
+        self._stop_witness()
+
+        def start() -> None:  # up to 2 s for a busy server: not on the screen's thread
+            from live.engine.jack_witness import ConnectionWitness
+
+            self.witness = ConnectionWitness.start(name)
+
+        threading.Thread(target=start, name="encore-witness-start", daemon=True).start()
+
+    def _stop_witness(self) -> None:
+        witness, self.witness = self.witness, None
+        if witness is not None:
+            witness.stop()
+
     def rescue_notes(self, why: str) -> None:
         """The engine process ended without its clean-up: nobody sent the note-offs. A
         device port is still there, so this process sends the MIDI panic itself."""
@@ -334,6 +362,12 @@ class EncoreApp(App):
                               error=True)
             except EncoreError as err:
                 self.log_line(f"{head}; could not reach {name!r} for all notes off ({err})", error=True)
+        elif self.witness is not None and self.witness.destinations:
+            reached, missed = self.witness.panic(ports.backend or "jack")
+            said = f"all notes off sent to {', '.join(reached)}, which its virtual port fed" if reached else ""
+            if missed:
+                said += ("; " if said else "") + f"could not reach {', '.join(missed)}"
+            self.log_line(f"{head}; {said}; press o to start it again", error=True)
         else:
             self.log_line(f"{head}; its virtual port closed with it; press o to start it again",
                           error=True)
@@ -513,6 +547,7 @@ class EncoreApp(App):
     def action_quit_encore(self) -> None:
         if self.engine is not None:
             self.final = self.engine.close() or self.final
+        self._stop_witness()
         self.exit(self.final)
 
 

@@ -1,0 +1,91 @@
+"""Who listens to our virtual JACK port, remembered, so notes can be ended there after
+the port died with its process.
+
+A virtual port is encore's own: SIGKILL, the out-of-memory killer or a crash in native
+code take it away with every connection a musician made to it, and the synth behind it
+holds what was sounding. Only another process can still reach that synth, and only if it
+knows which ports were connected: this witness, running in that other process (the
+TUI's screen, or the guardian beside `encore play`), asks JACK now and then and keeps
+the last answer. Through the JACK-Client library, as jack_link; where it cannot load,
+there is no witness and the rescue says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+
+from live.core.errors import EncoreError
+
+LOOK_EVERY = 0.25  # seconds: a connection made and killed within this may be missed
+OPEN_WAIT = 2.0
+
+
+class ConnectionWitness:
+    def __init__(self, client, port_name: str, every: float = LOOK_EVERY):
+        self.client = client
+        self.port_name = port_name  # the full JACK name of the port watched: encore:encore
+        self.destinations: tuple[str, ...] = ()  # the ports it was connected to, last seen
+        self._every = every
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="encore-jack-witness", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def start(cls, port_name: str, wait: float = OPEN_WAIT, every: float = LOOK_EVERY) -> "ConnectionWitness | None":
+        """None where libjack cannot load or the server does not answer in time."""
+        made: list = []
+
+        def make() -> None:
+            try:
+                import jack
+
+                with contextlib.redirect_stderr(io.StringIO()):
+                    made.append(jack.Client("encore-witness", no_start_server=True))
+            except Exception:  # no libjack, no server: no witness
+                pass
+
+        opener = threading.Thread(target=make, name="encore-jack-witness-open", daemon=True)
+        opener.start()
+        opener.join(wait)
+        return cls(made[0], port_name, every) if made else None
+
+    def look(self) -> None:
+        """Ask JACK once. While the port exists its connections are the answer (none is an
+        answer too); once it is gone, the last answer stands: that is the point."""
+        try:
+            connections = self.client.get_all_connections(self.port_name)
+        except Exception:  # the port is gone (or not there yet)
+            return
+        self.destinations = tuple(sorted(port.name for port in connections))
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self._every):
+            self.look()
+
+    def panic(self, backend_name: str = "jack") -> tuple[list[str], list[str]]:
+        """All notes off and all sound off on every channel of every port the watched one
+        was connected to: (reached, not reached with why)."""
+        from live.engine.ports import panic_port
+
+        reached, missed = [], []
+        for name in self.destinations:
+            try:
+                panic_port(backend_name, name)
+                reached.append(name)
+            except EncoreError as err:
+                missed.append(f"{name} ({err})")
+        return reached, missed
+
+    def stop(self) -> None:
+        self._stopped.set()
+        closer = threading.Thread(target=lambda: _close(self.client), name="encore-jack-witness-close",
+                                  daemon=True)
+        closer.start()
+        closer.join(1.0)
+
+
+def _close(client) -> None:
+    with contextlib.suppress(Exception):
+        client.close()
