@@ -11,6 +11,7 @@ from pathlib import Path
 from live import __version__
 
 from live.core import codec, vocab
+from live.core.notes import stretched
 from live.core.wording import count
 from live.core.controls import SPECS_BY_NAME
 from live.core.errors import EncoreError, EventFileError
@@ -56,12 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--skyline", action="store_true", help="reduce to one voice first")
     encode.add_argument("--json", action="store_true", help="one JSON object per file")
     encode.add_argument("--names", action="store_true", help="event names, not indices")
+    encode.add_argument("--time", choices=("seconds", "beats"), default="seconds",
+                        help="a time shift step is 10 ms (seconds, the default) or 1/48 beat (beats: "
+                             "the file's beats, its tempo ignored, as beat models and corpora read it)")
     encode.set_defaults(handler=cmd_encode)
 
     decode = commands.add_parser("decode", help="write an event list (JSON) as a MIDI file")
     decode.add_argument("events_file", metavar="EVENTS.json")
     decode.add_argument("-o", "--output", required=True, metavar="OUT.mid")
-    decode.add_argument("--bpm", type=bpm, default=120.0)
+    decode.add_argument("--bpm", type=bpm, default=120.0,
+                        help="the file's tempo; with --time beats also the tempo the beats are played at")
+    decode.add_argument("--time", choices=("seconds", "beats"),
+                        help="what a time shift step is: 10 ms or 1/48 beat (default: what encode --json "
+                             "wrote in the file, else seconds)")
     decode.add_argument("--program", type=int_in(0, 127, "program"), default=0)
     decode.add_argument("--channel", type=int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
     decode.add_argument(
@@ -300,7 +308,7 @@ def cmd_encode(args) -> int:
     many = len(files) > 1
 
     def events_of(path: Path):
-        song = read_midi(path)
+        song = read_midi(path, beats=args.time == "beats")
         if args.all:
             notes, part = all_pitched_notes(song), "all non-drum parts"
         else:
@@ -313,7 +321,8 @@ def cmd_encode(args) -> int:
     for path, (part, events) in process_each(files, events_of, report):
         shown = [vocab.event_name(e) for e in events] if args.names else events
         if args.json:
-            record = {"file": str(path), "part": part, "vocab": vocab.VOCAB_NAME, "events": shown}
+            record = {"file": str(path), "part": part, "vocab": vocab.VOCAB_NAME, "time": args.time,
+                      "events": shown}
             print(json.dumps(record))
         else:
             text = ", ".join(shown) if args.names else " ".join(map(str, shown))
@@ -327,12 +336,16 @@ def cmd_decode(args) -> int:
     args.output = check_midi_output(args.output)
     if args.events_file != "-" and same_file(args.events_file, args.output):
         raise EncoreError(f"{args.output}: is the events file too; give -o another name (it would be overwritten)")
-    events = read_event_file(Path(args.events_file))
+    events, said = read_event_file(Path(args.events_file))
+    time_is = args.time or said or "seconds"
     notes = codec.decode(events, args.max_note_seconds)
+    if time_is == "beats":  # steps of 1/48 beat: a beat is 0.48 s in the codec, 60/bpm here
+        notes = stretched(notes, 60.0 / args.bpm / vocab.REFERENCE_BEAT_SECONDS)
     part = Part(name="encore", channel=args.channel - 1, program=args.program, notes=notes)
     write_midi(args.output, [part], bpm=args.bpm)
     length = max((n.end for n in notes), default=0.0)
-    print(f"wrote {args.output}: {count(len(notes), 'note')}, {length:.2f} s")
+    beats = f" ({length * args.bpm / 60:.1f} beats at {args.bpm:g} BPM)" if time_is == "beats" else ""
+    print(f"wrote {args.output}: {count(len(notes), 'note')}, {length:.2f} s{beats}")
     return 0
 
 
@@ -486,10 +499,11 @@ def cmd_bench(args) -> int:
 MAX_EVENT_FILE_BYTES = 64 * 10**6  # 10 million events written out: days of music
 
 
-def read_event_file(path: Path) -> list[int]:
-    """Events as a JSON list, a JSON object with "events" (what encode --json prints),
-    or plain whitespace- or comma-separated integers; `-` reads them from standard input
-    (`encore encode song.mid | encore decode - -o out.mid`)."""
+def read_event_file(path: Path) -> tuple[list[int], str | None]:
+    """(events, the time they say they are in or None): a JSON list, a JSON object with
+    "events" (what encode --json prints, with its "time"), or plain whitespace- or
+    comma-separated integers; `-` reads them from standard input (`encore encode
+    song.mid | encore decode - -o out.mid`)."""
     if str(path) == "-":
         text = sys.stdin.read(MAX_EVENT_FILE_BYTES + 1)
     else:
@@ -516,7 +530,9 @@ def read_event_file(path: Path) -> list[int]:
     except RecursionError:
         raise EventFileError(path, 'JSON nested too deeply; expected a list of event indices '
                                    'or {"events": [...]}') from None
+    said = None
     if isinstance(data, dict):
+        said = data.get("time") if data.get("time") in ("seconds", "beats") else None
         data = data.get("events")
     if not isinstance(data, list):
         raise EventFileError(path, 'expected a JSON list of event indices or {"events": [...]}')
@@ -534,7 +550,7 @@ def read_event_file(path: Path) -> list[int]:
         raise EventFileError(
             path, f"event {position} is {shown}; events are integers 0..{vocab.VOCAB_SIZE - 1}"
         )
-    return events
+    return events, said
 
 
 def _describe_song(song: Song) -> str:

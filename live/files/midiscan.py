@@ -72,8 +72,14 @@ def process_each(
         except EncoreError as err:
             report.skipped.append(err)
             continue
-        except (RecursionError, MemoryError) as err:
-            report.skipped.append(MidiFileError(path, f"too large or deeply nested ({err})"))
+        except MemoryError:
+            report.skipped.append(MidiFileError(path, "too large to read (it asks for more memory than there is)"))
+            continue
+        except RecursionError:
+            report.skipped.append(MidiFileError(path, "nested too deeply to read"))
+            continue
+        except Exception as err:  # a parser's bug on a file no one foresaw: that file, not the batch
+            report.skipped.append(MidiFileError(path, f"could not be read ({type(err).__name__}: {str(err)[:120]})"))
             continue
         report.done += 1
         yield path, result

@@ -46,6 +46,32 @@ def test_encode_prints_the_melody_events_and_decode_writes_them_back(tmp_path):
     assert codec.encode(part.notes) == record["events"]
 
 
+def test_encode_in_beats_reads_the_file_s_beats_and_decode_plays_them_at_any_tempo(tmp_path, monkeypatch):
+    import io
+
+    # a quarter-note melody at 90 BPM: in beats its shifts are whole beats (48 steps)
+    song = tmp_path / "slow.mid"
+    beat = 60 / 90
+    write_midi(song, [Part("lead", 0, 0, notes=[Note(60 + i, i * beat, (i + 0.5) * beat, 90) for i in range(4)])],
+               bpm=90)
+    encoded = run_main("encode", song, "--time", "beats", "--json")
+    assert encoded.returncode == 0, encoded.stderr
+    record = json.loads(encoded.stdout)
+    assert record["time"] == "beats"
+    shifts = [e - vocab.TIME_SHIFT_OFFSET + 1 for e in record["events"] if vocab.is_time_shift(e)]
+    assert shifts == [24, 24] * 3 + [24]  # half a beat on, half a beat off, in 1/48-beat steps
+    assert run_main("encode", song).stdout.split() != [str(e) for e in record["events"]]  # seconds differ
+
+    # from standard input; the file says beats, so decode plays them in beats at its --bpm
+    monkeypatch.setattr("sys.stdin", io.StringIO(encoded.stdout))
+    decoded = run_main("decode", "-", "-o", tmp_path / "fast.mid", "--bpm", 150)
+    assert decoded.returncode == 0 and "1.40 s (3.5 beats at 150 BPM)" in decoded.stdout, decoded.stdout
+    (part,) = read_midi(tmp_path / "fast.mid").parts
+    assert [round(n.start, 6) for n in part.notes] == [round(i * 60 / 150, 6) for i in range(4)]
+    again = run_main("encode", tmp_path / "fast.mid", "--time", "beats", "--json")
+    assert json.loads(again.stdout)["events"] == record["events"]  # the same beats at another tempo
+
+
 def test_encode_all_merges_every_non_drum_part():
     plain = run_main("encode", EXAMPLE).stdout.split()
     merged = run_main("encode", EXAMPLE, "--all").stdout.split()
