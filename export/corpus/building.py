@@ -452,11 +452,12 @@ def load_corpus(path: str | Path) -> Corpus:
                 raise CorpusError(f"{path}: not an encore corpus ({FORMAT}); build one with: encore corpus build")
             notes, offsets = data["notes"], data["offsets"]
             names, sources, split = data["names"], data["sources"], data["split"]
-            meters = data["meters"] if "meters" in data else np.full(len(names), "")  # older corpora
+            # older corpora have no meters (and names of no length are refused below)
+            meters = data["meters"] if "meters" in data else np.full(len(names) if names.ndim == 1 else 0, "")
             provenance = json.loads(str(data["provenance"]))
     except CorpusError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RecursionError) as err:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, RecursionError) as err:
         # a cut-short download, a full disk, an array that is not what its header says
         raise CorpusError(f"{path}: cannot be read as a corpus ({_short(err)}); rebuild it with: "
                           "encore corpus build") from None

@@ -201,7 +201,10 @@ DEFAULT_RENDER_BARS = 32  # a beat model: 32 bars of 4/4 (1 minute at 128 BPM)
 def add_play_options(parser: argparse.ArgumentParser) -> None:
     """The options of a live performance, shared by `play` and `tui`."""
     parser.add_argument("--port", metavar="NAME", help="output port (a unique part of its name)")
-    parser.add_argument("--virtual", metavar="NAME", help="open a virtual output port of this name")
+    parser.add_argument("--virtual", metavar="NAME", help="open a virtual output port of this name "
+                        "(it plays at once; encore's own port waits for a synth)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="play at once on encore's own virtual port, before a synth is connected to it")
     parser.add_argument("--backend", default="auto", choices=["auto", *RTMIDI_APIS])
     parser.add_argument("--channel", type=int_in(1, 16, "channel"), default=1, help=CHANNEL_HELP)
     parser.add_argument("--program", type=int_in(0, 127, "program"), help="send this program change first")

@@ -11,7 +11,7 @@ from live.engine.guardian import Guardian
 from live.engine.knobs import is_knob_cc, load_knob_map, save_learned
 from live.engine.ports import PortError, open_backend, open_input
 from live.signals import ignore_stop_signals, on_stop_signals
-from live.engine.session import PORT_CHECK_SECONDS, Session, say
+from live.engine.session import LISTENER_LOOK_EVERY, PORT_CHECK_SECONDS, Session, say
 
 
 class StopRequest:
@@ -61,12 +61,18 @@ def play(args, make_generator) -> int:
             bars = getattr(args, "loop", 0)
             loop = (f", looping {count(bars, 'bar')} (variation {generator.controls.variation} %)"
                     if bars else "")
-            say(f"playing{tempo}{loop}, seeded with {seeded_with}; Ctrl-C stops")
+            state = "ready" if session.waiting_for_listener else "playing"
+            say(f"{state}{tempo}{loop}, seeded with {seeded_with}; Ctrl-C stops")
         started = time.monotonic()
-        ends = started + args.seconds if args.seconds else float("inf")
+        waiting = session.waiting_for_listener  # then --seconds counts from the first note
+        ends = started + args.seconds if args.seconds and not waiting else float("inf")
         while not stop.event.is_set():
             # wake for the port check, or exactly when --seconds runs out (not up to 0.5 s late)
-            stop.event.wait(max(0.0, min(PORT_CHECK_SECONDS, ends - time.monotonic())))
+            check_every = LISTENER_LOOK_EVERY if session.waiting_for_listener else PORT_CHECK_SECONDS
+            stop.event.wait(max(0.0, min(check_every, ends - time.monotonic())))
+            session.check_listener()
+            if waiting and not session.waiting_for_listener:
+                waiting, ends = False, time.monotonic() + args.seconds if args.seconds else float("inf")
             session.watch.check()
             if session.engine.failed:
                 stop.set("engine error")

@@ -91,8 +91,10 @@ class EngineServer:
         if isinstance(request, protocol.Quit):
             return False
         if isinstance(request, protocol.Play):
+            self.session.stop_waiting()  # space before a synth came: play now
             engine.resume()
         elif isinstance(request, protocol.Stop):
+            self.session.stop_waiting()
             engine.pause()
         elif isinstance(request, protocol.PanicRequest):
             engine.panic()
@@ -304,12 +306,14 @@ def serve(conn, args, make_generator) -> None:
     final = protocol.Closed()
     try:
         server.session.start()
-        server.logs.append(f"playing, seeded with {server.seeded_with}")
+        if not server.session.waiting_for_listener:
+            server.logs.append(f"playing, seeded with {server.seeded_with}")
         checked = time.monotonic()
         while True:
             if conn.poll(STATUS_SECONDS):
                 if not server.handle(conn.recv()):
                     break
+            server.session.check_listener()
             if time.monotonic() - checked > PORT_CHECK_SECONDS:
                 server.session.watch.check()
                 checked = time.monotonic()

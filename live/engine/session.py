@@ -8,6 +8,7 @@ process cannot see (SIGKILL, a crash in native code) its guardian covers on a de
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 
 from live.core.ensemble import other_voices
@@ -24,6 +25,7 @@ from live.engine.ports import Backend, PortError, open_backend, open_input, open
 from live.files.recorder import Recorder
 
 PORT_CHECK_SECONDS = 0.5
+LISTENER_LOOK_EVERY = 0.05  # how often a port waiting for its synth asks JACK
 # The first note of a set leaves this long after the ports opened: a JACK connection made a
 # moment ago takes effect at a later period, and on a loaded machine a first note sent
 # sooner was lost on the way (the synth then heard its note-off alone).
@@ -153,6 +155,8 @@ class Session:
             args.virtual is not None or self.backend.can_make_virtual_ports)
         # a virtual output appears among the inputs too: what is new there is encore's own
         self.own_inputs = frozenset(set(self.backend.input_names()) - inputs_before)
+        self.listener = self._listener_to_wait_for()
+        self._heard_at: float | None = None  # when the first connection was seen
         self.timeline = Timeline(beats=generator.model.info.time == "beats", bpm=args.bpm,
                                  latency=getattr(args, "output_latency", 0.0) / 1000.0)
         self.engine = LiveEngine(
@@ -235,6 +239,47 @@ class Session:
         self.engine.forget_sounding()
         self.log(line)
 
+    def _listener_to_wait_for(self):
+        """On JACK, encore's own default port waits for a synth before its first note:
+        notes sent before anyone connected were heard by no one (a set began mid-phrase).
+        A witness of the port's connections says when one comes. A port named with
+        --virtual (a rig connected by script), --no-wait, a clock or Link to follow: no wait."""
+        args = self.args
+        if not (self.output_virtual and self.backend.name == "jack" and args.virtual is None
+                and not getattr(args, "no_wait", False) and not args.follow_clock
+                and not getattr(args, "link", False) and len(self.own_inputs) == 1):
+            return None
+        from live.engine.jack_witness import ConnectionWitness
+
+        return ConnectionWitness.start(next(iter(self.own_inputs)), every=LISTENER_LOOK_EVERY)
+
+    @property
+    def waiting_for_listener(self) -> bool:
+        return self.listener is not None
+
+    def check_listener(self, now: float | None = None) -> None:
+        """Start on the first connection to our port, FIRST_NOTE_MARGIN after it was seen (a
+        connection just made carries messages from a later JACK period). Play pressed
+        before that (the TUI's space) ends the wait too: stop_waiting."""
+        listener = self.listener
+        if listener is None:
+            return
+        now = time.monotonic() if now is None else now
+        if not listener.destinations:
+            return
+        if self._heard_at is None:
+            self._heard_at = now
+        if now - self._heard_at >= FIRST_NOTE_MARGIN:
+            heard = ", ".join(listener.destinations)
+            self.stop_waiting()
+            self.engine.resume()
+            self.log(f"{heard} connected: playing")
+
+    def stop_waiting(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            listener.stop()
+
     def start(self) -> None:
         import mido
 
@@ -245,6 +290,10 @@ class Session:
         for _, channel, program in other_voices(self.args):  # a bass always has its sound named
             self.output.send(mido.Message("program_change", channel=channel, program=program))
         self.engine.start(margin=FIRST_NOTE_MARGIN)
+        if self.listener is not None:
+            self.engine.pause()
+            self.log(f"waiting for a synth: connect one to {self.listener.port_name!r} and encore starts "
+                     "(--no-wait plays at once)")
         if self.args.follow_clock:
             self.engine.pause()
             self.log("waiting for MIDI clock Start on the input")
@@ -269,6 +318,7 @@ class Session:
         if self.closed:
             return
         self.closed = True
+        self.stop_waiting()
         try:
             if self.input_port is not None:
                 self.input_port.close()

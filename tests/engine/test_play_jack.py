@@ -105,6 +105,44 @@ def test_a_killed_encore_has_its_notes_ended_by_its_guardian(backend, stream_mod
         receiver.close()
 
 
+def test_encore_s_own_port_waits_for_a_synth_and_plays_from_the_top_when_one_connects(backend, stream_model_path):
+    """Notes sent before anyone connected were heard by no one: the set began mid-phrase.
+    On its own default port encore waits; --seconds counts from the first note."""
+    import uuid
+
+    jack = pytest.importorskip("jack")
+    receiver = Receiver(backend)
+    client = jack.Client(f"test-{uuid.uuid4().hex[:6]}", no_start_server=True)
+    before = {p.name for p in client.get_ports(is_output=True, is_midi=True)}
+    try:
+        play = start_play("--model", stream_model_path, "--random-seed", 5, "--density", 1.0, "--seconds", 2)
+
+        def ours():
+            new = [p.name for p in client.get_ports(is_output=True, is_midi=True) if p.name not in before]
+            return new[0] if len(new) == 1 else None
+
+        assert wait_until(ours, timeout=20), "no port of encore's came"
+        time.sleep(2.5)  # longer than --seconds: it must still be waiting, not done
+        assert play.poll() is None, play.communicate()[1]
+        theirs = client.get_ports(name_pattern=receiver.name, is_input=True, is_midi=True)[0].name
+        connected = time.perf_counter()
+        client.connect(ours(), theirs)
+        out, err = play.communicate(timeout=30)
+        assert play.returncode == 0 and "Traceback" not in err, err
+        assert "waiting for a synth" in err and f"{theirs} connected: playing" in err, err
+        notes = [(t, m) for t, m in receiver.snapshot() if m.type.startswith("note")]
+        ons = [t for t, m in notes if m.type == "note_on" and m.velocity]
+        assert notes and notes[0][1].type == "note_on"  # from the top: no note-off of a note unheard
+        assert ons[0] - connected < 1.0
+        assert ons[-1] - ons[0] > 1.0  # it played its --seconds after the connection
+        played = int(err.split(" played")[0].rsplit(" ", 2)[-2].replace(",", ""))
+        assert played == len(ons)  # nothing was sent before the synth came
+        assert sounding_after(receiver.notes()) == set()
+    finally:
+        client.close()
+        receiver.close()
+
+
 def test_a_killed_encore_on_its_virtual_port_has_its_notes_ended_where_the_port_was_connected(
         backend, stream_model_path):
     """The virtual port dies with encore and its connections with it; the guardian, on

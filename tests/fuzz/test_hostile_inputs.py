@@ -270,3 +270,28 @@ def test_render_with_any_numbers_renders_or_says_one_line(tmp_path, small_model,
     for option in chosen:
         argv += [option, hostile.number_text(rng)]
     assert_contract(run_main(*argv), *argv)
+
+
+@pytest.mark.parametrize("damage", ["names of no length and no meters", "offsets of floats", "split unknown",
+                                    "notes as text", "provenance a list"])
+def test_damages_the_long_fuzz_run_found_are_one_corpus_error(tmp_path, corpus_arrays, damage):
+    from export.corpus.building import load_corpus
+    from export.errors import CorpusError
+
+    arrays = dict(corpus_arrays)
+    if damage == "names of no length and no meters":
+        del arrays["meters"]
+        arrays["names"] = np.array("x")
+    elif damage == "offsets of floats":
+        arrays["offsets"] = arrays["offsets"].astype(float)
+    elif damage == "split unknown":
+        arrays["split"] = np.array(["nope"] * len(arrays["split"]))
+    elif damage == "notes as text":
+        arrays["notes"] = arrays["notes"].astype("U8")
+    else:
+        arrays["provenance"] = np.array("[1, 2]")
+    path = tmp_path / "damaged.npz"
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+    with pytest.raises(CorpusError, match="damaged.npz"):
+        load_corpus(path)
