@@ -50,9 +50,12 @@ class Pause:
 @dataclass(frozen=True)
 class Resume:
     """Play again from where the performance paused (a clock Continue, a key); with
-    from_bar_line (a clock Start), from the next bar line, which becomes beat 0."""
+    from_bar_line (a clock Start), from the next bar line, which becomes beat 0. margin:
+    how long after now the first event is due (None: the scheduler's START_MARGIN); a
+    port just connected takes a longer one (its first JACK periods carry nothing)."""
 
     from_bar_line: bool = False
+    margin: float | None = None
 
 
 @dataclass(frozen=True)

@@ -276,8 +276,9 @@ class Scheduler:
                     bar = 4 * self.timeline.perf_per_beat() if command.from_bar_line else None
                     performer_time = self._rest_until(self._on_grid(performer_time, bar))
                     self._loop_comes_in(restart=command.from_bar_line)
+                    margin = START_MARGIN if command.margin is None else command.margin
                     with self.guard:
-                        self.timeline.place(performer_time, now + START_MARGIN)
+                        self.timeline.place(performer_time, now + margin)
                         if command.from_bar_line:
                             self.timeline.beat_origin = performer_time
                     if command.from_bar_line and self.generator.harmony is not None:

@@ -168,8 +168,8 @@ class LiveEngine:
     def pause(self) -> None:
         self._command(Pause())
 
-    def resume(self) -> None:
-        self._command(Resume())
+    def resume(self, margin: float | None = None) -> None:
+        self._command(Resume(margin=margin))
 
     def restart_on_bar(self) -> None:
         """Resume from the next bar line, as beat 0 (a MIDI clock Start)."""

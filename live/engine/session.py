@@ -8,7 +8,6 @@ process cannot see (SIGKILL, a crash in native code) its guardian covers on a de
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
 
 from live.core.ensemble import other_voices
@@ -156,7 +155,6 @@ class Session:
         # a virtual output appears among the inputs too: what is new there is encore's own
         self.own_inputs = frozenset(set(self.backend.input_names()) - inputs_before)
         self.listener = self._listener_to_wait_for()
-        self._heard_at: float | None = None  # when the first connection was seen
         self.timeline = Timeline(beats=generator.model.info.time == "beats", bpm=args.bpm,
                                  latency=getattr(args, "output_latency", 0.0) / 1000.0)
         self.engine = LiveEngine(
@@ -257,23 +255,17 @@ class Session:
     def waiting_for_listener(self) -> bool:
         return self.listener is not None
 
-    def check_listener(self, now: float | None = None) -> None:
-        """Start on the first connection to our port, FIRST_NOTE_MARGIN after it was seen (a
-        connection just made carries messages from a later JACK period). Play pressed
-        before that (the TUI's space) ends the wait too: stop_waiting."""
+    def check_listener(self) -> None:
+        """Start on the first connection to our port, its first note FIRST_NOTE_MARGIN
+        later (a connection just made carries messages from a later JACK period). Play
+        pressed before that (the TUI's space) ends the wait too: stop_waiting."""
         listener = self.listener
-        if listener is None:
+        if listener is None or not listener.destinations:
             return
-        now = time.monotonic() if now is None else now
-        if not listener.destinations:
-            return
-        if self._heard_at is None:
-            self._heard_at = now
-        if now - self._heard_at >= FIRST_NOTE_MARGIN:
-            heard = ", ".join(listener.destinations)
-            self.stop_waiting()
-            self.engine.resume()
-            self.log(f"{heard} connected: playing")
+        heard = ", ".join(listener.destinations)
+        self.stop_waiting()
+        self.engine.resume(margin=FIRST_NOTE_MARGIN)
+        self.log(f"{heard} connected: playing")
 
     def stop_waiting(self) -> None:
         listener, self.listener = self.listener, None
