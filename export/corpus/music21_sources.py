@@ -22,7 +22,8 @@ range with the corpus seed and the piece's name, so a rebuild gives the same tem
 
 The melody: the soprano part for Bach chorales (by name, else the first part), the
 first part elsewhere; ties merged, repeats expanded when music21 can, grace notes
-dropped, a chord reduced to its top note.
+dropped, a chord reduced to its top note. music21:bachBass takes the bass part instead
+(by name, else the last part), a chord reduced to its lowest note: lines for a bass voice.
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ COLLECTIONS = {
         "non-commercial research use only; do not ship models trained on it"
     ),
     "bach": "J. S. Bach chorales, soprano line (music21 corpus encodings; the music is public domain)",
+    "bachBass": "J. S. Bach chorales, bass line (music21 corpus encodings; the music is public domain)",
 }
+# The line a collection takes from each score: its soprano (melodies) or its bass.
+VOICES = {"bachBass": "bass"}
 
 
 # ---------------------------------------------------------------- the pure rules
@@ -118,6 +122,7 @@ class TuneSpec(NamedTuple):
     label: str
     path: Path
     number: int | None = None
+    voice: str = "soprano"
 
 
 def read_collection(
@@ -174,7 +179,7 @@ def melody_or_error(tune: TuneSpec, seed: int, bpm: tuple[float, float], time: s
         with time_limit(PIECE_SECONDS):
             score = _parse(music21, tune)
             meter = score_meter(score)
-            notes = score_melody(music21, score, tune.label, seed, bpm, time)
+            notes = score_melody(music21, score, tune.label, seed, bpm, time, tune.voice)
         return tune.label, usable_melody(tune.label, notes), meter, None
     except EncoreError as err:
         return tune.label, None, "", str(err)
@@ -220,7 +225,8 @@ def _parse(music21, tune: TuneSpec):
 def _list_tunes(music21, name: str, limit: int | None) -> list[TuneSpec]:
     from music21 import corpus
 
-    paths = corpus.getComposer("bach") if name == "bach" else corpus.getWork(name)
+    paths = corpus.getComposer("bach") if name in ("bach", "bachBass") else corpus.getWork(name)
+    voice = VOICES.get(name, "soprano")
     paths = sorted(Path(p) for p in (paths if isinstance(paths, list) else [paths]))
     tunes: list[TuneSpec] = []
     for path in paths:
@@ -228,7 +234,7 @@ def _list_tunes(music21, name: str, limit: int | None) -> list[TuneSpec]:
             break
         label = f"{name}/{path.name}"
         if path.suffix != ".abc":
-            tunes.append(TuneSpec(label, path))
+            tunes.append(TuneSpec(label, path, voice=voice))
             continue
         book = _abc_tunes(music21, path)
         if len(book) == 1:
@@ -287,7 +293,7 @@ def beat_strengths(part):
 
 
 def score_melody(music21, score, label: str, seed: int, bpm: tuple[float, float],
-                 time: str = "seconds") -> list[Note]:
+                 time: str = "seconds", voice: str = "soprano") -> list[Note]:
     """The melody of a parsed score as notes in seconds or beat time, by the module
     docstring's rules."""
     from music21 import articulations, dynamics, tempo
@@ -301,7 +307,9 @@ def score_melody(music21, score, label: str, seed: int, bpm: tuple[float, float]
     except Exception:  # badly nested repeats: keep the written form
         pass
     parts = list(getattr(score, "parts", [])) or [score]
-    part = next((p for p in parts if "soprano" in (p.partName or "").lower()), parts[0])
+    part = next((p for p in parts if voice in (p.partName or "").lower()),
+                parts[-1] if voice == "bass" else parts[0])
+    lowest = voice == "bass"  # a chord in a bass line is heard by its root
     stripped = part.stripTies()
     flat = stripped.flatten()
     strength_at = beat_strengths(stripped)
@@ -327,7 +335,7 @@ def score_melody(music21, score, label: str, seed: int, bpm: tuple[float, float]
         length = float(element.quarterLength)
         if length <= 0:
             continue  # grace notes carry no time of their own
-        pitch = max(p.midi for p in element.pitches)
+        pitch = (min if lowest else max)(p.midi for p in element.pitches)
         if not 0 <= pitch <= 127:
             continue
         onset = float(element.offset)

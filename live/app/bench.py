@@ -147,19 +147,22 @@ def _render_speed(model, events: int) -> list[tuple[int, float, float]]:
 
 
 def _render_round(model, events: int, bass: bool = False) -> tuple[int, float, float]:
-    from live.app.options import with_bass
+    from live.app.options import bass_model, with_bass
     from live.core.controls import Controls
     from live.core.generator import Generator
     from live.core.render import render
 
     each = max(25, events // RENDER_SEEDS)
     music_seconds, wall = 0.0, 0.0
+    bass_voice = bass_model() if bass else None  # what --bass plays: the shipped bass model
+    if bass_voice is not None and bass_voice.info.time != model.info.time:
+        bass_voice = None
     for seed in range(RENDER_SEEDS):
         generator = Generator(model, Controls(), seed=seed)
         primer = list(model.info.primers[seed % len(model.info.primers)]) if model.info.primers else []
         generator.prime(primer)
         if bass:  # a bass voice under the lead: both voices' events count
-            generator = with_bass(generator, primer, seed=seed + 101)
+            generator = with_bass(generator, primer, seed=seed + 101, model=bass_voice)
         start = time.perf_counter()
         result = render(generator, events=each)
         wall += time.perf_counter() - start

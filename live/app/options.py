@@ -22,7 +22,7 @@ from live.files.primers import embedded_primer, primer_from_midi, primer_from_no
 
 # The bass voice's own controls (the rest are the lead's): low, one note at a time, sparse,
 # on the chord's tones, a little steadier than the lead. Chosen by measurement: see README.
-BASS_DEFAULTS = {"low": 36, "high": 60, "density": -0.3, "temperature": 0.9, "polyphony": 1, "max_note": 1.5,
+BASS_DEFAULTS = {"low": 36, "high": 60, "density": 0.0, "temperature": 0.9, "polyphony": 1, "max_note": 1.5,
                  "harmony": 90, "grid": "1/4"}
 BASS_PROGRAM = 33
 BASS_PRIMER_SHIFT = -24  # the bass hears the lead's primer two octaves down
@@ -66,6 +66,9 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
     bass.add_argument("--bass", action="store_true",
                       help="a second voice under the lead on its own channel: the model steered low, one note at a "
                            "time and sparse, on the chord's tones with --chords")
+    bass.add_argument("--bass-model", metavar="FILE.onnx",
+                      help="the bass voice's model: a file, 'lead' (the lead's own, steered low) or a shipped "
+                           "name (default: bass, trained on Bach chorale bass lines; else the lead's)")
     bass.add_argument("--bass-channel", type=int_in(1, 16, "bass channel"), default=2, metavar="N",
                       help="its MIDI channel (default 2)")
     bass.add_argument("--bass-program", type=int_in(0, 127, "bass program"), default=BASS_PROGRAM, metavar="P",
@@ -181,19 +184,42 @@ def _with_bass(args, lead: Generator, primer: list[int], controls: Controls):
     values = {name: getattr(args, f"bass_{name}", default) for name, default in BASS_DEFAULTS.items()}
     if values["low"] > values["high"]:
         raise ControlError(f"--bass-low {note_name(values['low'])} is above --bass-high {note_name(values['high'])}")
+    named = getattr(args, "bass_model", None)
+    model = bass_model(named)
+    if model is not None and model.info.time != lead.model.info.time:
+        if named is None:
+            model = None  # the shipped bass model is a beat model: a seconds lead keeps its own
+        else:
+            raise EncoreError(f"--bass-model {named} plays in {model.info.time}, the lead in "
+                              f"{lead.model.info.time}: the voices share one timeline; give a "
+                              f"{lead.model.info.time} model")
     return with_bass(lead, primer, controls.with_(**values), args.bass_channel - 1,
                      None if args.random_seed is None else args.random_seed + 101,
-                     keep_lead_above=args.low == SPECS_BY_NAME["low"].default)
+                     keep_lead_above=args.low == SPECS_BY_NAME["low"].default, model=model)
+
+
+def bass_model(name: str | None = None):
+    """The bass voice's model: `name` (a file or a shipped name), the shipped bass model by
+    default, or None for the lead's own ('lead', or no bass model shipped)."""
+    from live.model import BASS_MODEL, default_model_path, load_model
+
+    if name == "lead":
+        return None
+    if name is None:
+        shipped = default_model_path(BASS_MODEL)
+        return load_model(shipped) if shipped.is_file() else None
+    return load_model(name)
 
 
 def with_bass(lead: Generator, primer: list[int], bass_controls: Controls | None = None, channel: int = 1,
-              seed: int | None = None, keep_lead_above: bool = True):
-    """The lead and a bass voice of the same model under it, as one ensemble; the bass hears
-    the lead's primer two octaves down and leans to the chord's tones on every step."""
+              seed: int | None = None, keep_lead_above: bool = True, model=None):
+    """The lead and a bass voice under it (of the lead's model, or its own `model`), as one
+    ensemble; the bass hears the lead's primer two octaves down and leans to the chord's
+    tones on every step."""
     from live.core.ensemble import Ensemble
 
     bass_controls = bass_controls or lead.controls.with_(**BASS_DEFAULTS)
-    bass = Generator(lead.model, bass_controls, channel=channel, seed=seed)
+    bass = Generator(model or lead.model, bass_controls, channel=channel, seed=seed)
     bass.chord_only = True
     bass.prime(transposed_primer(primer, BASS_PRIMER_SHIFT))
     if keep_lead_above and lead.controls.low <= bass_controls.high:

@@ -12,6 +12,7 @@ runtime:  State and the stream/window models; shipped: the models in models/.
 from live.model.contract import KINDS, TIMES, ModelError, ModelInfo, import_onnxruntime
 from live.model.runtime import Model, State, StreamModel, WindowModel, load_model
 from live.model.shipped import (
+    BASS_MODEL,
     DEFAULT_MODEL,
     FULL_PRECISION_DEFAULT,
     default_model_path,
@@ -20,7 +21,7 @@ from live.model.shipped import (
 )
 
 __all__ = [
-    "DEFAULT_MODEL", "FULL_PRECISION_DEFAULT", "KINDS", "TIMES", "Model", "ModelError", "ModelInfo",
+    "BASS_MODEL", "DEFAULT_MODEL", "FULL_PRECISION_DEFAULT", "KINDS", "TIMES", "Model", "ModelError", "ModelInfo",
     "State", "StreamModel", "WindowModel", "default_model_path", "describe_model_file",
     "import_onnxruntime", "load_model", "model_path",
 ]

@@ -9,6 +9,7 @@ from live.model.contract import ModelError, open_checked
 
 DEFAULT_MODEL = "default.onnx"  # what plays: int8 weights, the faster step
 FULL_PRECISION_DEFAULT = "default-fp32.onnx"  # the same model as trained: to fine-tune from
+BASS_MODEL = "bass.onnx"  # the bass voice's (--bass): trained on bass lines, a quicker step
 
 
 def default_model_path(name: str = DEFAULT_MODEL) -> Path:
@@ -50,4 +51,6 @@ def describe_model_file(path: str | Path) -> str:
     line = f"{info.kind} {shape}, {info.weights} weights, {info.size_bytes / 1e6:.1f} MB"
     if path.resolve() == default_model_path().resolve():
         line += " (plays by default)"
+    elif path.resolve() == default_model_path(BASS_MODEL).resolve():
+        line += " (the bass voice's, trained on bass lines)"
     return line

@@ -51,6 +51,29 @@ def test_the_bass_is_one_note_at_a_time_below_the_lead_and_on_the_chord_s_tones(
     assert tones / len(bass) > 0.85  # on the chord's tones (chance: a triad is 25 % of pitch classes)
 
 
+def test_the_shipped_bass_model_plays_the_bass_and_walks_its_register():
+    """--bass takes models/bass.onnx (trained on Bach chorale bass lines) by default: it
+    walks the bass register, where the lead's model steered low keeps to the top of it."""
+    import statistics
+
+    from live.model import BASS_MODEL, default_model_path
+
+    median = {}
+    for which in (None, "lead"):
+        generator = ensemble("--chords", "Am F C G", "--random-seed", 1,
+                             *(["--bass-model", which] if which else []))
+        assert (generator.voices["bass"].model.info.path == default_model_path(BASS_MODEL)) == (which is None)
+        median[which] = statistics.median(n.pitch for n in rendered(generator, 16).notes_on(1))
+    assert median[None] <= 52 < median["lead"]  # about C3, against the lead's model's B3-C4
+
+
+def test_a_bass_model_that_counts_time_otherwise_than_the_lead_is_one_line(stream_model_path):
+    from live.core.errors import EncoreError
+
+    with pytest.raises(EncoreError, match="plays in seconds, the lead in beats"):
+        ensemble("--bass-model", stream_model_path)
+
+
 def test_two_voices_render_the_same_every_time_and_a_track_each():
     first, again = rendered(ensemble("--random-seed", 4), 8), rendered(ensemble("--random-seed", 4), 8)
     assert first.sent == again.sent

@@ -78,10 +78,10 @@ def test_a_score_that_reads_too_long_is_skipped_and_counted(monkeypatch):
 
     real = music21_sources.score_melody
 
-    def slow_for_the_second(music21, score, label, seed, bpm, time_in):
+    def slow_for_the_second(music21, score, label, seed, bpm, *rest):
         if label.endswith("#2"):
             time.sleep(60)  # a pathological score: the guard ends it long before
-        return real(music21, score, label, seed, bpm, time_in)
+        return real(music21, score, label, seed, bpm, *rest)
 
     # 4 s: an ordinary tune reads in well under that even with music21's caches cold on a
     # fresh machine (0.5 s was not: a fresh CI clone once skipped the first tune too)
@@ -93,3 +93,16 @@ def test_a_score_that_reads_too_long_is_skipped_and_counted(monkeypatch):
     assert [p.name.rsplit("#", 1)[1] for p in source.pieces] == ["1", "3"]
     (skipped,) = source.report.skipped
     assert "took over 4 s to read" in str(skipped)
+
+
+def test_the_bach_bass_collection_takes_each_chorale_s_bass_line_under_its_soprano():
+    pytest.importorskip("music21", reason="music21 is the optional 'corpus' extra")
+    from export.corpus.music21_sources import read_collection
+
+    soprano = read_collection("bach", seed=0, limit=2, time="beats")
+    bass = read_collection("bachBass", seed=0, limit=2, time="beats")
+    assert [p.name.split("/")[1] for p in bass.pieces] == [p.name.split("/")[1] for p in soprano.pieces]
+    assert "bass line" in bass.licence and "public domain" in bass.licence
+    for high, low in zip(soprano.pieces, bass.pieces):
+        assert np.median(low.notes[:, 0]) < np.median(high.notes[:, 0]) - 12  # over an octave below
+        assert np.all(low.notes[:-1, 2] <= low.notes[1:, 1] + 1e-9)  # one line
