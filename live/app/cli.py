@@ -14,11 +14,11 @@ from live.core import codec, vocab
 from live.core.notes import stretched
 from live.core.wording import count
 from live.core.controls import SPECS_BY_NAME
-from live.core.errors import EncoreError, EventFileError
+from live.core.errors import EncoreError
 from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
 from live.files.midifile import Part, Song, read_midi, write_midi
 from live.files.midiscan import ScanReport, find_midi_files, process_each
-from live.files.input_paths import input_problem
+from live.files.event_files import read_event_file
 from live.app.arguments import (
     OneLineParser, bpm, control_argument, int_in, loop_bars, non_negative_ms, positive_float, random_seed, up_to,
 )
@@ -497,63 +497,6 @@ def cmd_bench(args) -> int:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-MAX_EVENT_FILE_BYTES = 64 * 10**6  # 10 million events written out: days of music
-
-
-def read_event_file(path: Path) -> tuple[list[int], str | None]:
-    """(events, the time they say they are in or None): a JSON list, a JSON object with
-    "events" (what encode --json prints, with its "time"), or plain whitespace- or
-    comma-separated integers; `-` reads them from standard input (`encore encode
-    song.mid | encore decode - -o out.mid`)."""
-    if str(path) == "-":
-        text = sys.stdin.read(MAX_EVENT_FILE_BYTES + 1)
-    else:
-        problem = input_problem(path)
-        if problem:
-            raise EventFileError(path, problem)
-        if path.stat().st_size > MAX_EVENT_FILE_BYTES:
-            raise EventFileError(path, f"larger than {MAX_EVENT_FILE_BYTES // 10**6} MB; encore reads event "
-                                       "files up to that size")
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as err:
-            raise EventFileError(path, f"cannot be read ({err})") from None
-    if len(text) > MAX_EVENT_FILE_BYTES:
-        raise EventFileError(path, f"more than {MAX_EVENT_FILE_BYTES // 10**6} MB of events; encore reads "
-                                   "event files up to that size")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = text.replace(",", " ").split()
-    except ValueError:  # an integer of thousands of digits (Python's int limit)
-        raise EventFileError(path, f"holds a number too long to be an event; events are integers "
-                                   f"0..{vocab.VOCAB_SIZE - 1}") from None
-    except RecursionError:
-        raise EventFileError(path, 'JSON nested too deeply; expected a list of event indices '
-                                   'or {"events": [...]}') from None
-    said = None
-    if isinstance(data, dict):
-        said = data.get("time") if data.get("time") in ("seconds", "beats") else None
-        data = data.get("events")
-    if not isinstance(data, list):
-        raise EventFileError(path, 'expected a JSON list of event indices or {"events": [...]}')
-    events = []
-    for position, item in enumerate(data):
-        if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < vocab.VOCAB_SIZE:
-            events.append(item)
-            continue
-        if isinstance(item, str) and item.isascii() and item.isdigit() and len(item) < 5 \
-                and int(item) < vocab.VOCAB_SIZE:
-            events.append(int(item))
-            continue
-        shown = repr(item)
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise EventFileError(
-            path, f"event {position} is {shown}; events are integers 0..{vocab.VOCAB_SIZE - 1}"
-        )
-    return events, said
 
 
 def _describe_song(song: Song) -> str:
