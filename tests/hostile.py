@@ -225,6 +225,23 @@ def _metadata_value(rng: random.Random, key: str) -> str | None:
     ])
 
 
+def with_metadata(source, target, entries: dict[str, str | None]):
+    """The model file `source` written to `target` with metadata entries set (added where
+    missing; None removes one). target may be source."""
+    import onnx
+
+    proto = onnx.load(source)
+    props = {p.key: p.value for p in proto.metadata_props}
+    props.update(entries)
+    del proto.metadata_props[:]
+    for key, value in props.items():
+        if value is not None:
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+    onnx.save(proto, target)
+    return target
+
+
 def model_metadata(rng: random.Random) -> dict[str, str | None]:
     """Entries to set on a working model file's metadata (None: remove the entry)."""
     return {key: _metadata_value(rng, key) for key in rng.sample(METADATA_KEYS, rng.randrange(1, 5))}

@@ -159,7 +159,7 @@ def worst_inputs(folder: Path, model: Path) -> list[tuple[str, str, list[str]]]:
         with archive.open("notes.npy", "w", force_zip64=True) as member:
             member.write(header.getvalue() + b"\0" * 2**20)
     many = folder / "many-primers.onnx"
-    _set_metadata(model, many, {"encore.primers": json.dumps([[1, 2]] * 20_000)})
+    hostile.with_metadata(model, many, {"encore.primers": json.dumps([[1, 2]] * 20_000)})
     fifo = folder / "fifo"
     os.mkfifo(fifo)
     out = folder / "worst.mid"
@@ -171,21 +171,6 @@ def worst_inputs(folder: Path, model: Path) -> list[tuple[str, str, list[str]]]:
             ("worst", "--seed-file FIFO", ["render", "-o", out, "--model", model, "--seed-file", fifo]),
             ("worst", "--controls FIFO", ["play", "--controls", fifo, "--seconds", "1"]),
             ("worst", "decode FIFO", ["decode", fifo, "-o", out])]
-
-
-def _set_metadata(source: Path, target: Path, entries: dict) -> Path:
-    import onnx
-
-    proto = onnx.load(source)
-    props = {p.key: p.value for p in proto.metadata_props}
-    props.update(entries)
-    del proto.metadata_props[:]
-    for key, value in props.items():
-        if value is not None:
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-    onnx.save(proto, target)
-    return target
 
 
 def _knob_map_check(path: Path) -> int:
@@ -225,7 +210,7 @@ def one_input(rng: random.Random, folder: Path, model: Path, arrays: dict, numbe
         path.write_text(hostile.knob_map_text(rng))
         return kind, f"knob map {path.read_text()[:60]!r}", lambda: _knob_map_check(path), None
     if kind == "metadata":
-        path = _set_metadata(model, folder / f"model{number}.onnx", hostile.model_metadata(rng))
+        path = hostile.with_metadata(model, folder / f"model{number}.onnx", hostile.model_metadata(rng))
         return kind, f"info of metadata {path.name}", ["info", path], None
     if kind == "corpus":
         path = folder / f"c{number}.npz"

@@ -118,27 +118,12 @@ def small_model(tmp_path_factory):
                               primers=[[300, 60, 280, 188]])
 
 
-def _with_metadata(source, target, entries):
-    import onnx
-
-    proto = onnx.load(source)
-    props = {p.key: p.value for p in proto.metadata_props}
-    props.update(entries)
-    del proto.metadata_props[:]
-    for key, value in props.items():
-        if value is not None:
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-    onnx.save(proto, target)
-    return target
-
-
 @settings(FUZZ, max_examples=80)
 @given(st.randoms(use_true_random=False))
 def test_model_metadata_of_any_kind_loads_or_is_one_model_error(tmp_path, small_model, rng):
     from live.model import ModelError, load_model
 
-    path = _with_metadata(small_model, tmp_path / "model.onnx", hostile.model_metadata(rng))
+    path = hostile.with_metadata(small_model, tmp_path / "model.onnx", hostile.model_metadata(rng))
     try:
         model = load_model(path)
     except ModelError as err:

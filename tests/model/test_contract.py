@@ -1,7 +1,8 @@
 """The model file's contract: the metadata a beat model needs, and refusals in one line."""
 
-import onnx
 import pytest
+
+from hostile import with_metadata
 
 from live.core import vocab
 from live.model import ModelError, describe_model_file, load_model
@@ -11,16 +12,7 @@ from live.model.randmodels import build_stream_model, build_window_model
 
 def _with_metadata(path, **entries):
     """The file at path with metadata entries set (added where missing); None removes one."""
-    proto = onnx.load(path)
-    props = {p.key: p.value for p in proto.metadata_props}
-    props.update(entries)
-    del proto.metadata_props[:]
-    for key, value in props.items():
-        if value is not None:
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-    onnx.save(proto, path)
-    return path
+    return with_metadata(path, path, entries)
 
 
 @pytest.fixture
