@@ -11,6 +11,7 @@ import io
 import json
 import random
 import struct
+import warnings
 
 import mido
 import numpy as np
@@ -268,7 +269,10 @@ def corpus_arrays(rng: random.Random, arrays: dict[str, np.ndarray]) -> dict[str
             arrays[name] = arrays[name][: max(0, len(arrays[name]) - rng.randrange(1, 3))]
         elif how == 3:
             try:
-                arrays[name] = arrays[name].astype(rng.choice([np.complex64, np.int8, np.bool_, "U3", np.float16]))
+                with warnings.catch_warnings():  # complex to real, inf to int: the damage is the point
+                    warnings.simplefilter("ignore")
+                    arrays[name] = arrays[name].astype(rng.choice([np.complex64, np.int8, np.bool_, "U3",
+                                                                   np.float16]))
             except ValueError:  # text that is no number stays text
                 arrays[name] = arrays[name].astype("U3")
         elif how == 4:
