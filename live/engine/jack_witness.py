@@ -15,18 +15,23 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+import time
 
 from live.core.errors import EncoreError
 
 LOOK_EVERY = 0.25  # seconds: a connection made and killed within this may be missed
 OPEN_WAIT = 2.0
+# A port that dies is first cut from its connections, then removed: a look between the two
+# sees it alone. What was connected this long before its last sight still counts.
+HOLD = 1.0
 
 
 class ConnectionWitness:
     def __init__(self, client, port_name: str, every: float = LOOK_EVERY):
         self.client = client
         self.port_name = port_name  # the full JACK name of the port watched: encore:encore
-        self.destinations: tuple[str, ...] = ()  # the ports it was connected to, last seen
+        self._seen: dict[str, float] = {}  # a port connected to it -> when last seen so
+        self._alive_at = 0.0  # when the watched port was last there
         self._every = every
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="encore-jack-witness", daemon=True)
@@ -51,14 +56,23 @@ class ConnectionWitness:
         opener.join(wait)
         return cls(made[0], port_name, every) if made else None
 
-    def look(self) -> None:
-        """Ask JACK once. While the port exists its connections are the answer (none is an
-        answer too); once it is gone, the last answer stands: that is the point."""
+    @property
+    def destinations(self) -> tuple[str, ...]:
+        """The ports it was connected to in the HOLD before it was last seen: once it is
+        gone, that is what it fed (a port a musician unplugged a while before is not)."""
+        return tuple(sorted(name for name, seen in self._seen.items() if seen >= self._alive_at - HOLD))
+
+    def look(self, now: float | None = None) -> None:
+        """Ask JACK once. While the port exists its connections are remembered with the
+        time; once it is gone, nothing changes: that is the point."""
         try:
             connections = self.client.get_all_connections(self.port_name)
         except Exception:  # the port is gone (or not there yet)
             return
-        self.destinations = tuple(sorted(port.name for port in connections))
+        now = time.monotonic() if now is None else now
+        self._alive_at = now
+        for port in connections:
+            self._seen[port.name] = now
 
     def _watch(self) -> None:
         while not self._stopped.wait(self._every):
