@@ -541,6 +541,21 @@ async def test_an_engine_killed_on_its_virtual_port_is_followed_by_all_notes_off
         client.close()
 
 
+async def test_on_its_own_port_the_screen_waits_for_a_synth_and_space_plays_at_once(stream_model_path):
+    """The quick start's port: nothing is played to nobody; the screen says what to do, and
+    space does not wait."""
+    args = tui_args("--model", stream_model_path, "--backend", "jack", "--random-seed", 3)
+    app = EncoreApp(args)
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one("#log")
+        assert await wait_for(pilot, lambda: "waiting for a synth: connect one to" in str(log.render()))
+        await pilot.pause(0.5)
+        assert app.status is not None and not app.status.playing and app.status.meters.held == 0
+        press(app, "space")
+        assert await wait_for(pilot, lambda: app.status.playing and app.status.played)  # notes go out
+        await quit_and_wait(app)
+
+
 async def test_an_engine_lost_with_its_virtual_port_says_so(recording_engine):
 
     class Dying(recording_engine):
