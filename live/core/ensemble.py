@@ -207,6 +207,10 @@ class Ensemble:
             messages += voice.finish()
         return messages
 
+    def forget_before(self, snapshot: EnsembleSnapshot) -> None:
+        for voice, saved in zip(self.voices.values(), snapshot.voices):
+            voice.forget_before(saved)
+
     def snapshot(self) -> EnsembleSnapshot:
         return EnsembleSnapshot(tuple(voice.snapshot() for voice in self.voices.values()))
 

@@ -38,6 +38,13 @@ class Snapshot(NamedTuple):  # a tuple: made once per event, cheaply
     loop: Any = None  # the looper's state (Looper.save), if there is one
 
 
+# A live set forgets what lies this far behind its oldest rollback point: a set of hours
+# kept every event and note it had played (about 10 MB an hour with a bass). Render
+# keeps all (its result is every event). A loop's capture reads the last 16 bars of notes.
+KEEP_EVENTS = 4096
+KEEP_NOTES = 4096
+
+
 class Generator:
     def __init__(
         self,
@@ -57,6 +64,8 @@ class Generator:
         self.performer = Performer(channel)
         self.restarted_at = 0.0
         self.events: list[int] = []
+        self._events_forgotten = 0  # events dropped from the head of `events` (forget_before)
+        self._notes_forgotten = 0  # and finished notes from the head of performer.notes
         self.primer: list[int] = []
         self.looper: Looper | None = None  # made once a loop is asked for
         self.harmony = None  # a live.core.harmony.Harmony: the chords it leans to, or None
@@ -195,22 +204,34 @@ class Generator:
     def finish(self) -> list[NoteMessage]:
         return self.performer.finish()
 
+    def forget_before(self, snapshot: Snapshot) -> None:
+        """Drop the events and finished notes more than KEEP_EVENTS / KEEP_NOTES before this
+        snapshot (the oldest a rollback may return to): never what a restore still cuts."""
+        drop = snapshot.events - self._events_forgotten - KEEP_EVENTS
+        if drop >= KEEP_EVENTS:  # in chunks: a del at the head moves the whole list
+            del self.events[:drop]
+            self._events_forgotten += drop
+        drop = snapshot.notes - self._notes_forgotten - KEEP_NOTES
+        if drop >= KEEP_NOTES:
+            del self.performer.notes[:drop]  # the list every copy of the performer shares
+            self._notes_forgotten += drop
+
     def snapshot(self) -> Snapshot:
-        return Snapshot(
+        return Snapshot(  # counts from the start of the set, whatever was forgotten since
             self.state,
             self.performer.copy(),
             self.noise.position(),
-            len(self.events),
-            len(self.performer.notes),
+            self._events_forgotten + len(self.events),
+            self._notes_forgotten + len(self.performer.notes),
             self.looper.save() if self.looper is not None else None,
         )
 
     def restore(self, snapshot: Snapshot) -> None:
         self.state = snapshot.state
         self.performer = snapshot.performer.copy()
-        del self.performer.notes[snapshot.notes :]
+        del self.performer.notes[max(0, snapshot.notes - self._notes_forgotten):]
         self.noise.restore(snapshot.noise)
-        del self.events[snapshot.events :]
+        del self.events[max(0, snapshot.events - self._events_forgotten):]
         if self.looper is not None:
             if snapshot.loop is None:
                 self.looper = None  # the loop began after this point

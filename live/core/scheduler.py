@@ -129,6 +129,9 @@ class Scheduler:
         self._queue: list[_Queued] = []
         self._order = itertools.count()
         self._history: collections.deque = collections.deque()  # (event index, time, snapshot)
+        # Live, the generator forgets what lies far behind the oldest rollback point (a set
+        # of hours); a render keeps every event, its result.
+        self.forgets = False
         self._event_count = 0
         self._last_sent_event = 0  # the newest event a message of which has left
         self._shifts: dict[tuple[int, int], tuple[float, float | None]] = {}
@@ -443,6 +446,8 @@ class Scheduler:
         history = self._history
         while len(history) > 1 and history[1][1] <= horizon:
             history.popleft()
+        if self.forgets and history:
+            self.generator.forget_before(history[0][2])
 
     def _rollback(self, now: float) -> None:
         """Drop the unsent future; back to the last event already played, then to now."""

@@ -98,6 +98,7 @@ class LiveEngine:
             on_queued=self._lock.notify, log=self.log, timeline=timeline,
         )
         self.scheduler.stale_after = STALE_NOTE_ON
+        self.scheduler.forgets = True  # memory flat over a set of hours
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._wake = threading.Event()
         self._running = False

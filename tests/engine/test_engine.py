@@ -376,3 +376,39 @@ def test_a_beat_model_restarts_on_a_16th_after_a_pause_and_a_reseed_on_a_bar_lin
     live.run(0.5)
     live.stop()
     assert check_pairs(live.port.notes()) == {}
+
+
+def test_a_long_set_forgets_what_lies_far_behind_and_plays_exactly_the_same(model, monkeypatch):
+    """Live, the generator drops events and notes far behind its oldest rollback point
+    (a set of hours kept them all: about 10 MB an hour); what it plays is not changed by
+    that, knob turns and their rollbacks included."""
+    from live.core import generator as generating
+
+    monkeypatch.setattr(generating, "KEEP_EVENTS", 64)  # small: the forgetting happens within seconds
+    monkeypatch.setattr(generating, "KEEP_NOTES", 32)
+    primer = [vocab.velocity(20), 60, vocab.time_shift(20), 188]
+
+    def played(forgets: bool):
+        made = Generator(model, Controls(density=1.0, polyphony=4, max_note=0.5), seed=21)
+        made.prime(primer)
+        rig = Virtual(made).start()
+        rig.engine.scheduler.forgets = forgets
+        most = [0, 0]
+
+        def turn(now):
+            if round(now * 1000) % 2500 == 0:  # a knob every 2.5 s: a rollback each time
+                rig.engine.update_controls(temperature=0.7 if round(now) % 2 else 1.2)
+            most[0] = max(most[0], len(made.events))
+            most[1] = max(most[1], len(made.performer.notes))
+
+        rig.run(30.0, each=turn)
+        rig.stop()
+        return [(round(t, 6), m.type, m.note) for t, m in rig.port.notes()], most, made
+
+    kept_all, most_kept, _ = played(False)
+    forgetting, most_forgetting, made = played(True)
+    assert forgetting == kept_all and len(kept_all) > 200
+    check_pairs([(t, type("M", (), {"type": kind, "note": note, "channel": 0})) for t, kind, note in forgetting])
+    assert most_kept[0] > 1000 and most_kept[1] > 150  # without it, the lists only grow
+    assert most_forgetting[0] < 64 * 4 and most_forgetting[1] < 32 * 4
+    assert made._events_forgotten > 700
