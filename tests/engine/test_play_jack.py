@@ -133,7 +133,9 @@ def test_encore_s_own_port_waits_for_a_synth_and_plays_from_the_top_when_one_con
         notes = [(t, m) for t, m in receiver.snapshot() if m.type.startswith("note")]
         ons = [t for t, m in notes if m.type == "note_on" and m.velocity]
         assert notes and notes[0][1].type == "note_on"  # from the top: no note-off of a note unheard
-        assert ons[0] - connected < 1.0, (ons[0] - connected, err)
+        # the music's own first rest comes first (where the pause left the model depends on
+        # how far it had run ahead): seconds, not the end of --seconds
+        assert ons[0] - connected < 3.0, (ons[0] - connected, err)
         assert ons[-1] - ons[0] > 1.0  # it played its --seconds after the connection
         played = int(err.split(" played")[0].rsplit(" ", 2)[-2].replace(",", ""))
         assert played == len(ons)  # nothing was sent before the synth came
