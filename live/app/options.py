@@ -64,8 +64,8 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
                               "on --input. The key follows from the chords unless --scale says; --harmony leans")
     bass = parser.add_argument_group("bass voice")
     bass.add_argument("--bass", action="store_true",
-                      help="a second voice under the lead on its own channel: the model steered low, one note at a "
-                           "time and sparse, on the chord's tones with --chords")
+                      help="a second voice under the lead on its own channel: a bass model (--bass-model), one "
+                           "note at a time, on the chord's tones with --chords")
     bass.add_argument("--bass-model", metavar="FILE.onnx",
                       help="the bass voice's model: a file, 'lead' (the lead's own, steered low) or a shipped "
                            "name (default: bass, trained on Bach chorale bass lines; else the lead's)")

@@ -18,6 +18,26 @@ OPEN_WAIT = 2.0  # seconds a JACK server may take to take the watch's client
 CLOSE_WAIT = 1.0
 
 
+def open_client(name: str, wait: float = OPEN_WAIT):
+    """A JACK-Client client, or None where libjack cannot load or the server does not
+    answer within `wait` (it opens in a thread of its own, so nothing waits longer)."""
+    made: list = []
+
+    def make() -> None:
+        try:
+            import jack
+
+            with contextlib.redirect_stderr(io.StringIO()):
+                made.append(jack.Client(name, no_start_server=True))
+        except Exception:  # no libjack, no server, an old cffi
+            pass
+
+    opener = threading.Thread(target=make, name=f"{name}-open", daemon=True)
+    opener.start()
+    opener.join(wait)
+    return made[0] if made else None
+
+
 class JackLink:
     def __init__(self, client, destination: str):
         self.client = client
@@ -28,21 +48,8 @@ class JackLink:
     def open(cls, destination: str, wait: float = OPEN_WAIT) -> "JackLink | None":
         """None where the library cannot load or the server does not answer in time: a
         watch must never be what holds a set up (the client opens in a thread of its own)."""
-        made: list = []
-
-        def make() -> None:
-            try:
-                import jack
-
-                with contextlib.redirect_stderr(io.StringIO()):
-                    made.append(jack.Client("encore-watch", no_start_server=True))
-            except Exception:  # no libjack, no server, an old cffi: the name check goes on alone
-                pass
-
-        opener = threading.Thread(target=make, name="encore-jack-watch", daemon=True)
-        opener.start()
-        opener.join(wait)
-        return cls(made[0], destination) if made else None
+        client = open_client("encore-watch", wait)
+        return cls(client, destination) if client is not None else None
 
     def _sources(self) -> set[str]:
         try:
@@ -80,12 +87,16 @@ class JackLink:
             return False
 
     def close(self, wait: float = CLOSE_WAIT) -> None:
-        """Close the client, waiting at most `wait`: jack_client_close can block for
-        seconds on a busy server, and an exit must not wait on a watch."""
-        def close() -> None:
-            with contextlib.suppress(Exception):
-                self.client.close()
+        close_client(self.client, wait)
 
-        closer = threading.Thread(target=close, name="encore-jack-watch-close", daemon=True)
-        closer.start()
-        closer.join(wait)
+
+def close_client(client, wait: float = CLOSE_WAIT) -> None:
+    """Close a client, waiting at most `wait`: jack_client_close can block for seconds on
+    a busy server, and an exit must not wait on a watch."""
+    def close() -> None:
+        with contextlib.suppress(Exception):
+            client.close()
+
+    closer = threading.Thread(target=close, name="encore-jack-close", daemon=True)
+    closer.start()
+    closer.join(wait)

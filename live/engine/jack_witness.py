@@ -12,12 +12,11 @@ there is no witness and the rescue says so.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import threading
 import time
 
 from live.core.errors import EncoreError
+from live.engine.jack_link import close_client, open_client
 
 LOOK_EVERY = 0.25  # seconds: a connection made and killed within this may be missed
 OPEN_WAIT = 2.0
@@ -40,21 +39,8 @@ class ConnectionWitness:
     @classmethod
     def start(cls, port_name: str, wait: float = OPEN_WAIT, every: float = LOOK_EVERY) -> "ConnectionWitness | None":
         """None where libjack cannot load or the server does not answer in time."""
-        made: list = []
-
-        def make() -> None:
-            try:
-                import jack
-
-                with contextlib.redirect_stderr(io.StringIO()):
-                    made.append(jack.Client("encore-witness", no_start_server=True))
-            except Exception:  # no libjack, no server: no witness
-                pass
-
-        opener = threading.Thread(target=make, name="encore-jack-witness-open", daemon=True)
-        opener.start()
-        opener.join(wait)
-        return cls(made[0], port_name, every) if made else None
+        client = open_client("encore-witness", wait)
+        return cls(client, port_name, every) if client is not None else None
 
     @property
     def destinations(self) -> tuple[str, ...]:
@@ -94,12 +80,4 @@ class ConnectionWitness:
 
     def stop(self) -> None:
         self._stopped.set()
-        closer = threading.Thread(target=lambda: _close(self.client), name="encore-jack-witness-close",
-                                  daemon=True)
-        closer.start()
-        closer.join(1.0)
-
-
-def _close(client) -> None:
-    with contextlib.suppress(Exception):
-        client.close()
+        close_client(self.client)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 
 MISSING = "no such file; check the path"
 
@@ -47,6 +46,3 @@ def _kind(mode: int) -> str:
         return "a device"
     return "not a plain file"
 
-
-def is_readable_file(path) -> bool:
-    return input_problem(Path(path)) is None
