@@ -130,6 +130,9 @@ def test_encore_s_own_port_waits_for_a_synth_and_plays_from_the_top_when_one_con
         out, err = play.communicate(timeout=30)
         assert play.returncode == 0 and "Traceback" not in err, err
         assert "waiting for a synth" in err and f"{theirs} connected: playing" in err, err
+        played = int(err.split(" played")[0].rsplit(" ", 2)[-2].replace(",", ""))
+        # the receiver's reader may still be a few messages behind the exit: let it catch up
+        receiver.wait_for(lambda ms: sum(m.type == "note_on" and m.velocity > 0 for _, m in ms) >= played, timeout=5)
         notes = [(t, m) for t, m in receiver.snapshot() if m.type.startswith("note")]
         ons = [t for t, m in notes if m.type == "note_on" and m.velocity]
         assert notes and notes[0][1].type == "note_on"  # from the top: no note-off of a note unheard
@@ -137,7 +140,6 @@ def test_encore_s_own_port_waits_for_a_synth_and_plays_from_the_top_when_one_con
         # how far it had run ahead): seconds, not the end of --seconds
         assert ons[0] - connected < 3.0, (ons[0] - connected, err)
         assert ons[-1] - ons[0] > 1.0  # it played its --seconds after the connection
-        played = int(err.split(" played")[0].rsplit(" ", 2)[-2].replace(",", ""))
         assert played == len(ons)  # nothing was sent before the synth came
         assert sounding_after(receiver.notes()) == set()
     finally:
