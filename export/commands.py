@@ -19,32 +19,43 @@ def require(module: str, extra: str, command: str) -> None:
 
 
 def cmd_corpus_build(args) -> int:
-    from export.corpus.building import build_corpus, check_corpus_path, save_corpus
+    from export.corpus.building import check_corpus_path
+    from export.corpus.corpus_build import build_corpus_file
     from live.app.progress import progress_bars
+    from live.signals import terminate_as_interrupt
 
     check_corpus_path(args.output)  # before the build, not after it
 
-    with progress_bars(args.quiet) as start_bar:
-        def progress(label, total):
-            bar = start_bar(label, total)
-            return lambda skipped: bar.update(status=f"{skipped} skipped" if skipped else "")
+    def say(line: str) -> None:
+        print(f"encore: {line}", file=sys.stderr)
 
-        corpus = build_corpus(args.sources, seed=args.seed, bpm=args.bpm, limit=args.limit,
-                              skyline=args.skyline, progress=progress, jobs=args.jobs, time=args.time,
-                              meters=args.meter)
-    save_corpus(corpus, args.output)
-    counts = corpus.provenance["counts"]
+    with progress_bars(args.quiet, every=args.log_every) as start_bar, terminate_as_interrupt():
+        def progress(label, total, done=0):
+            bar = start_bar(label, total)
+            bar.update(completed=done)
+            return lambda skipped: bar.update(status=f"{skipped:,} skipped" if skipped else "")
+
+        provenance = build_corpus_file(args.sources, args.output, seed=args.seed, bpm=args.bpm, limit=args.limit,
+                                       skyline=args.skyline, progress=progress, jobs=args.jobs, time=args.time,
+                                       meters=args.meter, say=say)
+    counts = provenance["counts"]
     print(f"wrote {args.output}: {count(counts['pieces'], 'piece')} ({counts['train']} train, {counts['val']} val, "
           f"{counts['test']} test), {count(counts['notes'], 'note')}, {count(counts['events'], 'event')}, "
           f"in {args.time}")
-    left_out = corpus.provenance.get("left_out_by_meter")
+    left_out = provenance.get("left_out_by_meter")
     if left_out:
         from export.corpus.building import meter_counts
         print(f"left out by meter: {meter_counts(left_out)}")
-    skipped = corpus.provenance["skipped"]
+    skipped = provenance["skipped"]
     if skipped:
-        print(f"{len(skipped)} skipped:" + "".join(f"\n  {reason}" for reason in skipped), file=sys.stderr)
+        shown = skipped[:SKIPPED_SHOWN]
+        more = f"\n  ... and {len(skipped) - len(shown):,} more (all in the corpus's provenance: encore info " \
+               f"{args.output} --json)" if len(skipped) > len(shown) else ""
+        print(f"{len(skipped):,} skipped:" + "".join(f"\n  {reason}" for reason in shown) + more, file=sys.stderr)
     return 0
+
+
+SKIPPED_SHOWN = 20  # of 100,000 files, the skipped ones are listed in the provenance, not all here
 
 
 def cmd_train(args) -> int:

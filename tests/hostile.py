@@ -16,16 +16,9 @@ import warnings
 import mido
 import numpy as np
 
+from midi_builders import varint
+
 # ---------------------------------------------------------------- MIDI
-
-
-def _varint(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
 
 
 def good_midi(rng: random.Random) -> bytes:
@@ -98,7 +91,7 @@ def crafted_midi(kind: str) -> bytes:
     if kind == "tempo 0":
         return _header(0, 1, 480) + _track(b"\x00\xff\x51\x03\x00\x00\x00" + note + end)
     if kind == "gap of 1e8 seconds":
-        return _header(0, 1, 96) + _track(note + _varint(int(1e8 * 2 * 96)) + b"\x90\x3e\x40\x60\x80\x3e\x00" + end)
+        return _header(0, 1, 96) + _track(note + varint(int(1e8 * 2 * 96)) + b"\x90\x3e\x40\x60\x80\x3e\x00" + end)
     if kind == "pitch bend storm":
         return _header(0, 1, 480) + _track(b"".join(b"\x00\xe0\x7f\x7f" for _ in range(500)) + note + end)
     if kind == "deep delta chain":

@@ -17,6 +17,16 @@ def save(path: Path, tracks: list[list], ticks_per_beat: int = 480, type_: int =
     return path
 
 
+def varint(value: int) -> bytes:
+    """A variable-length quantity, as a track writes delta times."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
 def raw_file(path: Path, fmt: int, division: int, track_bodies: list[bytes]) -> Path:
     """A Standard MIDI File from raw track bytes (for running status, SMPTE, ...)."""
     data = b"MThd" + struct.pack(">Lhhh", 6, fmt, len(track_bodies), division)

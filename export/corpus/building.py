@@ -5,6 +5,8 @@ them before encoding, as Performance RNN does. The file is a plain .npz (no pick
 
     format       "encore-corpus-v1"
     notes        float64 [N, 4]: pitch, start s, end s, velocity, every piece one after another
+                 (stored, not compressed, so training maps it from the file instead of
+                 reading it whole; the other arrays are compressed)
                  (a beat corpus, provenance "time": "beats": times are beats x 0.48 s, the
                  reference 125 BPM, from the piece's first bar line, so one 10 ms step is
                  1/48 beat and a 16th is exactly 12 steps)
@@ -22,22 +24,17 @@ so adding files to a folder does not move the others between splits.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
 
 from live.core.wording import count
 from live.core import codec, vocab
-from live.core.bars import bar_aligned, meter_bar_beats
-from live.files.melody import melody_notes
-from live.files.midifile import read_midi
-from live.files.midiscan import ScanReport, find_midi_files, process_each
+from live.files.midiscan import ScanReport
 from live.core.notes import Note
 
 from export.errors import CorpusError
@@ -99,7 +96,8 @@ def notes_to_array(notes: Iterable[Note]) -> np.ndarray:
 
 
 def array_to_notes(array: np.ndarray) -> list[Note]:
-    return [Note(int(p), float(s), float(e), int(v)) for p, s, e, v in array]
+    # tolist, not row by row: a numpy row (a mapped one more so) costs ~1 us to index
+    return [Note(int(p), s, e, int(v)) for p, s, e, v in np.asarray(array, dtype=np.float64).tolist()]
 
 
 def notes_to_events(array: np.ndarray, time: str = "seconds") -> np.ndarray:
@@ -159,136 +157,13 @@ class SourcePieces:
     report: ScanReport
 
 
-def build_corpus(
-    sources: list[str],
-    seed: int = 0,
-    bpm: tuple[float, float] = (120.0, 120.0),
-    limit: int | None = None,
-    skyline: bool = True,
-    fractions=DEFAULT_FRACTIONS,
-    progress: Callable | None = None,
-    jobs: int = 1,
-    time: str = "beats",
-    meters: Iterable[str] | None = None,
-) -> Corpus:
-    """Read every source into pieces, split them, record where they came from.
+def build_corpus(sources: list[str], **options) -> Corpus:
+    """Read every source into pieces, split them, record where they came from: a corpus
+    in memory. The options and the build are export.corpus.corpus_build's (which also
+    streams a build to a file and resumes one that stopped)."""
+    from export.corpus.corpus_build import build_corpus as build
 
-    time: "beats" (beat positions, for beat models) or "seconds" (the first models').
-    meters: keep only pieces in these time signatures ("4/4", "2/4"; None keeps all).
-    progress(label, total) returns a callback advance(skipped_so_far) per item.
-    """
-    if not sources:
-        raise CorpusError("no sources given; name MIDI folders or music21:COLLECTION")
-    if time not in TIMES:
-        raise CorpusError(f"time {time!r}: choose {' or '.join(TIMES)}")
-    kept_meters = None if meters is None else {check_meter(m) for m in meters}
-    gathered = []
-    for source in sources:
-        if source.startswith(MUSIC21_PREFIX):
-            from export.corpus import music21_sources  # music21 is optional and slow to import
-
-            gathered.append(
-                music21_sources.read_collection(
-                    source[len(MUSIC21_PREFIX):], seed=seed, bpm=bpm, limit=limit, progress=progress,
-                    jobs=jobs, time=time,
-                )
-            )
-        else:
-            gathered.append(read_midi_source(source, skyline=skyline, limit=limit, progress=progress, time=time))
-
-    other_meters: dict[str, int] = {}
-    if kept_meters is not None:
-        for g in gathered:
-            kept = [p for p in g.pieces if p.meter in kept_meters]
-            for p in g.pieces:
-                if p.meter not in kept_meters:
-                    other_meters[p.meter or "unknown"] = other_meters.get(p.meter or "unknown", 0) + 1
-            g.pieces = kept
-    pieces = [p for g in gathered for p in g.pieces]
-    skipped = [str(err) for g in gathered for err in g.report.skipped]
-    if not pieces:
-        where = ", ".join(sources)
-        if skipped:
-            raise CorpusError(
-                f"no usable melody in {where}: "
-                f"{'the one piece was' if len(skipped) == 1 else f'all {len(skipped):,} pieces were'} skipped "
-                f"(first: {skipped[0]})"
-            )
-        if other_meters:
-            raise CorpusError(f"no piece of {where} is in {', '.join(sorted(kept_meters))} "
-                              f"(found {meter_counts(other_meters)}); choose other --meter values")
-        raise CorpusError(f"no pieces found in {where}; give folders of .mid files or music21:NAME")
-    _make_names_unique(pieces)
-    for piece, label in zip(pieces, assign_splits([p.name for p in pieces], seed, fractions)):
-        piece.split = label
-
-    corpus = Corpus(pieces)
-    corpus.provenance = {
-        "format": FORMAT,
-        "vocab": vocab.VOCAB_NAME,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "seed": seed,
-        "time": time,
-        **({"steps_per_beat": vocab.STEPS_PER_BEAT} if time == "beats"
-           else {"bpm_for_scores_without_tempo": list(bpm)}),
-        "meters_kept": None if kept_meters is None else sorted(kept_meters),
-        "left_out_by_meter": other_meters,
-        "skyline": skyline,
-        "limit_per_source": limit,
-        "split_fractions": list(fractions),
-        "sources": [
-            {
-                "name": g.name,
-                "kind": g.kind,
-                "licence": g.licence,
-                "pieces": len(g.pieces),
-                "notes": int(sum(len(p.notes) for p in g.pieces)),
-                "skipped": len(g.report.skipped),
-            }
-            for g in gathered
-        ],
-        "counts": {
-            "pieces": len(pieces),
-            "notes": int(sum(len(p.notes) for p in pieces)),
-            "events": int(sum(len(p.events) for p in pieces)),
-            **{s: sum(p.split == s for p in pieces) for s in SPLITS},
-            "skipped": len(skipped),
-        },
-        "skipped": skipped,
-    }
-    return corpus
-
-
-def read_midi_source(
-    source: str, skyline: bool = True, limit: int | None = None, progress: Callable | None = None,
-    time: str = "seconds",
-) -> SourcePieces:
-    """A MIDI file or folder (recursive): each file's melody part becomes one piece; in
-    beats, from the bar line of its first note (bars from tick 0, of its first meter)."""
-    root = Path(source)
-    if not root.exists():
-        raise CorpusError(f"{source}: no such file or folder; check the path")
-    files = find_midi_files([root])[:limit]
-    report = ScanReport()
-    advance = progress(f"reading {source}", len(files)) if progress else None
-
-    def melody_of(path: Path) -> tuple[np.ndarray, str]:
-        try:
-            song = read_midi(path, beats=time == "beats")
-            meter = "{}/{}".format(*song.time_signature)
-            notes = melody_notes(song, skyline=skyline)
-            if time == "beats":
-                notes = bar_aligned(notes, meter_bar_beats(meter))
-            return usable_melody(path, notes), meter
-        finally:
-            if advance:
-                advance(len(report.skipped))
-
-    pieces = [
-        Piece(_relative_name(path, root), source, notes, meter=meter, time=time)
-        for path, (notes, meter) in process_each(files, melody_of, report)
-    ]
-    return SourcePieces(source, "midi", USER_FILES_LICENCE, pieces, report)
+    return build(sources, **options)
 
 
 def usable_melody(where, notes: list[Note]) -> np.ndarray:
@@ -296,21 +171,6 @@ def usable_melody(where, notes: list[Note]) -> np.ndarray:
     if len(notes) < MIN_NOTES:
         raise CorpusError(f"{where}: only {len(notes)} melody notes; a piece needs at least {MIN_NOTES}")
     return notes_to_array(notes)
-
-
-def _relative_name(path: Path, root: Path) -> str:
-    return path.name if root.is_file() else str(path.relative_to(root))
-
-
-def _make_names_unique(pieces: list[Piece]) -> None:
-    """The same file name from two sources must not share a split hash."""
-    seen: dict[str, int] = {}
-    for piece in pieces:
-        if piece.name in seen:
-            seen[piece.name] += 1
-            piece.name = f"{piece.source}/{piece.name}"
-        else:
-            seen[piece.name] = 1
 
 
 def check_meter(meter: str) -> str:

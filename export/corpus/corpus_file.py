@@ -33,34 +33,94 @@ def check_corpus_path(path: str | Path) -> Path:
 
 def save_corpus(corpus, path: str | Path) -> Path:
     """Write a Corpus whole (beside, then renamed over the old file)."""
+    pieces = corpus.pieces
+    return write_corpus(path, names=[p.name for p in pieces], sources=[p.source for p in pieces],
+                        split=[p.split for p in pieces], meters=[p.meter for p in pieces],
+                        lengths=[len(p.notes) for p in pieces], note_chunks=(p.notes for p in pieces),
+                        provenance=corpus.provenance)
+
+
+NOTES_MEMBER = "notes.npy"
+
+
+def write_corpus(path: str | Path, *, names, sources, split, meters, lengths, note_chunks, provenance) -> Path:
+    """Write a corpus file from its columns, the notes given piece by piece (`lengths`
+    of them in `note_chunks`), so a build of 100,000 files never holds them all. The
+    notes are stored uncompressed, to be mapped (load_corpus(mmap=True)); the rest is
+    compressed. Beside, then renamed: a failed write leaves the old corpus whole."""
     from export.corpus.building import FORMAT
 
     path = Path(path)
     if path.suffix != ".npz":
         raise CorpusError(f"{path}: a corpus file ends in .npz; name it like corpus.npz")
-    lengths = [len(p.notes) for p in corpus.pieces]
+    total = int(sum(lengths))
+    columns = {
+        "format": np.array(FORMAT),
+        "offsets": np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64),
+        "names": np.array(names, dtype=str),
+        "sources": np.array(sources, dtype=str),
+        "split": np.array(split, dtype=str),
+        "meters": np.array(meters, dtype=str),
+        "provenance": np.array(json.dumps(provenance)),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(temporary):
-        with open(temporary, "wb") as file:  # a file object: savez adds no .npz of its own
-            np.savez_compressed(
-                file,
-                format=np.array(FORMAT),
-                notes=np.concatenate([p.notes for p in corpus.pieces]) if corpus.pieces else np.zeros((0, 4)),
-                offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-                names=np.array([p.name for p in corpus.pieces], dtype=str),
-                sources=np.array([p.source for p in corpus.pieces], dtype=str),
-                split=np.array([p.split for p in corpus.pieces], dtype=str),
-                meters=np.array([p.meter for p in corpus.pieces], dtype=str),
-                provenance=np.array(json.dumps(corpus.provenance)),
-            )
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+            for name, array in columns.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+            info = zipfile.ZipInfo(NOTES_MEMBER, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            with archive.open(info, "w", force_zip64=True) as member:
+                header = {"descr": "<f8", "fortran_order": False, "shape": (total, 4)}
+                np.lib.format.write_array_header_1_0(member, header)
+                written = 0
+                for chunk in note_chunks:
+                    chunk = np.ascontiguousarray(chunk, dtype="<f8").reshape(-1, 4)
+                    member.write(chunk.tobytes())
+                    written += len(chunk)
+                if written != total:
+                    raise ValueError(f"{written} notes given where the lengths say {total}")
 
-    replace_atomically(path, write)  # a failed write leaves the old corpus whole
+    replace_atomically(path, write)
     return path
 
 
+def _mapped_notes(path: Path) -> np.ndarray | None:
+    """The notes array mapped from the file (read-only, nothing read until used), or None
+    where they are compressed (a corpus from before notes were stored) or not at hand."""
+    import struct
+
+    with zipfile.ZipFile(path) as archive:
+        try:
+            info = archive.getinfo(NOTES_MEMBER)
+        except KeyError:
+            return None
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+    with open(path, "rb") as file:
+        file.seek(info.header_offset)
+        local = file.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        file.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(file)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(file)
+        offset = file.tell()
+    if fortran or len(shape) != 2 or offset + math.prod(shape) * dtype.itemsize > path.stat().st_size:
+        return None  # not what write_corpus writes: read it the ordinary way, which checks it
+    if math.prod(shape) == 0:
+        return np.zeros(shape, dtype=dtype)
+    # an ndarray view of the map: indexing a np.memmap runs Python code for every row
+    return np.asarray(np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape))
+
+
 # What a corpus file may unpack to: Lakh's melodies are about 0.5 GB; a zip of zeros that
-# says 10 GB (2 MB on disk) is refused before it is unpacked.
+# says 10 GB (2 MB on disk) is refused before it is unpacked. Training maps the notes
+# instead (load_corpus(mmap=True)): they do not count there.
 MAX_CORPUS_BYTES = 4 * 2**30
 
 
@@ -69,12 +129,15 @@ def _short(err: Exception) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _check_declared_sizes(path: Path) -> None:
+def _check_declared_sizes(path: Path, mapped: bool = False) -> None:
     """Every array's size as its .npy header declares it (and the zip's own sizes), added
-    up before anything is unpacked."""
+    up before anything is unpacked. Notes that are mapped are not unpacked: they count
+    for nothing (they are on the disk as large as they are)."""
     stored, declared = 0, 0
     with zipfile.ZipFile(path) as archive:
         for member in archive.infolist():
+            if mapped and member.filename == NOTES_MEMBER and member.compress_type == zipfile.ZIP_STORED:
+                continue
             stored += member.file_size
             with archive.open(member) as stream:
                 version = np.lib.format.read_magic(stream)
@@ -110,21 +173,33 @@ def _array_problem(notes, offsets, names, sources, split, meters, provenance) ->
         return "offsets do not cut the notes into pieces in order"
     if not set(split.tolist()) <= set(SPLITS):
         return f"a split is not one of {', '.join(SPLITS)}"
-    if len(notes):
-        if not np.isfinite(notes).all():
-            return "a note has a time or number that is not finite (nan or inf)"
-        pitch, start, end, velocity = notes.T
-        if np.any(pitch != np.round(pitch)) or pitch.min() < 0 or pitch.max() > 127:
-            return "a pitch is not a whole number 0..127"
-        if np.any(velocity != np.round(velocity)) or velocity.min() < 0 or velocity.max() > 127:
-            return "a velocity is not a whole number 0..127"
-        if start.min() < 0 or np.any(end < start) or end.max() > 10**6:
-            return "a note starts before 0, ends before it starts or past 10^6"
+    for first in range(0, len(notes), CHECK_ROWS):  # a block at a time: a mapped corpus stays unread
+        problem = _notes_problem(np.asarray(notes[first:first + CHECK_ROWS]))
+        if problem:
+            return problem
     return None
 
 
-def load_corpus(path: str | Path):
-    """Read a corpus file; every way it can be wrong is one CorpusError naming the file."""
+CHECK_ROWS = 1 << 20
+
+
+def _notes_problem(notes: np.ndarray) -> str | None:
+    if not np.isfinite(notes).all():
+        return "a note has a time or number that is not finite (nan or inf)"
+    pitch, start, end, velocity = notes.T
+    if np.any(pitch != np.round(pitch)) or pitch.min() < 0 or pitch.max() > 127:
+        return "a pitch is not a whole number 0..127"
+    if np.any(velocity != np.round(velocity)) or velocity.min() < 0 or velocity.max() > 127:
+        return "a velocity is not a whole number 0..127"
+    if start.min() < 0 or np.any(end < start) or end.max() > 10**6:
+        return "a note starts before 0, ends before it starts or past 10^6"
+    return None
+
+
+def load_corpus(path: str | Path, mmap: bool = False):
+    """Read a corpus file; every way it can be wrong is one CorpusError naming the file.
+    mmap: the notes are mapped from the file, not read into memory (training a corpus
+    larger than memory; a corpus written before notes were stored is read as ever)."""
     from export.corpus.building import FORMAT, Corpus, Piece
 
     path = Path(path)
@@ -141,11 +216,13 @@ def load_corpus(path: str | Path):
         raise CorpusError(f"{path}: not a corpus (an .npz made by encore corpus build); build one from MIDI "
                           "files: encore corpus build FOLDER -o corpus.npz")
     try:
-        _check_declared_sizes(path)
+        mapped = _mapped_notes(path) if mmap else None
+        _check_declared_sizes(path, mapped is not None)
         with np.load(path, allow_pickle=False) as data:
             if "format" not in data or str(data["format"]) != FORMAT:
                 raise CorpusError(f"{path}: not an encore corpus ({FORMAT}); build one with: encore corpus build")
-            notes, offsets = data["notes"], data["offsets"]
+            notes = data["notes"] if mapped is None else mapped
+            offsets = data["offsets"]
             names, sources, split = data["names"], data["sources"], data["split"]
             # older corpora have no meters (and names of no length are refused below)
             meters = data["meters"] if "meters" in data else np.full(len(names) if names.ndim == 1 else 0, "")

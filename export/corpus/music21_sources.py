@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import multiprocessing
 from functools import partial
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -42,6 +41,7 @@ from live.core.notes import Note
 from live.core.vocab import REFERENCE_BEAT_SECONDS
 
 from export.corpus.building import Piece, SourcePieces, usable_melody
+from export.corpus.workers import ordered_map
 from export.errors import CorpusError, MissingExtraError
 
 MAX_REPEAT_GROWTH = 4  # repeats may make a tune at most this many times longer
@@ -125,6 +125,20 @@ class TuneSpec(NamedTuple):
     voice: str = "soprano"
 
 
+def check_collection(name: str) -> None:
+    """A CorpusError unless `name` is a collection encore reads (and music21 is there to
+    read it): before a build starts, not minutes into it."""
+    import importlib.util
+
+    if name not in COLLECTIONS:
+        raise CorpusError(
+            f"music21:{name} is not a known collection; choose one of "
+            + ", ".join(f"music21:{c}" for c in COLLECTIONS)
+        )
+    if importlib.util.find_spec("music21") is None:
+        raise MissingExtraError("music21", "corpus", "encore corpus build music21:...")
+
+
 def read_collection(
     name: str,
     seed: int = 0,
@@ -136,15 +150,11 @@ def read_collection(
 ) -> SourcePieces:
     """Every tune of one music21 collection (the first `limit` of them) as pieces,
     parsed in `jobs` processes (music21 is slow: Ryan's 1,059 tunes take minutes)."""
-    if name not in COLLECTIONS:
-        raise CorpusError(
-            f"music21:{name} is not a known collection; choose one of "
-            + ", ".join(f"music21:{c}" for c in COLLECTIONS)
-        )
+    check_collection(name)
     music21 = _import_music21()
     tunes = _list_tunes(music21, name, limit)
     report = ScanReport()
-    advance = progress(f"parsing music21:{name}", len(tunes)) if progress else None
+    advance = progress(f"parsing music21:{name}", len(tunes), 0) if progress else None
     parse = partial(melody_or_error, seed=seed, bpm=bpm, time=time)
 
     def unwrap(result):
@@ -156,14 +166,9 @@ def read_collection(
         return notes
 
     try:
-        if jobs > 1:
-            # spawn, not fork: a fork of a process with MIDI and JACK threads can hang in the
-            # child (a lock held by a thread that is not there), and macOS and Windows have no fork
-            with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-                # In order, a few at a time: one ABC book stays with one worker.
-                results = list(process_each(pool.imap(parse, tunes, chunksize=4), unwrap, report))
-        else:
-            results = list(process_each(map(parse, tunes), unwrap, report))
+        with ordered_map(jobs) as mapped:
+            # In order, a few at a time: one ABC book stays with one worker.
+            results = list(process_each(mapped(parse, tunes, chunksize=4), unwrap, report))
     finally:
         _BOOKS.clear()
     pieces = [Piece(result[0], f"music21:{name}", notes, meter=result[2], time=time) for result, notes in results]

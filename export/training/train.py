@@ -212,8 +212,9 @@ class _Run:
         self.mark = time.monotonic()
         self.curve = SessionCurve(run_dir / "curve.png") if self.ranks.main else None
         self.time = corpus.time
-        self.corpus_info = {"path": str(corpus_path), "description": corpus.describe(), "time": self.time,
-                            "train_events_per_epoch": int(sum(len(p.events) for p in self.train_pieces))}
+        # train_events_per_epoch is counted when an epoch is planned: encoding every piece
+        # here too doubled the start of a large corpus (100 s of 200 on ten times the default's)
+        self.corpus_info = {"path": str(corpus_path), "description": corpus.describe(), "time": self.time}
         self.primers = (bar_primers(val, config["seed"], vocab.STEPS_PER_BAR) if self.time == "beats"
                         else choose_primers(val, config["seed"]))
         joined = np.concatenate([np.append(v, batches.PAD_EVENT) for v in val])
@@ -303,11 +304,13 @@ class _Run:
         if self.time == "beats":
             # no stretch: the grid is the point (the tempo is the player's); every key; loudness redrawn
             semitones = max(config["transpose"], BEAT_TRANSPOSE)
-            pieces = [notes_to_events(vary_velocity(augment(p.notes, rng, semitones, 0.0), rng), "beats")
+            pieces = [notes_to_events(vary_velocity(augment(p.notes, rng, semitones, 0.0), rng),
+                                      "beats").astype(batches.LANE_DTYPE)
                       for p in self.train_pieces]
         else:
             pieces = [notes_to_events(augment(p.notes, rng, config["transpose"], config["stretch"]))
-                      for p in self.train_pieces]
+                      .astype(batches.LANE_DTYPE) for p in self.train_pieces]
+        self.corpus_info.setdefault("train_events_per_epoch", int(sum(len(p) for p in pieces)))
         if config["arch"] == "stream":
             joint = batches.BAR_JOINT if self.time == "beats" else None
             plan = batches.stream_windows(batches.lanes(pieces, config["batch"], rng, joint), config["window"])
@@ -468,7 +471,7 @@ def train(
     if epochs is None and minutes is None and steps is None and not config.get("patience"):
         raise TrainConfigError("give --epochs, --minutes, --steps or --patience (or several) so training knows "
                                "when to stop")
-    corpus = load_corpus(corpus_path)
+    corpus = load_corpus(corpus_path, mmap=True)  # a corpus larger than memory trains too
     if ranks.spread and config["arch"] == "stream":  # before any process waits for another
         pieces = len(corpus.split("train"))
         few = f" ({pieces} training pieces)" if pieces < config["batch"] else ""

@@ -42,14 +42,22 @@ class _Lines(Bar):
     """Off a terminal: how far the job is, a line now and then; milestones if asked."""
 
     def __init__(self, label: str, total: int | None = None, milestones: bool = False,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, every: int | None = None):
         self.label, self.total, self.milestones, self.clock = label, total, milestones, clock
+        self.every = every  # a line each time this many more items are done, not by the clock
         self.done = 0.0
+        self.status = ""
         self.began = clock()
         self.next_line = self.began + FIRST_LINE_AFTER
 
     def update(self, completed: float | None = None, advance: float = 1, status: str | None = None) -> None:
+        before = self.done
         self.done = completed if completed is not None else self.done + advance
+        self.status = self.status if status is None else status
+        if self.every:
+            if completed is None and int(self.done) // self.every > int(before) // self.every:
+                self._say()
+            return
         self._maybe_say()
 
     def fraction(self, done: float) -> None:
@@ -65,8 +73,12 @@ class _Lines(Bar):
         if now < self.next_line:
             return
         self.next_line = now + LINE_EVERY
-        far = f"{int(self.done)}/{self.total}" if self.total else f"{self.done * 100:.0f} %"
-        print(f"{self.label}: {far} ({now - self.began:.0f} s)", file=sys.stderr, flush=True)
+        self._say()
+
+    def _say(self) -> None:
+        far = f"{int(self.done):,}/{self.total:,}" if self.total else f"{self.done * 100:.0f} %"
+        status = f" {self.status}" if self.status else ""
+        print(f"{self.label}: {far} ({self.clock() - self.began:.0f} s){status}", file=sys.stderr, flush=True)
 
 
 SHARE_STEPS = 1000  # a share is drawn as this many steps: fine enough for any bar width
@@ -108,15 +120,16 @@ def _count_column():
 
 
 @contextmanager
-def progress_bars(quiet: bool = False, log_lines: bool = False) -> Iterator[Callable[..., Bar]]:
+def progress_bars(quiet: bool = False, log_lines: bool = False, every: int | None = None,
+                  ) -> Iterator[Callable[..., Bar]]:
     """Yields start(label, total=None) -> Bar. Bars are drawn only when stderr is a
-    terminal and not quiet; off a terminal a long job says how far it is now and then
-    (and its milestones if log_lines); quiet says nothing."""
+    terminal and not quiet; off a terminal a long job says how far it is now and then,
+    or every `every` items (and its milestones if log_lines); quiet says nothing."""
     if quiet:
         yield lambda label, total=None: Bar()
         return
     if not sys.stderr.isatty():
-        yield lambda label, total=None: _Lines(label, total, milestones=log_lines)
+        yield lambda label, total=None: _Lines(label, total, milestones=log_lines, every=every)
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

@@ -31,7 +31,10 @@ def add_training_commands(commands, corpus_commands) -> None:
     build.add_argument("--skyline", action=argparse.BooleanOptionalAction, default=True,
                        help="reduce each melody to one voice (default on)")
     build.add_argument("--jobs", type=int_in(1, 64, "jobs"), default=1,
-                       help="processes parsing music21 scores (default 1)")
+                       help="processes reading files and parsing scores (default 1; your core count "
+                            "for a big folder)")
+    build.add_argument("--log-every", type=int_in(1, 10**9, "log-every"), default=1000, metavar="N",
+                       help="off a terminal (a log), a line every N files (default 1000)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
     build.set_defaults(handler=_training_handler("cmd_corpus_build"))
 

@@ -67,19 +67,24 @@ def process_each(
     """Run work() on each file; a file that raises an EncoreError is skipped and counted,
     so one corrupt file among a thousand costs nothing but a line in the report."""
     for path in paths:
-        try:
-            result = work(path)
-        except EncoreError as err:
-            report.skipped.append(err)
-            continue
-        except MemoryError:
-            report.skipped.append(MidiFileError(path, "too large to read (it asks for more memory than there is)"))
-            continue
-        except RecursionError:
-            report.skipped.append(MidiFileError(path, "nested too deeply to read"))
-            continue
-        except Exception as err:  # a parser's bug on a file no one foresaw: that file, not the batch
-            report.skipped.append(MidiFileError(path, f"could not be read ({type(err).__name__}: {str(err)[:120]})"))
+        result, error = attempt(path, work)
+        if error is not None:
+            report.skipped.append(error)
             continue
         report.done += 1
         yield path, result
+
+
+def attempt(path: Path, work: Callable[[Path], T]) -> tuple[T | None, EncoreError | None]:
+    """work(path), or the one line that says why this file is skipped: whatever it raised
+    (a worker process hands the line back, never the exception)."""
+    try:
+        return work(path), None
+    except EncoreError as err:
+        return None, err
+    except MemoryError:
+        return None, MidiFileError(path, "too large to read (it asks for more memory than there is)")
+    except RecursionError:
+        return None, MidiFileError(path, "nested too deeply to read")
+    except Exception as err:  # a parser's bug on a file no one foresaw: that file, not the batch
+        return None, MidiFileError(path, f"could not be read ({type(err).__name__}: {str(err)[:120]})")

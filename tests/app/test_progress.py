@@ -58,7 +58,7 @@ def test_off_a_terminal_a_long_job_says_how_far_it_is_now_and_then(capsys):
     now[0] += 3.0
     share.fraction(0.42)
     assert capsys.readouterr().err.splitlines() == [
-        "parsing music21:ryansMammoth: 300/1000 (2 s)",
-        "parsing music21:ryansMammoth: 500/1000 (14 s)",
+        "parsing music21:ryansMammoth: 300/1,000 (2 s)",
+        "parsing music21:ryansMammoth: 500/1,000 (14 s)",
         "rendering: 42 % (3 s)",
     ]

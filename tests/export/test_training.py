@@ -379,3 +379,21 @@ def test_a_loss_that_stops_being_a_number_ends_training_and_keeps_the_last_good_
     kept = load_checkpoint(run_dir / LAST)
     assert kept["position"]["steps"] == good["position"]["steps"] + 2  # saved before the bad step, not after
     assert all(bool(torch.isfinite(w).all()) for w in kept["model"].values() if torch.is_floating_point(w))
+
+
+@pytest.mark.parametrize("arch", ["stream", "seed"])
+def test_a_mapped_corpus_gives_the_same_batches_as_the_loaded_one(toy_path, tmp_path, arch):
+    from export.corpus.building import load_corpus
+    from export.training.train import _Run
+
+    config = default_config(arch, **(TINY_STREAM if arch == "stream" else TINY_SEED))
+    loaded, mapped = (_Run(load_corpus(toy_path, mmap=m), str(toy_path), tmp_path / f"run{m}", config, None)
+                      for m in (False, True))
+    for epoch in (0, 3):
+        (a, count_a), (b, count_b) = loaded.epoch_batches(epoch), mapped.epoch_batches(epoch)
+        pairs = list(zip(a, b, strict=True))
+        assert count_a == count_b == len(pairs) > 0
+        for (inputs_a, targets_a), (inputs_b, targets_b) in pairs:
+            assert inputs_a.dtype == targets_a.dtype == np.int64  # as torch's embedding and loss take them
+            np.testing.assert_array_equal(inputs_a, inputs_b)
+            np.testing.assert_array_equal(targets_a, targets_b)
