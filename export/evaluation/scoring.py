@@ -21,7 +21,7 @@ import numpy as np
 from live.core import vocab
 
 PAD_EVENT = vocab.time_shift(vocab.MAX_SHIFT_STEPS)  # 1 s of silence
-MAX_BATCH_EVENTS = 65536  # bounds the logits held at once: 64k x 388 floats = 100 MB
+MAX_BATCH_EVENTS = 16384  # bounds the logits held at once: 16k x 388 floats = 25 MB (64k held 300 MB at its peak)
 
 
 @dataclass

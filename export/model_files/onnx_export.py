@@ -24,7 +24,7 @@ from export.errors import ExportError
 from export.evaluation.batch_logits import window_logits
 from export.evaluation.scoring import PAD_EVENT, windows
 from export.model_files.metadata import write_metadata
-from export.training.train import load_checkpoint, model_from_checkpoint
+from export.training.checkpoints import load_checkpoint, model_from_checkpoint
 
 TOLERANCE = 1e-4
 OPSET = 17

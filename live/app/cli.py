@@ -10,21 +10,18 @@ from pathlib import Path
 
 from live import __version__
 
-from live.core import codec, vocab
-from live.core.notes import stretched
-from live.core.wording import count
+from live.core import codec
 from live.core.controls import SPECS_BY_NAME
 from live.core.errors import EncoreError
-from live.files.melody import all_pitched_notes, choose_melody, skyline_notes
-from live.files.midifile import Part, Song, read_midi, write_midi
-from live.files.midiscan import ScanReport, find_midi_files, process_each
-from live.files.event_files import read_event_file
 from live.app.arguments import (
     OneLineParser, bpm, control_argument, int_in, loop_bars, non_negative_ms, positive_float, random_seed, up_to,
 )
 from live.app.training_commands import add_training_commands
-from live.app.options import add_generation_options, generator_from_args, timeline_from_args
-from live.core.ensemble import other_voices
+from live.app.file_commands import (  # noqa: F401 (DEFAULT_RENDER_*: the parser's help)
+    DEFAULT_RENDER_BARS, DEFAULT_RENDER_SECONDS, cmd_decode, cmd_encode, cmd_inspect, cmd_musicstats, cmd_render,
+    cmd_roll,
+)
+from live.app.options import add_generation_options, generator_from_args
 from live.engine.knobs import MAPPABLE
 from live.engine.ports import RTMIDI_APIS
 
@@ -194,8 +191,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 DAY = 24 * 3600.0  # the longest render: more is a typo (1e308), not a set
 CHANNEL_HELP = "MIDI channel 1-16 (10 is drums on General MIDI synths)"
-DEFAULT_RENDER_SECONDS = 60.0
-DEFAULT_RENDER_BARS = 32  # a beat model: 32 bars of 4/4 (1 minute at 128 BPM)
 
 
 def add_play_options(parser: argparse.ArgumentParser) -> None:
@@ -298,123 +293,6 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------- commands
 
 
-def cmd_inspect(args) -> int:
-    report = ScanReport()
-    for _, song in process_each(find_midi_files(args.paths), read_midi, report):
-        print(_describe_song(song))
-    return _finish(report)
-
-
-def cmd_encode(args) -> int:
-    report = ScanReport()
-    files = find_midi_files(args.paths)
-    many = len(files) > 1
-
-    def events_of(path: Path):
-        song = read_midi(path, beats=args.time == "beats")
-        if args.all:
-            notes, part = all_pitched_notes(song), "all non-drum parts"
-        else:
-            choice = choose_melody(song)
-            notes, part = choice.part.notes, choice.part.label
-        if args.skyline:
-            notes = skyline_notes(notes)
-        return part, codec.encode(notes)
-
-    for path, (part, events) in process_each(files, events_of, report):
-        shown = [vocab.event_name(e) for e in events] if args.names else events
-        if args.json:
-            record = {"file": str(path), "part": part, "vocab": vocab.VOCAB_NAME, "time": args.time,
-                      "events": shown}
-            print(json.dumps(record))
-        else:
-            text = ", ".join(shown) if args.names else " ".join(map(str, shown))
-            print(f"{path}: {text}" if many else text)
-    return _finish(report)
-
-
-def cmd_decode(args) -> int:
-    from live.files.output_paths import check_midi_output, same_file
-
-    args.output = check_midi_output(args.output)
-    if args.events_file != "-" and same_file(args.events_file, args.output):
-        raise EncoreError(f"{args.output}: is the events file too; give -o another name (it would be overwritten)")
-    events, said = read_event_file(Path(args.events_file))
-    time_is = args.time or said or "seconds"
-    notes = codec.decode(events, args.max_note_seconds)
-    if time_is == "beats":  # steps of 1/48 beat: a beat is 0.48 s in the codec, 60/bpm here
-        notes = stretched(notes, 60.0 / args.bpm / vocab.REFERENCE_BEAT_SECONDS)
-    part = Part(name="encore", channel=args.channel - 1, program=args.program, notes=notes)
-    write_midi(args.output, [part], bpm=args.bpm)
-    length = max((n.end for n in notes), default=0.0)
-    beats = f" ({length * args.bpm / 60:.1f} beats at {args.bpm:g} BPM)" if time_is == "beats" else ""
-    print(f"wrote {args.output}: {count(len(notes), 'note')}, {length:.2f} s{beats}")
-    return 0
-
-
-def cmd_roll(args) -> int:
-    from live.files.roll import draw_roll, summary
-
-    output = args.output or Path(args.midi_file).expanduser().with_suffix(".svg")
-    path, music = draw_roll(args.midi_file, output)
-    print(f"wrote {path}: {summary(music)}")
-    return 0
-
-
-def cmd_render(args) -> int:
-    from live.files.audio import check_audio_tools, render_wav
-    from live.files.output_paths import check_midi_output, check_svg_output, check_wav_output, same_file
-    from live.app.progress import progress_bars
-    from live.core.render import render
-    from live.files.midifile import write_rendered
-
-    # every path, file and tool checked before the render, not after it
-    args.output = check_midi_output(args.output, audio_hint=" and add --wav FILE.wav for audio")
-    if args.seed_file and same_file(args.seed_file, args.output):
-        raise EncoreError(f"{args.output}: is the --seed-file too; give -o another name (the seed would be "
-                          "overwritten)")
-    if args.wav:
-        args.wav = check_wav_output(args.wav)
-        check_audio_tools(args.soundfont)
-    if args.roll:
-        args.roll = check_svg_output(args.roll)
-    generator, seeded_with = generator_from_args(args, channel=args.channel - 1)
-    timeline = timeline_from_args(args, generator.model)
-    if args.bars is not None and not timeline.beats:
-        raise EncoreError(f"--bars needs a beat model; {generator.model.info.path} speaks seconds "
-                            "(10 ms steps, no beat grid): give --seconds")
-    # how much music, in performance time (a beat model's is beats x 0.48 s)
-    if args.events is not None:
-        length = None
-    elif args.seconds:
-        length = args.seconds / timeline.rate
-    else:
-        bars = args.bars or (DEFAULT_RENDER_BARS if timeline.beats else None)
-        length = bars * timeline.perf_per_beat() * 4 if bars else DEFAULT_RENDER_SECONDS
-    with progress_bars(args.quiet) as start_bar:
-        result = render(generator, seconds=length, events=args.events,
-                        progress=start_bar("rendering").fraction, timeline=timeline)
-    title = f"encore ({Path(generator.model.info.path).stem})"
-    write_rendered(result, args.output, args.bpm, args.channel - 1, args.program, title, stretch=timeline.rate,
-                   others=other_voices(args))
-    heard = result.seconds * timeline.rate
-    bars = heard / 60 * args.bpm / 4
-    grid = f", {bars:.{0 if abs(bars - round(bars)) < 1e-6 else 1}f} bars at {args.bpm:g} BPM" if timeline.beats else ""
-    print(
-        f"wrote {args.output}: {count(len(result.notes), 'note')} in {heard:.1f} s{grid} "
-        f"({count(len(result.events), 'event')}), seeded with {seeded_with}"
-    )
-    if args.wav:
-        render_wav(args.output, args.wav, args.soundfont)
-        print(f"wrote {args.wav}")
-    if args.roll:
-        from live.files.roll import draw_roll, summary
-
-        path, music = draw_roll(args.output, args.roll)
-        print(f"wrote {path}: {summary(music)}")
-    return 0
-
-
 def cmd_ports(args) -> int:
     from live.app.play import list_ports
 
@@ -432,16 +310,6 @@ def cmd_tui(args) -> int:
     from live.app.tui.app import run_tui
 
     return run_tui(args)
-
-
-def cmd_musicstats(args) -> int:
-    from export.evaluation.musicstats import compare, format_figures
-
-    model, source = (None, args.model) if args.corpus is None else (args.model, args.corpus)
-    figures = compare(model, source, args.split, args.minutes, args.temperature, args.random_seed, args.renders,
-                      args.grid, args.loop, args.variation, args.chords, args.harmony)
-    print(json.dumps(figures, indent=2) if args.json else format_figures(figures))
-    return 0
 
 
 def cmd_learn(args) -> int:
@@ -494,51 +362,6 @@ def cmd_bench(args) -> int:
         print(bench.format_codec(figures["codec"]))
         print(bench.format_models(figures["models"]))
     return 0
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _describe_song(song: Song) -> str:
-    minutes, seconds = divmod(int(round(song.duration)), 60)
-    numerator, denominator = song.time_signature
-    lines = [
-        f"{song.path}: format {song.format}, {song.bpm:.0f} BPM, "
-        f"{numerator}/{denominator}, {minutes}:{seconds:02d}, "
-        f"{len(song.parts)} part{'s' if len(song.parts) != 1 else ''}"
-    ]
-    drums = [p for p in song.parts if p.is_drum]
-    if not song.pitched_parts():
-        lines.append("  no pitched notes: nothing to take as a melody")
-    else:
-        choice = choose_melody(song)
-        lines.append(
-            f"  {'#':>2}  {'part':<28} {'prog':>4} {'notes':>6} {'mono':>5} "
-            f"{'pitch':>5} {'cover':>5} {'score':>5}"
-        )
-        for number, s in enumerate(choice.scores, 1):
-            mark = "  <- melody" if s.part is choice.part else ""
-            lines.append(
-                f"  {number:>2}  {s.part.label[:28]:<28} {s.part.program:>4} {s.notes:>6} "
-                f"{s.monophony:>5.0%} {s.mean_pitch:>5.1f} {s.coverage:>5.0%} "
-                f"{s.score:>5.2f}{mark}"
-            )
-        lines.append(f"  melody: {choice.part.label}: {choice.reason}")
-    for part in drums:
-        lines.append(f"  drums kept apart: {part.label}, {count(len(part.notes), 'note')}")
-    return "\n".join(lines)
-
-
-def _finish(report: ScanReport) -> int:
-    """Report skipped files; fail only when nothing could be processed."""
-    total = report.done + len(report.skipped)
-    if total == 1 and report.skipped:
-        raise report.skipped[0]
-    if report.skipped:
-        print(report.summary(), file=sys.stderr)
-    if total == 0:
-        raise EncoreError("no MIDI files found (.mid or .midi); check the path")
-    return 0 if report.done else 1
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import heapq
 import math
 import itertools
 from contextlib import nullcontext
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable
 
 from live.core import vocab
 from live.core.bars import to_bar_line
@@ -37,21 +37,15 @@ from live.core.controls import CONTROL_SPECS, GRID_STEPS
 from live.core.errors import EncoreError
 from live.core.generator import Generator
 from live.core.looper import LoopAction
-from live.core.phrase import LOOP_BARS
 from live.core.outgoing import MidiOut, ThrottledLog
 from live.core.performer import NoteMessage
 from live.core.timeline import Timeline
+from live.core.margins import (  # noqa: F401 (the engine finds them here)
+    COMMIT_MARGIN, DEFAULT_LOOKAHEAD, RESEED_MARGIN, RESTART_MARGIN, STALE_NOTE_ON, START_MARGIN,
+)
+from live.core.scheduler_form import LAUNCH_MODES, NO_LOOP_IN_SECONDS, FormCommands, LoopState  # noqa: F401
+from live.core.scheduler_output import ALL_NOTES_OFF, ALL_SOUND_OFF, OutputLedger, _Queued, _Sounding  # noqa: F401
 
-DEFAULT_LOOKAHEAD = 0.1
-START_MARGIN = 0.02  # the first event is due this long after start (or resume)
-RESTART_MARGIN = 0.006  # music regenerated after a knob turn starts this far after "now"
-ALL_NOTES_OFF, ALL_SOUND_OFF = 123, 120  # the MIDI channel-mode messages
-RESEED_MARGIN = 0.03  # after a reseed or panic: time to prime the model first
-COMMIT_MARGIN = 0.002  # an event due this close to "now" may already be on its way out
-WATCHDOG_SLACK = 0.05  # a note is ended this long past its max length
-# A note-on this late is dropped, not sent: after the machine (or the process) stood
-# still, a burst of stale notes would come out as blips, not music.
-STALE_NOTE_ON = 0.05
 REJECTED_LOG_SECONDS = 5.0  # a knob flooding bad values is said once per this, per control
 IDLE_WAIT = 0.005  # paused, or waiting for the player: look again this soon
 MAX_WAIT = 0.01  # never plan further than this before looking at the clock again
@@ -59,44 +53,13 @@ LATENCY_HISTORY = 1000
 _NEVER = float("inf")
 SIXTEENTH_STEPS = vocab.STEPS_PER_BEAT // 4
 SHAPING_ONLY = frozenset(spec.name for spec in CONTROL_SPECS if not spec.resamples)
-LAUNCH_MODES = ("bar", "beat", "now")
-NO_LOOP_IN_SECONDS = ("no loop: a loop counts bars, and this model plays in seconds, without a beat "
-                      "(play a beat model; `encore info MODEL` says which time a model speaks)")
-
-
-class LoopState(NamedTuple):
-    """The loop as a screen shows it (read from another thread: a moment's view)."""
-
-    bars: int  # the length asked last (0: no loop)
-    bar: int | None  # the loop's bar heard now, from 1
-    passes: int  # times round (the first pass is its capture)
-    hold: bool
-    capturing: bool  # its phrase is being played for the first time
-    launch: str
-    anchor: float | None  # performance time of a bar 1 of the loop
-    phrase: tuple  # its bars (live.core.phrase.Bar, None where not played yet)
-
-
-class _Queued(NamedTuple):
-    """A message waiting for its time; a plain tuple, so the heap compares it in C (the
-    order breaks ties, so messages are never compared)."""
-
-    due: float  # performance seconds
-    order: int
-    event: int  # index of the generated event that made it
-    message: NoteMessage
-
-
-class _Sounding(NamedTuple):
-    started: float  # performance time it was sent at (a tempo change does not age it)
-    max_seconds: float
 
 
 def _nothing() -> None:
     pass
 
 
-class Scheduler:
+class Scheduler(OutputLedger, FormCommands):
     def __init__(
         self,
         generator: Generator,
@@ -219,10 +182,6 @@ class Scheduler:
             items = sorted(self._queue)[:limit]
         return [(item.due, item.message.pitch, item.message.on, item.message.velocity) for item in items]
 
-    def use_channel(self, channel: int) -> None:
-        """Someone else sends on this channel through our port (thru): CC 123 covers it."""
-        with self.guard:
-            self.channels_used.add(channel)
 
     def apply(self, commands: Iterable[Command], now: float) -> None:
         """Apply commands in order; a knob turn's many CCs roll back once for all."""
@@ -321,56 +280,6 @@ class Scheduler:
             self._rollback(now)
             self._changed_at = turned_at  # measured at the first event made under them
 
-    # ------------------------------------------------------------ the sending side
-
-    def deliver_due(self, now: float) -> float | None:
-        """Send everything due by `now` and end notes past their max length. Returns the
-        clock time of the next queued message, or None. Call it inside the guard."""
-        queue = self._queue
-        due_by = self.timeline.to_perf(now)
-        while queue and queue[0].due <= due_by:
-            item = heapq.heappop(queue)
-            self._deliver(item, now, due_by)
-        if self.sounding:
-            self._watchdog(due_by)
-        return self.timeline.to_clock(queue[0].due) if queue else None
-
-    def flush(self, now: float) -> None:
-        """Send everything queued, due or not (the end of a render)."""
-        with self.guard:
-            played = self.timeline.to_perf(now)
-            while self._queue:
-                self._deliver(heapq.heappop(self._queue), now, played)
-
-    def forget_sounding(self) -> None:
-        """The output port went away, and the notes on it with it."""
-        with self.guard:
-            self.sounding.clear()
-
-    def all_notes_off(self, sound_off: bool = False) -> None:
-        """Note-offs for all that sounds, CC 123 on each channel used, nothing queued sent
-        after. sound_off (the panic) adds CC 120, cutting release tails a normal end keeps."""
-        with self.guard:
-            self._queue.clear()
-            self._end(list(self.sounding), sound_off)
-
-    def sounding_notes(self) -> tuple[tuple[int, int], ...]:
-        with self.guard:
-            return tuple(self.sounding)
-
-    def end_notes(self, keys) -> None:
-        """Note-offs for these (channel, pitch), sounding by the ledger or not (a port
-        that came back may still hold them), and CC 123 on each channel used."""
-        with self.guard:
-            self._end(keys, sound_off=False)
-
-    def _end(self, keys, sound_off: bool) -> None:
-        for channel, pitch in keys:
-            self._note_off(channel, pitch)
-        for channel in sorted(self.channels_used):
-            self.send(MidiOut("control_change", channel, ALL_NOTES_OFF, 0))
-            if sound_off:
-                self.send(MidiOut("control_change", channel, ALL_SOUND_OFF, 0))
 
     def finish(self, now: float) -> None:
         """End the performance: the performer ends its notes, everything queued leaves."""
@@ -381,38 +290,6 @@ class Scheduler:
 
     # ------------------------------------------------------------ inside
 
-    def _deliver(self, item: _Queued, now: float, played: float) -> None:
-        message = item.message
-        key = (message.channel, message.pitch)
-        if item.event > self._last_sent_event:
-            self._last_sent_event = item.event
-        if message.on:
-            if self.stale_after is not None and now - self.timeline.to_clock(item.due) > self.stale_after:
-                return  # stood still past its time: dropped (its note-off finds it silent)
-            if key in self.sounding:
-                self._note_off(*key)  # a re-strike ends the old note first
-            self.channels_used.add(message.channel)
-            if self.send(MidiOut("note_on", message.channel, message.pitch, message.velocity, item.due)):
-                self.sounding[key] = _Sounding(played, self.generator.max_note(message.channel))
-        elif key in self.sounding:
-            del self.sounding[key]
-            self.channels_used.add(message.channel)
-            self.send(MidiOut("note_off", message.channel, message.pitch, 0, item.due))
-
-    def _note_off(self, channel: int, pitch: int) -> None:
-        self.sounding.pop((channel, pitch), None)
-        self._send(MidiOut("note_off", channel, pitch, 0))
-
-    def _send(self, out: MidiOut) -> bool:
-        self.channels_used.add(out.channel)
-        return self.send(out)
-
-    def _watchdog(self, played: float) -> None:
-        """Whatever happens upstream, no note outlives its max length by much (counted
-        in performance time: for a beat model, at 125 BPM)."""
-        for (channel, pitch), note in list(self.sounding.items()):
-            if played - note.started > note.max_seconds + WATCHDOG_SLACK:
-                self._note_off(channel, pitch)
 
     def _queue_messages(self, index: int, messages: list[NoteMessage], now: float) -> None:
         quantizing = self.quantizer is not None or self._shifts
@@ -471,24 +348,6 @@ class Scheduler:
             self._reconcile(played)
         self._advance_to(played + RESTART_MARGIN, now)
 
-    def _reconcile(self, played: float) -> None:
-        """After a rollback the output must agree with the restored performer: a note
-        sounding (or about to, from a kept note-on) that the performer no longer holds
-        gets its note-off now, or it would never get one. Called inside the guard."""
-        generator = self.generator
-        held = generator.held_keys()
-        pending_on: dict[tuple[int, int], float] = {}
-        for item in self._queue:
-            key = (item.message.channel, item.message.pitch)
-            if item.message.on:
-                pending_on[key] = max(pending_on.get(key, 0.0), item.due)
-            else:
-                pending_on.pop(key, None)
-        for key in (set(self.sounding) | set(pending_on)) - held:
-            due = max(played, pending_on.get(key, played)) + vocab.STEP_SECONDS
-            off = NoteMessage(due, False, key[1], 0, key[0])
-            heapq.heappush(self._queue, _Queued(due, next(self._order), 0, off))
-
     def _on_grid(self, perf: float, grid: float | None = None) -> float:
         """A beat model restarts (after a knob turn, a reseed, a pause) on the next line of
         its grid control (or `grid`) from its beat 0, never between: a model left between two 16ths carries
@@ -518,14 +377,6 @@ class Scheduler:
         """The model hears a rest up to performance time `perf`; returns where it is."""
         self.generator.rest_to(vocab.seconds_to_steps(perf))
         return self.generator.performer.time
-
-    def _silence(self) -> None:
-        """Drop the unsent future and end what sounds."""
-        with self.guard:
-            self._queue.clear()
-            self._shifts.clear()
-            for channel, pitch in list(self.sounding):
-                self._note_off(channel, pitch)
 
     def _our_turn(self, now: float) -> bool:
         """In call and response, encore is silent while the player plays, and answers
@@ -560,120 +411,3 @@ class Scheduler:
         self._history.clear()
         self._event_count += 1
         self._history.append((self._event_count, self.generator.performer.time, self.generator.snapshot()))
-
-    # ------------------------------------------------------------ harmony
-
-    def _harmony_change(self, command, now: float) -> None:
-        """A progression from the next bar line, a played chord from the next beat; the
-        unsent future is made again if it is made past there."""
-        from live.core.harmony import Harmony
-
-        if not self.timeline.beats:
-            self._refusals.say("chords", "no chords: they change on beats and bars, and this model plays in "
-                               "seconds (play a beat model)", now)
-            return
-        chord = isinstance(command, PlayChord)
-        what = command.chord if chord else command.progression
-        perf = self.timeline.to_perf(now) + RESTART_MARGIN if self.started else self.generator.performer.time
-        beat = self.timeline.perf_per_beat()
-        at = vocab.seconds_to_steps(self._on_grid(perf, beat if chord else 4 * beat))
-        generator = self.generator
-        if generator.harmony is None:
-            origin = vocab.seconds_to_steps(self.timeline.beat_origin)
-            generator.harmony = Harmony.of(what, at, generator.harmony_key, origin)
-        else:
-            generator.harmony = generator.harmony.then(what, at)
-        if self.started and self.playing and at < generator.performer.step:
-            self._rollback(now)
-
-    # ------------------------------------------------------------ loops
-
-    def loop_state(self, now: float) -> LoopState:
-        looper = self.generator.looper
-        if looper is None or not looper.bars or looper.anchor is None:
-            return LoopState(self.loop_bars, None, 0, False, bool(self.loop_bars), self.launch, None, ())
-        step = vocab.seconds_to_steps(self.timeline.sounding_at(now))
-        bar = looper.bar_at(step)
-        return LoopState(self.loop_bars, None if bar is None else bar + 1, looper.passes, looper.hold,
-                         not looper.complete, self.launch, looper.anchor * vocab.STEP_SECONDS, looper.phrase)
-
-    def _set_loop(self, command: SetLoop, now: float) -> None:
-        if not self.timeline.beats:
-            self._refusals.say("loop", NO_LOOP_IN_SECONDS, now)
-            return
-        bars = command.bars
-        if command.change == "double":
-            if not self.loop_bars:
-                self._refusals.say("loop", "no loop to double: set a loop length first", now)
-                return
-            bars = min(self.loop_bars * 2, LOOP_BARS[-1])
-        elif command.change == "halve":
-            if not self.loop_bars:
-                self._refusals.say("loop", "no loop to halve: set a loop length first", now)
-                return
-            bars = max(self.loop_bars // 2, 1)
-        if bars not in LOOP_BARS:
-            self._refusals.say("loop", f"loop not changed: {bars!r} bars; a loop is "
-                               f"{', '.join(map(str, LOOP_BARS[1:]))} bars (0: off)", now)
-            return
-        if bars == self.loop_bars:
-            return
-        looper = self.generator.loop()
-        launch = self._launch_step(now)
-        # a length lands on the loop's own bar line; a loop begins at the launch point
-        at = looper.next_bar_line(launch) if self.loop_bars and looper.bars else launch
-        self.loop_bars = bars
-        self._give(LoopAction("bars", at, bars, next(self._loop_serial)), now)
-
-    def _phrase_action(self, kind: str, now: float) -> None:
-        if not self.timeline.beats:
-            self._refusals.say("loop", NO_LOOP_IN_SECONDS, now)
-            return
-        if kind not in ("next", "mutate", "hold"):
-            self._refusals.say("loop", f"no phrase action {kind!r}; choose next, mutate or hold", now)
-            return
-        if not self.loop_bars:
-            self._refusals.say("loop", f"no loop to {kind}: set a loop length first", now)
-            return
-        self._give(LoopAction(kind, self._launch_step(now), 0, next(self._loop_serial)), now)
-
-    def _give(self, action: LoopAction, now: float) -> None:
-        """Hand an action to the looper; if the music is made past where it lands, the
-        unsent future is made again (it lands there, not a lookahead late)."""
-        self._prune_loop_actions()
-        self._loop_actions.append(action)
-        lands = self.timeline.to_clock(action.at_step * vocab.STEP_SECONDS)
-        self.loop_landings.append((action.kind, now, max(lands, now)))
-        generator = self.generator
-        if self.started and self.playing and action.at_step < generator.performer.step and self._history:
-            self._rollback(now)  # restores, reinstalls the actions, then plays on
-        else:
-            generator.loop().install([action])
-
-    def _launch_step(self, now: float) -> int:
-        perf = self.timeline.to_perf(now) + RESTART_MARGIN if self.started else self.generator.performer.time
-        if self.launch == "bar":
-            perf = self._on_grid(perf, 4 * self.timeline.perf_per_beat())
-        elif self.launch == "beat":
-            perf = self._on_grid(perf, self.timeline.perf_per_beat())
-        else:
-            perf = self._on_grid(perf)
-        return vocab.seconds_to_steps(perf)
-
-    def _reinstall_loop_actions(self) -> None:
-        """After a rollback: the restored state may be older than some actions given."""
-        if self._loop_actions:
-            self.generator.loop().install(self._loop_actions)
-
-    def _prune_loop_actions(self) -> None:
-        """Actions that landed before the oldest rollback point can never be needed again."""
-        if not self._loop_actions or not self._history:
-            return
-        saved = self._history[0][2].loop
-        landed = saved[0]["applied"] if saved is not None else 0
-        self._loop_actions = [a for a in self._loop_actions if a.serial > landed]
-
-    def _loop_comes_in(self, restart: bool = False, renew: bool = False) -> None:
-        """After the performer was placed anew (resume, reseed, an answer): where the
-        loop goes on (its next bar line; from bar 1 on a clock Start; anew on a reseed)."""
-        self.generator.loop_comes_in(restart=restart, renew=renew)

@@ -43,6 +43,12 @@ class LinkFollower:
     def peers(self) -> int:
         return self.session.last().peers
 
+    @property
+    def session_playing(self) -> bool | None:
+        """The session's transport as the follower last saw it (it looks every
+        FOLLOW_EVERY: a Start and Stop between two looks are one Stop it never saw)."""
+        return self._playing
+
     def start(self) -> None:
         """Come in on the session's next bar line, then keep locked to it."""
         state = self.session.state()

@@ -238,7 +238,7 @@ def test_encore_comes_in_on_the_session_s_bar_and_follows_a_peer_s_tempo_on_the_
         # the transport (start/stop sync): a peer's Stop pauses encore, its Start brings it in
         # on the next bar line, on the session's beat
         other.link.playing = True
-        wait_for(lambda: ours.last().playing, "the session's Start reaches us")
+        wait_for(lambda: follower.session_playing, "the session's Start reaches the follower")
         other.link.playing = False
         wait_for(lambda: not engine.playing, "a peer's Stop pauses encore")
         other.link.playing = True

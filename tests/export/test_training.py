@@ -14,6 +14,7 @@ from export.evaluation.batch_logits import stream_step, window_logits, zero_stat
 from export.evaluation.evaluate import evaluate  # noqa: E402 (after the importorskips)
 from export.evaluation.info import model_info  # noqa: E402 (after the importorskips)
 from export.model_files.onnx_export import export_run  # noqa: E402 (after the importorskips)
+from export.training import session as session_module  # noqa: E402 (after the importorskips)
 from export.training.train import BEST, LAST, default_config, load_checkpoint, train  # noqa: E402 (after the importorskips)
 from live.model import ModelError, load_model  # noqa: E402
 
@@ -233,8 +234,8 @@ def test_a_run_saves_its_checkpoint_inside_a_long_epoch(toy_path, tmp_path, monk
 
     monkeypatch.setattr(training, "SAVE_EVERY_SECONDS", 0.0)
     saved = []
-    real_save = training._save
-    monkeypatch.setattr(training, "_save", lambda path, state: (saved.append(state["position"]["batch"]),
+    real_save = training.save_checkpoint
+    monkeypatch.setattr(training, "save_checkpoint", lambda path, state: (saved.append(state["position"]["batch"]),
                                                                  real_save(path, state)))
     train(toy_path, tmp_path / "run", default_config("stream", **TINY_STREAM), epochs=1, quiet=True)
     # saved after (nearly) every batch inside the epoch, not only at its end
@@ -251,10 +252,9 @@ def test_max_events_scores_the_first_whole_pieces_only():
 
 
 def test_the_learning_rate_halves_after_an_epoch_that_does_not_improve(toy_path, tmp_path, monkeypatch):
-    import export.training.train as training
 
     nll = iter([2.0, 1.5, 1.7, 1.8, 1.2])  # epochs 3 and 4 do not improve
-    monkeypatch.setattr(training._Run, "validate", lambda self: next(nll))
+    monkeypatch.setattr(session_module.TrainingSession, "validate", lambda self: next(nll))
     config = default_config("stream", **{**TINY_STREAM, "lr": 1e-2})
     train(toy_path, tmp_path / "run", config, epochs=5, quiet=True)
     state = load_checkpoint(tmp_path / "run" / LAST)
@@ -275,21 +275,19 @@ def test_the_curve_is_drawn_at_the_end_of_a_session_not_after_each_quick_epoch(t
 
 
 def test_the_learning_rate_stops_halving_at_a_hundredth_of_where_it_began(toy_path, tmp_path, monkeypatch):
-    import export.training.train as training
 
     nll = iter([2.0] + [2.5] * 9)  # nine epochs that do not improve: 2^-9 would be below the floor
-    monkeypatch.setattr(training._Run, "validate", lambda self: next(nll))
+    monkeypatch.setattr(session_module.TrainingSession, "validate", lambda self: next(nll))
     train(toy_path, tmp_path / "run", default_config("stream", **TINY_STREAM), epochs=10, quiet=True)
     state = load_checkpoint(tmp_path / "run" / LAST)
-    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-2 * training.LR_FLOOR)
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-2 * session_module.LR_FLOOR)
 
 
 @pytest.mark.parametrize("schedule", ["saved", "from before it was saved"])
 def test_a_resumed_run_halves_the_rate_against_the_best_before_it(toy_path, tmp_path, monkeypatch, schedule):
-    import export.training.train as training
 
     nll = iter([2.0, 1.5, 1.7])  # the third epoch, after the resume, does not improve
-    monkeypatch.setattr(training._Run, "validate", lambda self: next(nll))
+    monkeypatch.setattr(session_module.TrainingSession, "validate", lambda self: next(nll))
     config = default_config("stream", **{**TINY_STREAM, "lr": 1e-2})
     train(toy_path, tmp_path / "run", config, epochs=2, quiet=True)
     last = tmp_path / "run" / LAST
@@ -303,10 +301,9 @@ def test_a_resumed_run_halves_the_rate_against_the_best_before_it(toy_path, tmp_
 
 
 def test_patience_stops_a_run_that_no_longer_improves(toy_path, tmp_path, monkeypatch):
-    import export.training.train as training
 
     nll = iter([2.0, 1.5, 1.6, 1.4, 1.45, 1.5, 1.41, 1.0])  # 3 misses in a row after epoch 4
-    monkeypatch.setattr(training._Run, "validate", lambda self: next(nll))
+    monkeypatch.setattr(session_module.TrainingSession, "validate", lambda self: next(nll))
     config = default_config("stream", **{**TINY_STREAM, "patience": 3})
     result = train(toy_path, tmp_path / "run", config, quiet=True)  # no --epochs, no --minutes
     assert (result.stopped, result.epoch, result.best_val_nll) == ("patience", 7, 1.4)
@@ -359,7 +356,7 @@ def test_a_loss_that_stops_being_a_number_ends_training_and_keeps_the_last_good_
     config = default_config("stream", **TINY_STREAM)
     train(toy_path, run_dir, config, epochs=1, quiet=True)
     good = load_checkpoint(run_dir / LAST)
-    real_step, steps = training._Run.step, []
+    real_step, steps = session_module.TrainingSession.step, []
 
     def step_then_nan(self, inputs, targets):
         loss, count = real_step(self, inputs, targets)
@@ -370,7 +367,7 @@ def test_a_loss_that_stops_being_a_number_ends_training_and_keeps_the_last_good_
             return float("nan"), count
         return loss, count
 
-    monkeypatch.setattr(training._Run, "step", step_then_nan)
+    monkeypatch.setattr(session_module.TrainingSession, "step", step_then_nan)
     monkeypatch.setattr(training, "SAVE_EVERY_SECONDS", 0.0)  # a save is due at every step
     with pytest.raises(TrainingDiverged) as stopped:
         train(toy_path, run_dir, resume=True, epochs=3, quiet=True)
@@ -384,7 +381,7 @@ def test_a_loss_that_stops_being_a_number_ends_training_and_keeps_the_last_good_
 @pytest.mark.parametrize("arch", ["stream", "seed"])
 def test_a_mapped_corpus_gives_the_same_batches_as_the_loaded_one(toy_path, tmp_path, arch):
     from export.corpus.building import load_corpus
-    from export.training.train import _Run
+    from export.training.session import TrainingSession as _Run
 
     config = default_config(arch, **(TINY_STREAM if arch == "stream" else TINY_SEED))
     loaded, mapped = (_Run(load_corpus(toy_path, mmap=m), str(toy_path), tmp_path / f"run{m}", config, None)
