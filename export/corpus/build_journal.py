@@ -58,8 +58,9 @@ def journal_folder(output: str | Path) -> Path:
 
 
 class BuildJournal:
-    def __init__(self, folder: Path, plan: dict, shards: list[dict]):
+    def __init__(self, folder: Path, plan: dict, shards: list[dict], lock=None):
         self.folder, self.plan, self.shards = folder, plan, shards
+        self._lock = lock  # held while this build runs: a second one into the same file is refused
 
     @classmethod
     def open(cls, folder: Path, plan: dict) -> "BuildJournal":
@@ -67,6 +68,10 @@ class BuildJournal:
         asked the same (its file lists are kept: the same files, in the same order).
         A stopped build of something else is one CorpusError, never overwritten."""
         folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise CorpusError(f"{folder}: is a file where the build keeps its journal; move it away")
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = _lock(folder)
         if (folder / PLAN).is_file():
             try:
                 stored = json.loads((folder / PLAN).read_text())
@@ -79,12 +84,9 @@ class BuildJournal:
                 raise CorpusError(
                     f"{folder}: holds a stopped build of other {', '.join(differ)}; give the same command "
                     "to resume it, or delete that folder to start over")
-            return cls(folder, stored, shards)
-        if folder.exists() and not folder.is_dir():
-            raise CorpusError(f"{folder}: is a file where the build keeps its journal; move it away")
-        folder.mkdir(parents=True, exist_ok=True)
+            return cls(folder, stored, shards, lock)
         _write_json(folder / PLAN, plan)
-        return cls(folder, plan, [])
+        return cls(folder, plan, [], lock)
 
     @property
     def resumed(self) -> bool:
@@ -136,6 +138,29 @@ class BuildJournal:
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        self.close()
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def _lock(folder: Path):
+    """The journal's lock file, held (flock) for as long as this build runs, or a
+    CorpusError when another build holds it. Where there is no flock (Windows), None."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    file = open(folder / "lock", "a")
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        file.close()
+        raise CorpusError(f"{folder}: another build into the same corpus is running; wait for it to end, "
+                          "or give another -o") from None
+    return file
 
 
 def _write_json(path: Path, value: dict) -> None:

@@ -60,12 +60,15 @@ def build_corpus(sources: list[str], seed: int = 0, bpm=(120.0, 120.0), limit: i
     """The corpus in memory (its journal a temporary folder): for tests and small builds."""
     with tempfile.TemporaryDirectory(prefix="encore-corpus-") as folder:
         journal = start(sources, Path(folder) / "build", seed, bpm, limit, skyline, fractions, time, meters)
-        collect(journal, jobs, progress)
-        entries, provenance = assemble(journal)
-        pieces, notes = [], _notes_in_order(journal, entries)
-        for entry in entries:
-            pieces.append(Piece(entry.name, entry.source, next(notes), entry.split, entry.meter, time))
-        return Corpus(pieces, provenance)
+        try:
+            collect(journal, jobs, progress)
+            entries, provenance = assemble(journal)
+            pieces, notes = [], _notes_in_order(journal, entries)
+            for entry in entries:
+                pieces.append(Piece(entry.name, entry.source, next(notes), entry.split, entry.meter, time))
+            return Corpus(pieces, provenance)
+        finally:
+            journal.close()
 
 
 def build_corpus_file(sources: list[str], output: str | Path, seed: int = 0, bpm=(120.0, 120.0),
@@ -75,9 +78,28 @@ def build_corpus_file(sources: list[str], output: str | Path, seed: int = 0, bpm
     """Build into `output` through its journal (output + ".partial"), resuming a stopped
     build of the same command; the journal goes once the corpus is written. Returns
     the provenance. A KeyboardInterrupt leaves the journal and says how far it was."""
+    try:
+        return _build_into(sources, Path(output), seed, bpm, limit, skyline, fractions, progress, jobs, time,
+                           meters, say)
+    except OSError as err:  # a full disk, a folder taken away: what was kept stays kept
+        where = err.filename or journal_folder(output)
+        raise CorpusError(f"{where}: cannot be written ({err.strerror or type(err).__name__}); free some space "
+                          "or fix the folder, then give the same command: what was read is kept") from None
+
+
+def _build_into(sources, output: Path, seed, bpm, limit, skyline, fractions, progress, jobs, time, meters,
+                say) -> dict:
+    journal = start(sources, journal_folder(output), seed, bpm, limit, skyline, fractions, time, meters)
+    try:
+        return _read_and_write(journal, output, progress, jobs, say)
+    finally:
+        journal.close()  # the lock: a stopped build's journal waits for the same command
+
+
+def _read_and_write(journal: BuildJournal, output: Path, progress, jobs: int, say) -> dict:
     from export.corpus.corpus_file import write_corpus
 
-    journal = start(sources, journal_folder(output), seed, bpm, limit, skyline, fractions, time, meters)
+    sources = journal.plan["SOURCE"]
     if journal.resumed and say:
         read = sum(journal.files_done(i) for i in range(len(sources)))
         say(f"resuming the stopped build in {journal.folder}: {read:,} of {_planned(journal):,} "

@@ -174,15 +174,21 @@ def test_ctrl_c_or_sigterm_keeps_what_was_read_says_so_in_a_line_and_the_same_co
     assert_same_corpus(unbroken, output)
 
 
-def test_a_stopped_build_of_other_options_is_refused_in_one_line_and_kept(big_folder, tmp_path):
+def test_a_stopped_build_of_other_options_or_one_still_running_is_refused_in_one_line_and_kept(big_folder, tmp_path):
     output = tmp_path / "c.npz"
     journal = corpus_build.start([str(big_folder)], journal_folder(output), 0, (120.0, 120.0), 10, True,
                                  (0.8, 0.1, 0.1), "beats", None)
     corpus_build.collect(journal)
+    with pytest.raises(CorpusError, match=r"another build into the same corpus is running"):
+        corpus_build.build_corpus_file([str(big_folder)], output, limit=10)  # while that one holds it
+    journal.close()  # as its process ends
     with pytest.raises(CorpusError, match=r"holds a stopped build of other --limit; give the same command "
                                           r"to resume it, or delete that folder to start over"):
         corpus_build.build_corpus_file([str(big_folder)], output, limit=20)
     assert journal_folder(output).is_dir()
+    corpus_build.build_corpus_file([str(big_folder)], output, limit=10)  # the same command: it goes on
+    assert load_corpus(output).provenance["counts"]["pieces"] == 10 - 1  # tune00000 is broken
+    assert not journal_folder(output).exists()
 
 
 def test_off_a_terminal_the_build_logs_a_line_every_n_files(big_folder, tmp_path):
@@ -221,3 +227,30 @@ def test_a_corpus_written_before_notes_were_stored_still_loads_and_maps_as_read(
     np.testing.assert_array_equal(corpus.pieces[5].notes, load_corpus(unbroken).pieces[5].notes)
     resaved = save_corpus(corpus, tmp_path / "resaved.npz")
     assert is_mapped(load_corpus(resaved, mmap=True).pieces[0].notes)
+
+
+def test_a_full_disk_is_one_line_that_keeps_what_was_read(big_folder, tmp_path, monkeypatch):
+    import errno
+
+    from export.corpus.build_journal import BuildJournal
+
+    output = tmp_path / "full.npz"
+    real_add, calls = BuildJournal.add_shard, []
+
+    def add_until_full(self, source, reads):
+        calls.append(len(reads))
+        if len(calls) == 2:  # the second shard finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.folder / "shard-00001.npz.tmp"))
+        real_add(self, source, reads)
+
+    monkeypatch.setattr(BuildJournal, "add_shard", add_until_full)
+    monkeypatch.setattr(corpus_build, "SHARD_FILES", 100)
+    with pytest.raises(CorpusError) as full:
+        corpus_build.build_corpus_file([str(big_folder)], output, limit=300)
+    assert "No space left on device" in str(full.value) and "free some space" in str(full.value)
+    assert "\n" not in str(full.value)
+    monkeypatch.setattr(BuildJournal, "add_shard", real_add)
+    heard = []
+    corpus_build.build_corpus_file([str(big_folder)], output, limit=300, say=heard.append)
+    assert "100 of 300 files already read" in heard[0]
+    assert load_corpus(output).provenance["counts"]["pieces"] + load_corpus(output).provenance["counts"]["skipped"] == 300
