@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +25,9 @@ import numpy as np
 from export.errors import CorpusError
 
 JOURNAL_FORMAT = "encore-corpus-journal-v1"
+# The plan's entries that decide what reading gives (a stopped build resumes only for
+# the same); the rest (--meter, the split) applies after reading, so they may change.
+READING = ("SOURCE", "folders", "--time", "--skyline", "--limit", "--bpm", "--seed")
 PLAN, DONE = "plan.json", "done.json"
 SUFFIX = ".partial"
 
@@ -72,21 +77,34 @@ class BuildJournal:
             raise CorpusError(f"{folder}: is a file where the build keeps its journal; move it away")
         folder.mkdir(parents=True, exist_ok=True)
         lock = _lock(folder)
-        if (folder / PLAN).is_file():
-            try:
-                stored = json.loads((folder / PLAN).read_text())
-                shards = json.loads((folder / DONE).read_text())["shards"] if (folder / DONE).is_file() else []
-            except (OSError, ValueError, KeyError, TypeError) as err:
-                raise CorpusError(f"{folder}: a stopped build's journal that cannot be read ({type(err).__name__}); "
-                                  "delete that folder to start the build over") from None
-            differ = [key for key in plan if key != "files" and stored.get(key) != plan[key]]
-            if differ:
-                raise CorpusError(
-                    f"{folder}: holds a stopped build of other {', '.join(differ)}; give the same command "
-                    "to resume it, or delete that folder to start over")
-            return cls(folder, stored, shards, lock)
-        _write_json(folder / PLAN, plan)
+        try:
+            if (folder / PLAN).is_file():
+                return cls._resumed(folder, plan, lock)
+            _write_json(folder / PLAN, plan)
+        except BaseException:
+            lock.close()
+            raise
         return cls(folder, plan, [], lock)
+
+    @classmethod
+    def _resumed(cls, folder: Path, plan: dict, lock) -> "BuildJournal":
+        try:
+            stored = json.loads((folder / PLAN).read_text())
+            shards = json.loads((folder / DONE).read_text())["shards"] if (folder / DONE).is_file() else []
+            if not (isinstance(stored, dict) and isinstance(shards, list)
+                    and all((folder / s["file"]).is_file() for s in shards)):
+                raise ValueError("a shard it names is missing")
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            why = str(err)[:80] or type(err).__name__
+            raise CorpusError(f"{folder}: a stopped build's journal that cannot be read ({why}); "
+                              "delete that folder to start the build over") from None
+        differ = [key for key in plan if key in READING and stored.get(key) != plan[key]]
+        if differ:
+            raise CorpusError(
+                f"{folder}: holds a stopped build of other {', '.join(differ)}; give the same command "
+                "to resume it, or delete that folder to start over")
+        # what is applied after reading (meters, split) is this command's, not the stopped one's
+        return cls(folder, {**stored, **{k: v for k, v in plan.items() if k not in READING}}, shards, lock)
 
     @property
     def resumed(self) -> bool:
@@ -127,16 +145,30 @@ class BuildJournal:
 
     def read_shards(self) -> Iterator[Shard]:
         for index, entry in enumerate(self.shards):
-            with np.load(self.folder / entry["file"], allow_pickle=False) as data:
+            with self._shard(index) as data:
                 yield Shard(index, entry["source"], data["names"].tolist(), data["meters"].tolist(),
                             data["events"], data["offsets"], data["errors"].tolist())
 
     def shard_notes(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """A shard's notes and the offsets that cut them into its pieces."""
-        with np.load(self.folder / self.shards[index]["file"], allow_pickle=False) as data:
+        with self._shard(index) as data:
             return data["notes"], data["offsets"]
 
+    @contextmanager
+    def _shard(self, index: int):
+        path = self.folder / self.shards[index]["file"]
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                yield data
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            raise CorpusError(f"{path}: a shard of the stopped build is damaged ({str(err)[:80]}); delete "
+                              f"{self.folder} to start the build over") from None
+
     def remove(self) -> None:
+        """The build is done: done.json goes first, so a journal cut short while it is
+        removed reads as a build with nothing done, never as one with shards missing."""
+        (self.folder / DONE).unlink(missing_ok=True)
+        (self.folder / PLAN).unlink(missing_ok=True)
         shutil.rmtree(self.folder, ignore_errors=True)
         self.close()
 
@@ -147,15 +179,19 @@ class BuildJournal:
 
 
 def _lock(folder: Path):
-    """The journal's lock file, held (flock) for as long as this build runs, or a
-    CorpusError when another build holds it. Where there is no flock (Windows), None."""
+    """The journal's lock file, held for as long as this build runs (flock; on Windows a
+    byte locked with msvcrt), or a CorpusError when another build holds it."""
+    file = open(folder / "lock", "a+")
     try:
-        import fcntl
-    except ImportError:
-        return None
-    file = open(folder / "lock", "a")
-    try:
-        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            import fcntl
+
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:
+            import msvcrt
+
+            file.seek(0)
+            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
     except OSError:
         file.close()
         raise CorpusError(f"{folder}: another build into the same corpus is running; wait for it to end, "
@@ -165,5 +201,8 @@ def _lock(folder: Path):
 
 def _write_json(path: Path, value: dict) -> None:
     partial = path.with_name(path.name + ".tmp")
-    partial.write_text(json.dumps(value))
+    with open(partial, "w") as file:
+        file.write(json.dumps(value))
+        file.flush()
+        os.fsync(file.fileno())  # on disk before the rename says it is done
     partial.replace(path)

@@ -83,8 +83,8 @@ def build_corpus_file(sources: list[str], output: str | Path, seed: int = 0, bpm
                            meters, say)
     except OSError as err:  # a full disk, a folder taken away: what was kept stays kept
         where = err.filename or journal_folder(output)
-        raise CorpusError(f"{where}: cannot be written ({err.strerror or type(err).__name__}); free some space "
-                          "or fix the folder, then give the same command: what was read is kept") from None
+        raise CorpusError(f"{where}: {err.strerror or type(err).__name__}; free some space or fix the folder, "
+                          "then give the same command (what was read is kept)") from None
 
 
 def _build_into(sources, output: Path, seed, bpm, limit, skyline, fractions, progress, jobs, time, meters,
@@ -99,20 +99,19 @@ def _build_into(sources, output: Path, seed, bpm, limit, skyline, fractions, pro
 def _read_and_write(journal: BuildJournal, output: Path, progress, jobs: int, say) -> dict:
     from export.corpus.corpus_file import write_corpus
 
-    sources = journal.plan["SOURCE"]
     if journal.resumed and say:
-        read = sum(journal.files_done(i) for i in range(len(sources)))
-        say(f"resuming the stopped build in {journal.folder}: {read:,} of {_planned(journal):,} "
-            "files already read")
+        say(f"resuming the stopped build in {journal.folder}: {_files_read(journal):,} of "
+            f"{_planned(journal):,} files already read")
     try:
         collect(journal, jobs, progress)
     except KeyboardInterrupt:
-        read = sum(journal.files_done(i) for i in range(len(sources)))
-        raise KeyboardInterrupt(f"{read:,} of {_planned(journal):,} files read and kept in {journal.folder}; "
-                                "give the same command to go on from there") from None
+        raise KeyboardInterrupt(f"{_files_read(journal):,} of {_planned(journal):,} files read and kept in "
+                                f"{journal.folder}; give the same command to go on from there") from None
     try:
         entries, provenance = assemble(journal)
-    except CorpusError:
+    except NoPieceInMeters as err:  # the reading stands: another --meter goes on from it
+        raise CorpusError(f"{err}; what was read is kept in {journal.folder}, so that goes straight on") from None
+    except NothingUsable:
         journal.remove()  # everything was read and nothing is usable: nothing to go on with
         raise
     write_corpus(output, names=[e.name for e in entries], sources=[e.source for e in entries],
@@ -125,6 +124,20 @@ def _read_and_write(journal: BuildJournal, output: Path, progress, jobs: int, sa
 
 def _planned(journal: BuildJournal) -> int:
     return sum(len(files) for files in journal.plan["files"] if files is not None)
+
+
+def _files_read(journal: BuildJournal) -> int:
+    """Of the MIDI files planned, how many the journal holds (a collection's tunes are not
+    files: they are not counted either way)."""
+    return sum(journal.files_done(i) for i, files in enumerate(journal.plan["files"]) if files is not None)
+
+
+class NoPieceInMeters(CorpusError):
+    """Everything read, and no piece in the meters asked for."""
+
+
+class NothingUsable(CorpusError):
+    """Everything read, and not one piece to learn from."""
 
 
 # ---------------------------------------------------------------- the plan
@@ -149,7 +162,9 @@ def start(sources, folder, seed, bpm, limit, skyline, fractions, time, meters) -
         if not root.exists():
             raise CorpusError(f"{source}: no such file or folder; check the path")
         files.append([_relative_name(path, root) for path in find_midi_files([root])[:limit]])
-    plan = {"SOURCE": list(sources), "--time": time, "--skyline": skyline, "--limit": limit,
+    # the folders as found from here: the same command from another folder is another build
+    folders = [s if s.startswith(MUSIC21_PREFIX) else str(Path(s).resolve()) for s in sources]
+    plan = {"SOURCE": list(sources), "folders": folders, "--time": time, "--skyline": skyline, "--limit": limit,
             "--bpm": list(bpm), "--seed": seed, "--meter": kept, "split": list(fractions), "files": files}
     return BuildJournal.open(folder, plan)
 
@@ -178,9 +193,10 @@ def collect(journal: BuildJournal, jobs: int = 1, progress: Callable | None = No
         block: list[PieceRead] = []
         began = _time.monotonic()
         skipped = 0
+        lost = partial(_lost_file, source)
         try:
             with ordered_map(jobs) as mapped:
-                for piece in mapped(read, files[done:], chunksize=4):
+                for piece in mapped(read, files[done:], lost):
                     block.append(piece)
                     skipped += piece.error is not None
                     if advance:
@@ -210,6 +226,13 @@ def read_file(source: str, skyline: bool, time: str, name: str) -> PieceRead:
 
     piece, error = attempt(path, melody)
     return piece if error is None else PieceRead(name, error=str(error))
+
+
+def _lost_file(source: str, name: str) -> PieceRead:
+    root = Path(source)
+    path = root if root.is_file() else root / name
+    return PieceRead(name, error=f"{path}: the process reading it died, twice (out of memory, or a crash); "
+                                 "skipped")
 
 
 def _collection_reads(source: str, plan: dict, jobs: int, progress) -> list[PieceRead]:
@@ -248,15 +271,15 @@ def assemble(journal: BuildJournal) -> tuple[list[Entry], dict]:
             per_source[shard.source]["notes"] += notes
     if not entries:
         where = ", ".join(sources)
+        if other_meters:
+            raise NoPieceInMeters(f"no piece of {where} is in {', '.join(sorted(kept_meters))} "
+                                  f"(found {meter_counts(other_meters)}); choose other --meter values")
         if skipped:
-            raise CorpusError(
+            raise NothingUsable(
                 f"no usable melody in {where}: "
                 f"{'the one piece was' if len(skipped) == 1 else f'all {len(skipped):,} pieces were'} skipped "
                 f"(first: {skipped[0]})")
-        if other_meters:
-            raise CorpusError(f"no piece of {where} is in {', '.join(sorted(kept_meters))} "
-                              f"(found {meter_counts(other_meters)}); choose other --meter values")
-        raise CorpusError(f"no pieces found in {where}; give folders of .mid files or music21:NAME")
+        raise NothingUsable(f"no pieces found in {where}; give folders of .mid files or music21:NAME")
     _make_names_unique(entries)
     for entry, label in zip(entries, assign_splits([e.name for e in entries], plan["--seed"], plan["split"])):
         entry.split = label

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import zipfile
 from pathlib import Path
 
@@ -82,6 +83,8 @@ def write_corpus(path: str | Path, *, names, sources, split, meters, lengths, no
                     written += len(chunk)
                 if written != total:
                     raise ValueError(f"{written} notes given where the lengths say {total}")
+        with open(temporary, "rb+") as file:
+            os.fsync(file.fileno())  # on disk before the rename (a build then removes its journal)
 
     replace_atomically(path, write)
     return path
@@ -110,7 +113,8 @@ def _mapped_notes(path: Path) -> np.ndarray | None:
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran, dtype = read(file)
         offset = file.tell()
-    if fortran or len(shape) != 2 or offset + math.prod(shape) * dtype.itemsize > path.stat().st_size:
+    member_end = info.header_offset + 30 + name_length + extra_length + info.file_size
+    if fortran or len(shape) != 2 or dtype.kind not in "fiu" or offset + math.prod(shape) * dtype.itemsize > member_end:
         return None  # not what write_corpus writes: read it the ordinary way, which checks it
     if math.prod(shape) == 0:
         return np.zeros(shape, dtype=dtype)

@@ -167,12 +167,16 @@ def read_collection(
 
     try:
         with ordered_map(jobs) as mapped:
-            # In order, a few at a time: one ABC book stays with one worker.
-            results = list(process_each(mapped(parse, tunes, chunksize=4), unwrap, report))
+            results = list(process_each(mapped(parse, tunes, _lost_tune), unwrap, report))
     finally:
         _BOOKS.clear()
     pieces = [Piece(result[0], f"music21:{name}", notes, meter=result[2], time=time) for result, notes in results]
     return SourcePieces(f"music21:{name}", "music21", COLLECTIONS[name], pieces, report)
+
+
+def _lost_tune(tune: TuneSpec):
+    return (tune.label, None, "",
+            f"{tune.label}: the process reading it died, twice (out of memory, or a crash); skipped")
 
 
 def melody_or_error(tune: TuneSpec, seed: int, bpm: tuple[float, float], time: str = "seconds"):

@@ -63,6 +63,21 @@ def unbroken(big_folder, tmp_path_factory) -> Path:
     return output
 
 
+def double_unless_13(item: int) -> int:
+    """For the workers (spawned: a module-level function): item 13 kills its reader."""
+    if item == 13:
+        os._exit(3)
+    return item * 2
+
+
+def test_a_worker_that_dies_on_a_file_costs_that_file_not_the_build():
+    from export.corpus.workers import ordered_map
+
+    with ordered_map(2) as mapped:
+        got = list(mapped(double_unless_13, range(40), lambda item: ("lost", item)))
+    assert got == [("lost", 13) if i == 13 else i * 2 for i in range(40)]  # in order, nothing else lost
+
+
 def columns(path: Path) -> dict:
     with np.load(path) as data:
         found = {name: data[name] for name in data.files}
@@ -255,3 +270,29 @@ def test_a_full_disk_is_one_line_that_keeps_what_was_read(big_folder, tmp_path, 
     assert "100 of 300 files already read" in heard[0]
     counts = load_corpus(output).provenance["counts"]
     assert counts["pieces"] + counts["skipped"] == 300
+
+
+def test_a_meter_that_keeps_nothing_keeps_the_reading_for_the_next_try(big_folder, tmp_path):
+    output = tmp_path / "meters.npz"
+    kept = r"no piece of .* is in 3/4 .*what was read is kept in .*meters\.npz\.partial"
+    with pytest.raises(CorpusError, match=kept):
+        corpus_build.build_corpus_file([str(big_folder)], output, limit=50, meters=["3/4"])
+    heard = []
+    corpus_build.build_corpus_file([str(big_folder)], output, limit=50, meters=["4/4"], say=heard.append)
+    assert "50 of 50 files already read" in heard[0]  # nothing read twice
+    assert load_corpus(output).provenance["meters_kept"] == ["4/4"]
+
+
+def test_a_damaged_journal_is_one_line_naming_the_folder_to_delete(big_folder, tmp_path):
+    output = tmp_path / "damaged.npz"
+    journal = corpus_build.start([str(big_folder)], journal_folder(output), 0, (120.0, 120.0), 20, True,
+                                 (0.8, 0.1, 0.1), "beats", None)
+    corpus_build.collect(journal)
+    journal.close()
+    (journal.folder / journal.shards[0]["file"]).write_bytes(b"PK\x03\x04 not a shard")
+    with pytest.raises(CorpusError, match=r"shard-00000\.npz: a shard of the stopped build is damaged .*delete"):
+        corpus_build.build_corpus_file([str(big_folder)], output, limit=20)
+    (journal.folder / journal.shards[0]["file"]).unlink()
+    with pytest.raises(CorpusError, match=r"a stopped build's journal that cannot be read \(a shard it names is "
+                                          r"missing\); delete that folder"):
+        corpus_build.build_corpus_file([str(big_folder)], output, limit=20)
