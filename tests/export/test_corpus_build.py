@@ -172,7 +172,7 @@ def test_a_build_of_5000_files_killed_in_the_middle_resumes_to_the_same_corpus(b
 def test_ctrl_c_or_sigterm_keeps_what_was_read_says_so_in_a_line_and_the_same_command_goes_on(
         big_folder, unbroken, tmp_path, stop):
     output = tmp_path / "stopped.npz"
-    command = build_command(big_folder, output, "--jobs", "2")
+    command = build_command(big_folder, output, "--jobs", "2", "--quiet")  # no log line every 1,000 files
     process = start_and_wait_for_shards(command, output, 1, dict(os.environ))
     os.killpg(process.pid, stop)  # as a terminal's Ctrl-C reaches the whole group
     out, err = process.communicate(timeout=60)
