@@ -11,7 +11,10 @@ from live.app.arguments import fraction, int_in, positive_float, random_seed, up
 
 def add_training_commands(commands, corpus_commands) -> None:
     build = corpus_commands.add_parser(
-        "build", help="build a training corpus (.npz) from MIDI folders and music21 collections"
+        "build", help="build a training corpus (.npz) from MIDI folders and music21 collections",
+        description="Build a training corpus. What is read is kept in CORPUS.npz.partial/ as it goes: "
+                    "a build stopped by Ctrl-C, a kill or a crash goes on from there when the same "
+                    "command is given again (with any --jobs).",
     )
     build.add_argument("sources", nargs="+", metavar="SOURCE",
                        help="MIDI file or folder (recursive), or music21:oneills1850 | airdsAirs | "
