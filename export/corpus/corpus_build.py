@@ -79,21 +79,15 @@ def build_corpus_file(sources: list[str], output: str | Path, seed: int = 0, bpm
     build of the same command; the journal goes once the corpus is written. Returns
     the provenance. A KeyboardInterrupt leaves the journal and says how far it was."""
     try:
-        return _build_into(sources, Path(output), seed, bpm, limit, skyline, fractions, progress, jobs, time,
-                           meters, say)
+        journal = start(sources, journal_folder(output), seed, bpm, limit, skyline, fractions, time, meters)
+        try:
+            return _read_and_write(journal, Path(output), progress, jobs, say)
+        finally:
+            journal.close()  # the lock: a stopped build's journal waits for the same command
     except OSError as err:  # a full disk, a folder taken away: what was kept stays kept
         where = err.filename or journal_folder(output)
         raise CorpusError(f"{where}: {err.strerror or type(err).__name__}; free some space or fix the folder, "
                           "then give the same command (what was read is kept)") from None
-
-
-def _build_into(sources, output: Path, seed, bpm, limit, skyline, fractions, progress, jobs, time, meters,
-                say) -> dict:
-    journal = start(sources, journal_folder(output), seed, bpm, limit, skyline, fractions, time, meters)
-    try:
-        return _read_and_write(journal, output, progress, jobs, say)
-    finally:
-        journal.close()  # the lock: a stopped build's journal waits for the same command
 
 
 def _read_and_write(journal: BuildJournal, output: Path, progress, jobs: int, say) -> dict:
@@ -212,8 +206,7 @@ def collect(journal: BuildJournal, jobs: int = 1, progress: Callable | None = No
 
 def read_file(source: str, skyline: bool, time: str, name: str) -> PieceRead:
     """One file's melody (in a worker process): a piece, or the line why not."""
-    root = Path(source)
-    path = root if root.is_file() else root / name
+    path = _path_of(source, name)
 
     def melody(path: Path) -> PieceRead:
         song = read_midi(path, beats=time == "beats")
@@ -228,11 +221,15 @@ def read_file(source: str, skyline: bool, time: str, name: str) -> PieceRead:
     return piece if error is None else PieceRead(name, error=str(error))
 
 
-def _lost_file(source: str, name: str) -> PieceRead:
+def _path_of(source: str, name: str) -> Path:
+    """A planned file's path: its name is relative to its folder (a file source: itself)."""
     root = Path(source)
-    path = root if root.is_file() else root / name
-    return PieceRead(name, error=f"{path}: the process reading it died, twice (out of memory, or a crash); "
-                                 "skipped")
+    return root if root.is_file() else root / name
+
+
+def _lost_file(source: str, name: str) -> PieceRead:
+    return PieceRead(name, error=f"{_path_of(source, name)}: the process reading it died, twice (out of memory, "
+                                 "or a crash); skipped")
 
 
 def _collection_reads(source: str, plan: dict, jobs: int, progress) -> list[PieceRead]:
